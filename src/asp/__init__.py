@@ -1,0 +1,1 @@
+"""Adaptive soft parameter sharing (Wang, Jin, Du, Zhang 2024): the science, no I/O."""
