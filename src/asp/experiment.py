@@ -1,0 +1,248 @@
+"""Replicates and cells: from seeds to prepared data, and from a cell to one row per fit.
+
+A cell is (dataset, N, metric); its fits are replicates x methods. Stage 0 (ffn and soft) trains
+once per (replicate, lambda); the adaptive family continues from the soft outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from asp import metrics
+from asp.adaptive import AdaptiveOutcome, run_rounds
+from asp.methods import STAGE0_PENALTY, HyperParams, get_method
+from asp.network import Architecture, forward, init_params, weights
+from asp.penalties import get_penalty
+from asp.preprocessing import PreparedData, prepare, split_indices
+from asp.seeds import replicate_seeds, torch_seed
+from asp.simulation import SimulationCase, simulate
+from asp.training import (
+    BatchSampler,
+    FitData,
+    PenaltyTerm,
+    TrainOutcome,
+    TrainSettings,
+    stage_seed,
+    train,
+)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but torch.cuda.is_available() is False")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
+    return torch.device(device)
+
+
+@dataclass
+class Replicate:
+    """One replicate: its index, its seed streams and its scaled split data."""
+
+    index: int
+    seeds: dict[str, np.random.SeedSequence]
+    data: PreparedData
+
+
+def simulated_replicate(
+    case: SimulationCase, n: int, n_inputs: int, n_tasks: int, base_seed: int, index: int
+) -> Replicate:
+    seeds = replicate_seeds(base_seed, case.name, n, index)
+    x, y = simulate(case, n, n_inputs, n_tasks, np.random.default_rng(seeds["data"]))
+    return observed_replicate(x, y, seeds, index)
+
+
+def observed_replicate(
+    x: np.ndarray, y: np.ndarray, seeds: dict[str, np.random.SeedSequence], index: int
+) -> Replicate:
+    """A replicate of fixed data (real data): only the split and initialisation vary."""
+    split = split_indices(len(x), np.random.default_rng(seeds["split"]))
+    return Replicate(index, seeds, prepare(x, y, split))
+
+
+@dataclass
+class Batch:
+    """B fits over replicates: data, initial weights and mini-batch streams, aligned by fit."""
+
+    replicates: list[Replicate]
+    fit_replicate: list[int]  # position in ``replicates`` of each fit
+    arch: Architecture
+    device: torch.device
+    dtype: torch.dtype
+
+    def data(self) -> FitData:
+        prepared = [r.data for r in self.replicates]
+        return FitData.stack(prepared, self.fit_replicate, self.device, self.dtype)
+
+    def initial_params(self) -> list[torch.Tensor]:
+        per_rep = [init_params(self.arch, torch_seed(r.seeds["init"])) for r in self.replicates]
+        return [
+            torch.as_tensor(
+                np.stack([per_rep[i][k] for i in self.fit_replicate]), dtype=self.dtype
+            ).to(self.device)
+            for k in range(len(per_rep[0]))
+        ]
+
+    def sampler(self, stage: int) -> BatchSampler:
+        """Mini-batch orders of stage 0 (``stage=0``) or adaptive round ``stage``."""
+        seeds = [stage_seed(self.replicates[i].seeds["batches"], stage) for i in self.fit_replicate]
+        return BatchSampler(seeds, self.replicates[0].data.x_train.shape[0])
+
+    def per_fit(self, values: list[float]) -> torch.Tensor:
+        return torch.as_tensor(values, dtype=self.dtype, device=self.device)
+
+
+def train_stage0(batch: Batch, lam: list[float], settings: TrainSettings) -> TrainOutcome:
+    """ffn (lambda 0) and soft (lambda > 0) fits: per-task networks with the mean penalty."""
+    data = batch.data()
+    params = batch.initial_params()
+    penalty = get_penalty(STAGE0_PENALTY)
+    masks = [torch.ones_like(penalty.deviations(w)) for w in weights(params)]
+    term = PenaltyTerm(penalty, batch.per_fit(lam), masks)
+    return train(params, data, batch.arch, [term], settings, batch.sampler(0))
+
+
+def train_rounds(
+    batch: Batch, soft: TrainOutcome, methods: list[str], hp: HyperParams, settings: TrainSettings
+) -> AdaptiveOutcome:
+    """The adaptive rounds of each fit's method, from the soft outcome of the same replicate."""
+    penalties = [get_method(m).round_penalty for m in methods]
+    if None in penalties:
+        raise ValueError(f"methods {methods} include one without adaptive rounds")
+    n = len(methods)
+    return run_rounds(
+        soft,
+        batch.data(),
+        batch.arch,
+        penalties,
+        batch.per_fit([hp.lam] * n),
+        batch.per_fit([hp.lam_star] * n),
+        batch.per_fit([hp.theta] * n),
+        settings,
+        batch.sampler,
+        hp.schedule,
+    )
+
+
+def test_metrics(params: list[torch.Tensor], data: FitData, arch: Architecture) -> dict:
+    """Standard and literal test metrics per fit, as numpy arrays."""
+    with torch.no_grad():
+        pred = forward(params, data.x_test, arch)
+        return {
+            f"test_{k}": v.cpu().numpy() for k, v in metrics.evaluate(pred, data.y_test).items()
+        }
+
+
+def select(outcome: TrainOutcome, index: list[int]) -> TrainOutcome:
+    """The fits ``index`` of an outcome (curves included)."""
+    idx = torch.as_tensor(index, device=outcome.best_val.device)
+    return TrainOutcome(
+        params=[p.index_select(0, idx) for p in outcome.params],
+        best_val=outcome.best_val[idx],
+        best_epoch=outcome.best_epoch[idx],
+        epochs=outcome.epochs[idx],
+        diverged=outcome.diverged[idx],
+        curves={k: v[:, index] for k, v in outcome.curves.items()},
+    )
+
+
+def stage0_rows(
+    batch: Batch, outcome: TrainOutcome, methods: list[str], seconds: float
+) -> list[dict]:
+    data = batch.data()
+    tm = test_metrics(outcome.params, data, batch.arch)
+    rows = []
+    for b, method in enumerate(methods):
+        bad = bool(outcome.diverged[b])
+        row = {
+            "replicate": batch.replicates[batch.fit_replicate[b]].index,
+            "method": method,
+            **{k: float("nan") if bad else float(v[b]) for k, v in tm.items()},
+            "val_best": float(outcome.best_val[b]),
+            "epochs": int(outcome.epochs[b]),
+            "best_epoch": int(outcome.best_epoch[b]),
+            "t_star": 0,
+            "theta_star": 0.0,
+            "effective_lambda": float("nan"),
+            "active_fraction": 1.0,
+            "diverged": bad,
+            "seconds": seconds,
+        }
+        rows.append(row)
+    return rows
+
+
+def rounds_rows(
+    batch: Batch, soft: TrainOutcome, out: AdaptiveOutcome, methods: list[str], seconds: float
+) -> list[dict]:
+    """Rows of adaptive-family fits; epochs and seconds include the soft stage they continue."""
+    data = batch.data()
+    tm = test_metrics(out.params, data, batch.arch)
+    rows = []
+    for b, method in enumerate(methods):
+        bad = bool(out.diverged[b])
+        rows.append(
+            {
+                "replicate": batch.replicates[batch.fit_replicate[b]].index,
+                "method": method,
+                **{k: float("nan") if bad else float(v[b]) for k, v in tm.items()},
+                "val_best": float(out.best_val[b]),
+                "epochs": int(soft.epochs[b] + out.epochs[b]),
+                "best_epoch": int(soft.best_epoch[b] + out.selected_epoch[b]),
+                "t_star": int(out.t_star[b]),
+                "theta_star": float(out.theta_star[b]),
+                "effective_lambda": float(out.effective_lambda[b]),
+                "active_fraction": float(out.active_fraction[b]),
+                "diverged": bad,
+                "seconds": seconds,
+            }
+        )
+    return rows
+
+
+def fit_cell(
+    replicates: list[Replicate],
+    methods: list[str],
+    hp: HyperParams,
+    arch: Architecture,
+    stage0: TrainSettings,
+    rounds: TrainSettings,
+    device: torch.device,
+    dtype: torch.dtype = torch.float32,
+) -> list[dict]:
+    """All methods x replicates of one cell, batched; one row per fit.
+
+    ffn and soft train together in stage 0 (soft once per replicate, shared by the adaptive
+    family); all adaptive-family fits then run their rounds together.
+    """
+    specs = [get_method(m) for m in methods]
+    reps = range(len(replicates))
+    s0_methods = [m.name for m in specs if not m.adaptive]
+    need_soft = any(m.soft_lambda for m in specs) and "soft" not in s0_methods
+    s0_methods += ["soft"] if need_soft else []
+    s0_fits = [(m, r) for m in s0_methods for r in reps]
+    lam = [hp.lam if get_method(m).soft_lambda else 0.0 for m, _ in s0_fits]
+    batch0 = Batch(replicates, [r for _, r in s0_fits], arch, device, dtype)
+    start = time.perf_counter()
+    out0 = train_stage0(batch0, lam, stage0)
+    per_fit0 = (time.perf_counter() - start) / len(s0_fits)
+    rows = [r for r in stage0_rows(batch0, out0, [m for m, _ in s0_fits], per_fit0)]
+    rows = [r for r in rows if r["method"] in methods]
+
+    ad_methods = [m.name for m in specs if m.adaptive]
+    if ad_methods:
+        soft_pos = {r: i for i, (m, r) in enumerate(s0_fits) if m == "soft"}
+        ad_fits = [(m, r) for m in ad_methods for r in reps]
+        soft = select(out0, [soft_pos[r] for _, r in ad_fits])
+        batch = Batch(replicates, [r for _, r in ad_fits], arch, device, dtype)
+        start = time.perf_counter()
+        out = train_rounds(batch, soft, [m for m, _ in ad_fits], hp, rounds)
+        per_fit = per_fit0 + (time.perf_counter() - start) / len(ad_fits)
+        rows += rounds_rows(batch, soft, out, [m for m, _ in ad_fits], per_fit)
+    return rows

@@ -1,0 +1,163 @@
+"""A plain per-fit implementation: one nn.Module and one torch.optim.Adam per fit.
+
+It shares no training code with the batched trainer (only the mini-batch sampler, so both see
+the same data order, and the term ranking of the pruning step). It exists to check the batched
+trainer (tests) and to time it (benchmarks/bench_engine.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from asp.adaptive import n_rounds, prune_largest_terms, terms_per_round
+from asp.network import Architecture
+from asp.preprocessing import PreparedData
+from asp.training import BatchSampler, TrainSettings, stage_seed
+
+
+class TaskNetworks(nn.Module):
+    """K separate MLPs, one per task, from nn.Linear layers."""
+
+    def __init__(self, arch: Architecture, init: list[np.ndarray], dtype: torch.dtype):
+        super().__init__()
+        self.arch = arch
+        self.nets = nn.ModuleList()
+        for k in range(arch.n_tasks):
+            layers: list[nn.Module] = []
+            for layer, (fan_in, fan_out) in enumerate(arch.layer_sizes):
+                lin = nn.Linear(fan_in, fan_out, dtype=dtype)
+                with torch.no_grad():
+                    lin.weight.copy_(torch.as_tensor(init[2 * layer][k].T))
+                    lin.bias.copy_(torch.as_tensor(init[2 * layer + 1][k]))
+                layers.append(lin)
+                if layer < len(arch.layer_sizes) - 1 or arch.output == "sigmoid":
+                    layers.append(nn.Sigmoid())
+            self.nets.append(nn.Sequential(*layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([net(x) for net in self.nets], dim=1)
+
+    def layer_weights(self) -> list[torch.Tensor]:
+        """Per layer, the K tasks' weight matrices stacked as (K, in, out)."""
+        n_layers = len(self.arch.layer_sizes)
+        linears = [[m for m in net if isinstance(m, nn.Linear)] for net in self.nets]
+        return [torch.stack([lin[layer].weight.T for lin in linears]) for layer in range(n_layers)]
+
+    def params_batched(self) -> list[torch.Tensor]:
+        """Parameters in the batched layout, (1, K, in, out) and (1, K, out)."""
+        linears = [[m for m in net if isinstance(m, nn.Linear)] for net in self.nets]
+        out = []
+        for layer in range(len(self.arch.layer_sizes)):
+            out.append(torch.stack([lin[layer].weight.T for lin in linears])[None].detach())
+            out.append(torch.stack([lin[layer].bias for lin in linears])[None].detach())
+        return out
+
+
+def deviations(kind: str, w: torch.Tensor) -> torch.Tensor:
+    """Terms of one layer for one fit, written out task by task: (T, in, out)."""
+    k = w.shape[0]
+    if kind == "pairwise_squared":
+        return torch.stack([w[a] - w[b] for a in range(k) for b in range(a + 1, k)])
+    mean = sum(w[j] for j in range(k)) / k
+    return torch.stack([w[j] - mean for j in range(k)])
+
+
+def penalty(kind: str, layers: list[torch.Tensor], masks: list[torch.Tensor]) -> torch.Tensor:
+    total = torch.zeros((), dtype=layers[0].dtype)
+    for w, m in zip(layers, masks, strict=True):
+        d = deviations(kind, w)
+        total = total + (m * (d.abs() if kind == "mean_absolute" else d * d)).sum()
+    return total
+
+
+@dataclass
+class ReferenceResult:
+    params: list[torch.Tensor]  # batched layout, leading dim 1
+    best_val: float
+    t_star: int
+
+
+def _train(model, data, kind, coef, masks, settings, sampler) -> tuple[float, dict]:
+    opt = torch.optim.Adam(
+        model.parameters(), lr=settings.lr, betas=settings.betas, eps=settings.eps
+    )
+    dtype = next(model.parameters()).dtype
+    x, y = torch.as_tensor(data.x_train, dtype=dtype), torch.as_tensor(data.y_train, dtype=dtype)
+    xv, yv = torch.as_tensor(data.x_val, dtype=dtype), torch.as_tensor(data.y_val, dtype=dtype)
+    best_val, best_state, since = float("inf"), None, 0
+    for _ in range(settings.max_epochs):
+        order = torch.as_tensor(sampler.next_epoch()[0])
+        for start in range(0, len(order), settings.batch_size):
+            idx = order[start : start + settings.batch_size]
+            pred = model(x[idx])
+            loss = ((pred - y[idx]) ** 2).mean(dim=0).sum()
+            loss = loss + coef * penalty(kind, model.layer_weights(), masks)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            err = model(xv) - yv
+            val = float((err**2).mean() if settings.metric == "mse" else err.abs().mean())
+        if val < best_val:
+            best_val, since = val, 0
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        else:
+            since += 1
+            if since >= settings.patience:
+                break
+    model.load_state_dict(best_state)
+    return best_val, best_state
+
+
+def reference_fit(
+    arch: Architecture,
+    init: list[np.ndarray],
+    data: PreparedData,
+    lam: float,
+    settings: TrainSettings,
+    batch_seed: np.random.SeedSequence,
+    rounds: dict | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> ReferenceResult:
+    """Stage 0 (mean-constrained penalty at ``lam``) and, if ``rounds`` is given, the adaptive
+    rounds: ``rounds = {"penalty", "lam_star", "theta", "settings"}``. Mini-batch orders of stage 0
+    and of round t come from ``stage_seed(batch_seed, t)``, as in the batched trainer."""
+    model = TaskNetworks(arch, init, dtype)
+    n_train = data.x_train.shape[0]
+    ones = [torch.ones_like(deviations("mean_squared", w)) for w in model.layer_weights()]
+    best_val, best_state = _train(
+        model,
+        data,
+        "mean_squared",
+        lam,
+        ones,
+        settings,
+        BatchSampler([stage_seed(batch_seed, 0)], n_train),
+    )
+    t_star = 0
+    if rounds is not None:
+        kind, theta = rounds["penalty"], rounds["theta"]
+        masks = [torch.ones_like(deviations(kind, w)) for w in model.layer_weights()]
+        total = sum(m.numel() for m in masks)
+        for t in range(1, n_rounds(theta) + 1):
+            with torch.no_grad():
+                devs = [deviations(kind, w)[None] for w in model.layer_weights()]
+            k = torch.tensor([terms_per_round(theta, total)])
+            masks = [m[0] for m in prune_largest_terms(devs, [m[None] for m in masks], k)]
+            val, state = _train(
+                model,
+                data,
+                kind,
+                rounds["lam_star"],
+                masks,
+                rounds["settings"],
+                BatchSampler([stage_seed(batch_seed, t)], n_train),
+            )
+            if val < best_val:
+                best_val, best_state, t_star = val, state, t
+        model.load_state_dict(best_state)
+    return ReferenceResult(model.params_batched(), best_val, t_star)

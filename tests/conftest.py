@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from asp.experiment import simulated_replicate
+from asp.network import Architecture
+from asp.simulation import SimulationCase
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+CASE1 = {
+    "x": {"dist": "uniform", "low": 0, "high": 8},
+    "weights": {"dist": "uniform", "low": 0, "high": 8},
+}
+CASE2 = {
+    "x": {"dist": "normal", "mean": 0, "sd": 1},
+    "weights": {"dist": "normal", "mean": 0, "sd": 1},
+}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture
+def case1() -> SimulationCase:
+    return SimulationCase.from_config("case1", CASE1)
+
+
+@pytest.fixture
+def arch() -> Architecture:
+    return Architecture(4, (4, 3), 2)
+
+
+def replicates(case: SimulationCase, n: int, count: int, n_inputs: int = 4, n_tasks: int = 2):
+    return [simulated_replicate(case, n, n_inputs, n_tasks, 7, r) for r in range(count)]

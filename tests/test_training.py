@@ -1,0 +1,120 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import CASE2, replicates
+from torch.testing import assert_close
+
+from asp.experiment import Batch, fit_cell, train_rounds, train_stage0
+from asp.methods import HyperParams
+from asp.network import Architecture, init_params
+from asp.reference import reference_fit
+from asp.seeds import torch_seed
+from asp.simulation import SimulationCase
+from asp.training import TrainSettings
+
+CPU = torch.device("cpu")
+
+
+def test_batched_equals_per_fit_reference(case1, arch):
+    """Stage 0 plus adaptive rounds of 4 fits (two penalties mixed in one batch) against one
+    nn.Module + torch.optim.Adam per fit: same data order and init, float64, fixed epochs."""
+    reps = replicates(case1, 200, 2)  # 98 training rows: 7 steps per epoch at batch size 16
+    s0 = TrainSettings(batch_size=16, max_epochs=30, patience=30)  # 210 steps
+    rs = TrainSettings(batch_size=16, max_epochs=8, patience=8)  # 4 rounds x 56 steps
+    hp = HyperParams(lam=0.02, lam_star=0.01, theta=0.25)
+    methods = ["adaptive", "l2_only", "adaptive", "l2_only"]
+    fit_rep = [0, 0, 1, 1]
+    batch = Batch(reps, fit_rep, arch, CPU, torch.float64)
+    soft = train_stage0(batch, [hp.lam] * 4, s0)
+    out = train_rounds(batch, soft, methods, hp, rs)
+    penalty = {"adaptive": "mean_squared", "l2_only": "pairwise_squared"}
+    for b, (method, r) in enumerate(zip(methods, fit_rep, strict=True)):
+        rep = reps[r]
+        ref = reference_fit(
+            arch,
+            init_params(arch, torch_seed(rep.seeds["init"])),
+            rep.data,
+            hp.lam,
+            s0,
+            rep.seeds["batches"],
+            rounds={
+                "penalty": penalty[method],
+                "lam_star": hp.lam_star,
+                "theta": hp.theta,
+                "settings": rs,
+            },
+        )
+        assert int(out.t_star[b]) == ref.t_star
+        assert abs(float(out.best_val[b]) - ref.best_val) < 1e-9
+        for p, q in zip(out.params, ref.params, strict=True):
+            assert_close(p[b : b + 1], q, atol=1e-6, rtol=0)
+
+
+def test_same_seed_gives_bitwise_identical_results(case1, arch):
+    def run():
+        reps = replicates(case1, 300, 3)
+        rows = fit_cell(
+            reps,
+            ["ffn", "soft", "adaptive"],
+            HyperParams(0.01, 0.005, 0.5),
+            arch,
+            TrainSettings(batch_size=32, max_epochs=20, patience=5),
+            TrainSettings(batch_size=32, max_epochs=5, patience=3),
+            CPU,
+        )
+        return pd.DataFrame(rows).drop(columns="seconds")
+
+    a, b = run(), run()
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert a["test_mse"].nunique() == len(a)  # replicates and methods really differ
+
+
+def test_three_tasks_and_six_inputs():
+    case = SimulationCase.from_config("k3", CASE2)
+    arch = Architecture(6, (4, 3), 3)
+    reps = replicates(case, 300, 2, n_inputs=6, n_tasks=3)
+    assert reps[0].data.x_train.shape == (147, 6) and reps[0].data.y_train.shape == (147, 3)
+    rows = fit_cell(
+        reps,
+        ["ffn", "soft", "adaptive", "l2_only", "mean_only"],
+        HyperParams(0.01, 0.005, 0.5),
+        arch,
+        TrainSettings(max_epochs=10, patience=5),
+        TrainSettings(max_epochs=5, patience=3),
+        CPU,
+    )
+    df = pd.DataFrame(rows)
+    assert len(df) == 10 and np.isfinite(df["test_mse"]).all() and not df["diverged"].any()
+
+
+def test_nan_fit_is_flagged_and_others_unaffected(case1, arch):
+    reps = replicates(case1, 300, 3)
+    s = TrainSettings(batch_size=32, max_epochs=15, patience=15)
+    clean = train_stage0(Batch(reps, [0, 2], arch, CPU, torch.float64), [0.01, 0.01], s)
+    bad = replicates(case1, 300, 3)
+    bad[1].data.x_train[5, 0] = np.nan
+    mixed = train_stage0(Batch(bad, [0, 1, 2], arch, CPU, torch.float64), [0.01] * 3, s)
+    assert mixed.diverged.tolist() == [False, True, False]
+    for p, q in zip(mixed.params, clean.params, strict=True):
+        assert_close(p[[0, 2]], q, atol=1e-12, rtol=0)  # batch width moves only the last ulp
+    assert torch.isfinite(mixed.params[0][1]).all()  # held at its last finite weights
+
+
+def test_stopped_fit_does_not_move(case1, arch):
+    reps = replicates(case1, 300, 2)
+    s = TrainSettings(batch_size=32, max_epochs=200, patience=3)
+    out = train_stage0(Batch(reps, [0, 1], arch, CPU, torch.float64), [0.01, 0.01], s)
+    curve = out.curves["val_mse"]
+    for b in range(2):
+        n = int(out.epochs[b])
+        assert n < 200 and np.isfinite(curve[:n, b]).all() and np.isnan(curve[n:, b]).all()
+        assert int(out.best_epoch[b]) == n - 3  # stopped patience epochs after its best
+        assert abs(float(out.best_val[b]) - np.nanmin(curve[:, b])) < 1e-12
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="metric"):
+        TrainSettings(metric="rmse")
+    with pytest.raises(ValueError, match="theta"):
+        HyperParams(0.1, 0.1, 1.5)
