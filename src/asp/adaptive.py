@@ -123,8 +123,9 @@ def run_rounds(
     sel_params = [p.clone() for p in params]
     sel_val = soft.best_val.clone()
     t_star = torch.zeros(n_fits, dtype=torch.long, device=device)
-    eff_lambda = lam.clone().to(sel_val.dtype)
-    active_frac = torch.ones(n_fits, dtype=sel_val.dtype, device=device)
+    # Reported hyper-parameters in float64 whatever the training dtype (0.84, not 0.8400000036).
+    eff_lambda = lam.to(torch.float64)
+    active_frac = torch.ones(n_fits, dtype=torch.float64, device=device)
     round_val = np.full((n_fits, int(rounds.max()) + 1), np.nan)
     round_val[:, 0] = soft.best_val.cpu().numpy()
     epochs = torch.zeros(n_fits, dtype=torch.long, device=device)
@@ -135,12 +136,15 @@ def run_rounds(
         taking_part = (rounds >= t) & ~diverged
         if not bool(taking_part.any()):
             break
-        fraction = torch.zeros(n_fits, dtype=sel_val.dtype, device=device)
+        fraction = torch.zeros(n_fits, dtype=torch.float64, device=device)
         for g in groups:
             g.prune(params, taking_part)
-            fraction = torch.where(g.members, g.active_fraction().to(fraction.dtype), fraction)
-        coef = lam_star.to(fraction.dtype) * (fraction if schedule == "proportional" else 1.0)
-        terms = [PenaltyTerm(g.penalty, torch.where(g.members, coef, 0.0), g.masks) for g in groups]
+            fraction = torch.where(g.members, g.active_fraction(), fraction)
+        coef = lam_star.to(torch.float64) * (fraction if schedule == "proportional" else 1.0)
+        train_coef = coef.to(sel_val.dtype)
+        terms = [
+            PenaltyTerm(g.penalty, torch.where(g.members, train_coef, 0.0), g.masks) for g in groups
+        ]
         out = train(params, data, arch, terms, settings, sampler_for_round(t), taking_part)
         diverged |= out.diverged
         better = taking_part & ~out.diverged & (out.best_val < sel_val)
@@ -163,7 +167,7 @@ def run_rounds(
     return AdaptiveOutcome(
         params=sel_params,
         t_star=t_star,
-        theta_star=t_star.to(theta.dtype) * theta,
+        theta_star=t_star.to(torch.float64) * theta.to(torch.float64),
         effective_lambda=eff_lambda,
         active_fraction=active_frac,
         best_val=sel_val,
@@ -205,4 +209,5 @@ class _Group:
         self.masks = prune_largest_terms(deviations, self.masks, k)
 
     def active_fraction(self) -> torch.Tensor:
-        return torch.stack([m.flatten(1).sum(1) for m in self.masks]).sum(0) / self.total
+        active = torch.stack([m.flatten(1).sum(1) for m in self.masks]).sum(0)
+        return active.to(torch.float64) / self.total

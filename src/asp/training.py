@@ -126,6 +126,19 @@ class TrainOutcome:
     diverged: torch.Tensor  # (B,) bool: the loss or the validation metric became NaN/inf
     curves: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (E, B), NaN when idle
 
+    def state_dict(self) -> dict:
+        """Plain tensors and arrays, for torch.save (the adaptive jobs start from it)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_state(cls, state: dict, device: torch.device | str = "cpu") -> TrainOutcome:
+        moved = {
+            k: [p.to(device) for p in v] if k == "params" else v.to(device)
+            for k, v in state.items()
+            if k != "curves"
+        }
+        return cls(**moved, curves=state["curves"])
+
 
 def make_adam(params: list[torch.Tensor], settings: TrainSettings) -> torch.optim.Adam:
     """Adam with the paper's constants; the fused kernel (torch >= 2.4) where it exists."""

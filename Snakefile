@@ -1,0 +1,22 @@
+# asp-repro: every table and figure of "Adaptive Soft Parameter Sharing Method Based on
+# Multi-task Deep Learning" (2024), rebuilt from config.yaml into reports/report.html.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "reports/report.html",

@@ -1,0 +1,51 @@
+"""Summaries over replicates and paired tests between methods (SciPy)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+ALPHA = 0.05
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and its t-interval; NaN (diverged fits) are left out."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return (np.nan, np.nan, np.nan)
+    m = float(v.mean())
+    if v.size < 2:
+        return (m, np.nan, np.nan)
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * stats.sem(v))
+    return (m, m - half, m + half)
+
+
+def paired_comparison(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """a - b over replicates where both are finite: mean difference, 95 % CI, Wilcoxon p-value
+    (two-sided signed-rank) and the share of replicates where a < b."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    d = a[ok] - b[ok]
+    mean, lo, hi = mean_ci(d)
+    p = np.nan
+    if d.size >= 2 and np.any(d != 0):
+        p = float(stats.wilcoxon(d).pvalue)
+    return {
+        "pairs": int(d.size),
+        "mean_diff": mean,
+        "diff_ci_low": lo,
+        "diff_ci_high": hi,
+        "wilcoxon_p": p,
+        "share_a_lower": float(np.mean(d < 0)) if d.size else np.nan,
+    }
+
+
+def ordering_verdict(test: dict[str, float]) -> str:
+    """Verdict on the claim "a < b" from a paired comparison of a - b."""
+    p, diff = test["wilcoxon_p"], test["mean_diff"]
+    if not np.isfinite(p):
+        return "untestable"
+    if p < ALPHA:
+        return "supported" if diff < 0 else "contradicted"
+    return "not significant"

@@ -1,0 +1,19 @@
+for _k in TABLES:
+
+    rule:
+        name:
+            f"table{_k}"
+        input:
+            fits=table_inputs(_k),
+            paper="data/paper/paper_tables.csv",
+        output:
+            table=report(f"results/tables/table{_k}.csv", category="Tables"),
+            claims=f"results/tables/table{_k}_claims.csv",
+        params:
+            table=_k,
+            hyperparameters=config["hyperparameters"]["paper"],
+            focus_size=FOCUS,
+        log:
+            f"logs/tables/table{_k}.log",
+        script:
+            "../scripts/table.py"

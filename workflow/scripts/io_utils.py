@@ -1,0 +1,112 @@
+"""File I/O shared by the workflow scripts (the asp package itself does none)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def start_logging(log_path: str) -> logging.Logger:
+    """Send stderr and the asp logger to the rule's log file."""
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    stream = open(log_path, "w")  # noqa: SIM115 - lives as long as the job
+    sys.stderr = stream
+    logging.basicConfig(
+        stream=stream, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    return logging.getLogger("asp")
+
+
+def config_hash(params: dict) -> str:
+    """Short hash of a job's own config slice: rows carry it so results can be traced."""
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    import scipy
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "pyarrow": pa.__version__,
+        "scipy": scipy.__version__,
+    }
+
+
+def write_parquet(df: pd.DataFrame, path: str, meta: dict) -> None:
+    """Parquet with ``meta`` (JSON) in the schema metadata under b"asp"."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"asp": json.dumps(meta, sort_keys=True).encode()}
+    )
+    pq.write_table(table, path)
+
+
+def read_meta(path: str) -> dict:
+    return json.loads(pq.read_schema(path).metadata[b"asp"])
+
+
+def load_replicate_arrays(path: str, replicate: int) -> tuple[np.ndarray, np.ndarray]:
+    """X and Y of one replicate from a simulate output."""
+    df = pd.read_parquet(path, filters=[("replicate", "==", replicate)])
+    if df.empty:
+        raise ValueError(f"{path}: no rows for replicate {replicate}")
+    x = df[[c for c in df.columns if c.startswith("x")]].to_numpy()
+    y = df[[c for c in df.columns if c.startswith("y")]].to_numpy()
+    return x, y
+
+
+def prepare_job(data_path: str, job: dict):
+    """The batch of fits and the training settings of one training job."""
+    import torch
+
+    from asp.experiment import Batch, observed_replicate, resolve_device
+    from asp.network import Architecture
+    from asp.seeds import replicate_seeds
+    from asp.training import TrainSettings
+
+    reps = []
+    for r in job["replicates"]:
+        x, y = load_replicate_arrays(data_path, r)
+        seeds = replicate_seeds(job["base_seed"], job["dataset"], job["n"], r)
+        reps.append(observed_replicate(x, y, seeds, r))
+    arch = Architecture(x.shape[1], tuple(job["hidden"]), y.shape[1], job["output"])
+    device = resolve_device(job["device"])
+    dtype = {"float32": torch.float32, "float64": torch.float64}[job["dtype"]]
+    batch = Batch(reps, list(range(len(reps))), arch, device, dtype)
+    settings = TrainSettings(**job["training"], metric=job["metric"], log_every=50)
+    return batch, settings
+
+
+def write_fit_rows(rows: list[dict], job: dict, path: str, device: str, job_seconds: float) -> None:
+    df = pd.DataFrame(rows)
+    for key in ("dataset", "n", "metric"):
+        df.insert(0, key, job[key])
+    df["device"] = device
+    df["config_hash"] = config_hash(job)
+    df["job_seconds"] = job_seconds
+    write_parquet(df, path, {"job": job, "versions": versions()})
+
+
+def save_curves(path: str, replicates: list[int], **arrays: np.ndarray) -> None:
+    np.savez_compressed(path, replicates=np.asarray(replicates), **arrays)

@@ -1,0 +1,103 @@
+"""Render reports/report.html: tables beside the paper's, claim verdicts, figures, provenance."""
+
+import base64
+import datetime
+import json
+import subprocess
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+import yaml
+from io_utils import read_meta, start_logging
+
+smk = snakemake  # noqa: F821
+log = start_logging(smk.log[0])
+
+TITLES = {
+    1: "Table 1. Hyper-parameters, MSE runs: used, and theta* / effective lambda* observed",
+    2: "Table 2. Hyper-parameters, MAE runs: used, and theta* / effective lambda* observed",
+    3: "Table 3. Mean test MSE over replicates (95 % CI)",
+    4: "Table 4. Mean test MAE over replicates (95 % CI)",
+    5: "Table 5. Seconds per fit and improvement p = (s - a)/s, MSE runs",
+    6: "Table 6. Seconds per fit and improvement p = (s - a)/s, MAE runs",
+    7: "Table 7. Penalty forms inside the adaptive algorithm (l2_only, mean_only, combined)",
+}
+
+
+def html_table(df: pd.DataFrame) -> str:
+    return df.to_html(
+        index=False, na_rep="–", float_format=lambda v: f"{v:.4g}", border=0, classes="t"
+    )
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return out.stdout.strip() + (" (uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+tables, claims = [], []
+for tpath, cpath in zip(smk.input.tables, smk.input.claims, strict=True):
+    k = int(Path(tpath).stem.removeprefix("table"))
+    tables.append({"k": k, "title": TITLES[k], "html": html_table(pd.read_csv(tpath))})
+    c = pd.read_csv(cpath)
+    if len(c):
+        c.insert(0, "table", k)
+        claims.append(c)
+claims_df = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame()
+verdicts = (
+    claims_df.groupby(["table", "claim", "verdict"]).size().unstack(fill_value=0).reset_index()
+    if len(claims_df)
+    else pd.DataFrame()
+)
+figures = [
+    {
+        "k": int(Path(f).stem.removeprefix("fig")),
+        "case": smk.params.figures[int(Path(f).stem.removeprefix("fig"))],
+        "src": "data:image/png;base64," + base64.b64encode(Path(f).read_bytes()).decode(),
+    }
+    for f in smk.input.figures
+]
+fits = pd.concat([pd.read_parquet(f) for f in smk.input.fits], ignore_index=True)
+jobs = fits.drop_duplicates(["dataset", "n", "metric", "method", "config_hash", "job_seconds"])
+wall = jobs.groupby("method")["job_seconds"].agg(["count", "sum"]).reset_index()
+wall.columns = ["method", "jobs", "training seconds"]
+checksums = [Path(f).read_text().strip() for f in smk.input.checksums]
+meta = read_meta(smk.input.fits[0])
+html = jinja2.Template(Path(smk.input.template).read_text()).render(
+    generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    tables=tables,
+    verdicts=html_table(verdicts) if len(verdicts) else "",
+    claims=html_table(claims_df) if len(claims_df) else "",
+    figures=figures,
+    config=yaml.safe_dump(smk.params.config, sort_keys=False),
+    commit=git_commit(),
+    versions=meta["versions"],
+    devices=sorted(fits["device"].unique()),
+    n_fits=len(fits),
+    n_diverged=int(fits["diverged"].sum()),
+    wall=html_table(wall),
+    total_seconds=float(jobs["job_seconds"].sum()),
+    checksums=checksums,
+    config_hashes=len(fits["config_hash"].unique()),
+    versions_json=json.dumps(meta["versions"]),
+)
+Path(smk.output[0]).write_text(html)
+log.info(
+    "wrote %s: %d tables, %d figures, %d claims",
+    smk.output[0],
+    len(tables),
+    len(figures),
+    len(claims_df),
+)

@@ -1,0 +1,29 @@
+"""Simulate all replicates of one (case, N) and write them with a checksum."""
+
+import numpy as np
+import pandas as pd
+from io_utils import sha256_file, start_logging, write_parquet
+
+from asp.seeds import replicate_seeds
+from asp.simulation import SimulationCase, simulate
+
+smk = snakemake  # noqa: F821
+log = start_logging(smk.log[0])
+p = smk.params
+case = SimulationCase.from_config(smk.wildcards.dataset, p.case)
+n = int(smk.wildcards.n)
+frames = []
+for r in range(p.replicates):
+    seeds = replicate_seeds(p.base_seed, case.name, n, r)
+    x, y = simulate(case, n, p.n_inputs, p.n_tasks, np.random.default_rng(seeds["data"]))
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
+    frame[[f"y{j}" for j in range(y.shape[1])]] = y
+    frame.insert(0, "replicate", r)
+    frames.append(frame)
+write_parquet(
+    pd.concat(frames), smk.output.data, {"case": case.name, "n": n, "base_seed": p.base_seed}
+)
+digest = sha256_file(smk.output.data)
+with open(smk.output.checksum, "w") as f:
+    f.write(f"{digest}  {smk.output.data}\n")
+log.info("%s N=%d: %d replicates, sha256 %s", case.name, n, p.replicates, digest)
