@@ -412,3 +412,15 @@ def parse_student(raw: bytes, source: str) -> RealData:
         rows_dropped=0,
         notes=notes,
     )
+
+
+PARSERS = {"air": parse_air, "student": parse_student}
+
+# Where a user without the files obtains them (they are never part of the repository).
+OBTAIN = {
+    "nanjing_air_daily.csv": "the aqistudy.cn history pages (https://www.aqistudy.cn/historydata/, "
+    "Nanjing, daily), saved as CSV with header date,AQI,quality,PM2.5,PM10,SO2,CO,NO2,O3_8h",
+    "nanjing_air_daily_raw_gbk.csv": "the aqistudy.cn history pages (the raw GBK export)",
+    "student_performance_exams.csv": "Kaggle: https://www.kaggle.com/datasets/rkiattisak/"
+    "student-performance-in-mathematics",
+}

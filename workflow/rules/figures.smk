@@ -1,4 +1,4 @@
-for _fig, _case in FIGURES.items():
+for _fig, (_case, _n) in FIGURES.items():
 
     rule:
         name:
@@ -7,20 +7,22 @@ for _fig, _case in FIGURES.items():
             soft=expand(
                 "results/fits/{case}/N{n}/mse/soft/block{block}.curves.npz",
                 case=_case,
-                n=FOCUS,
+                n=_n,
                 block=BLOCKS,
             ),
             adaptive=expand(
                 "results/fits/{case}/N{n}/mse/adaptive/block{block}.curves.npz",
                 case=_case,
-                n=FOCUS,
+                n=_n,
                 block=BLOCKS,
             ),
         output:
             report(f"results/figures/fig{_fig}.png", category="Figures"),
-        params:
-            title=f"Figure {_fig}: {_case}, N={FOCUS}, validation MSE after the soft minimum",
         log:
             f"logs/figures/fig{_fig}.log",
+        conda:
+            CONDA_ENV
+        params:
+            title=f"Figure {_fig}: {_case}, N={_n}, validation MSE after the soft minimum",
         script:
             "../scripts/figure.py"

@@ -4,17 +4,17 @@ rule report:
         tables=expand("results/tables/table{k}.csv", k=TABLES),
         claims=expand("results/tables/table{k}_claims.csv", k=TABLES),
         figures=expand("results/figures/fig{k}.png", k=FIGURES),
-        checksums=expand(
-            "results/data/{dataset}/N{n}.sha256", dataset=CASES, n=SIZES
-        ),
+        checksums=expand("results/data/{dataset}/N{n}.sha256", dataset=CASES, n=SIZES),
         fits=sorted({f for k in TABLES for f in table_inputs(k)}),
         template=workflow.source_path("../templates/report.html.j2"),
     output:
         "reports/report.html",
+    log:
+        "logs/report.log",
+    conda:
+        CONDA_ENV
     params:
         config=config,
         figures=FIGURES,
-    log:
-        "logs/report.log",
     script:
         "../scripts/report.py"

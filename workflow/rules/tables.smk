@@ -9,11 +9,13 @@ for _k in TABLES:
         output:
             table=report(f"results/tables/table{_k}.csv", category="Tables"),
             claims=f"results/tables/table{_k}_claims.csv",
+        log:
+            f"logs/tables/table{_k}.log",
+        conda:
+            CONDA_ENV
         params:
             table=_k,
             hyperparameters=config["hyperparameters"]["paper"],
             focus_size=FOCUS,
-        log:
-            f"logs/tables/table{_k}.log",
         script:
             "../scripts/table.py"

@@ -6,17 +6,19 @@ rule train_stage0:
         fits="results/fits/{dataset}/N{n}/{metric}/{method}/block{block}.parquet",
         state="results/fits/{dataset}/N{n}/{metric}/{method}/block{block}.pt",
         curves="results/fits/{dataset}/N{n}/{metric}/{method}/block{block}.curves.npz",
-    wildcard_constraints:
-        method="ffn|soft",
-    params:
-        job=stage0_params,
-    threads: config["threads"]
-    resources:
-        gpu=GPU,
     log:
         "logs/train/{dataset}_N{n}_{metric}_{method}_block{block}.log",
     benchmark:
         "benchmarks/train/{dataset}_N{n}_{metric}_{method}_block{block}.tsv"
+    wildcard_constraints:
+        method="ffn|soft",
+    conda:
+        CONDA_ENV
+    threads: config["threads"]
+    resources:
+        gpu=GPU,
+    params:
+        job=stage0_params,
     script:
         "../scripts/train_stage0.py"
 
@@ -29,16 +31,18 @@ rule train_rounds:
     output:
         fits="results/fits/{dataset}/N{n}/{metric}/{method}/block{block}.parquet",
         curves="results/fits/{dataset}/N{n}/{metric}/{method}/block{block}.curves.npz",
-    wildcard_constraints:
-        method="adaptive|l2_only|mean_only",
-    params:
-        job=rounds_params,
-    threads: config["threads"]
-    resources:
-        gpu=GPU,
     log:
         "logs/train/{dataset}_N{n}_{metric}_{method}_block{block}.log",
     benchmark:
         "benchmarks/train/{dataset}_N{n}_{metric}_{method}_block{block}.tsv"
+    wildcard_constraints:
+        method="adaptive|l2_only|mean_only",
+    conda:
+        CONDA_ENV
+    threads: config["threads"]
+    resources:
+        gpu=GPU,
+    params:
+        job=rounds_params,
     script:
         "../scripts/train_rounds.py"

@@ -1,4 +1,8 @@
-"""File I/O shared by the workflow scripts (the asp package itself does none)."""
+"""File I/O shared by the workflow scripts (the asp package itself does none).
+
+Importing this module also makes the repository's src/ importable, so the scripts run in any
+environment that has the dependencies (a conda env per rule included), installed or not.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+_SRC = Path(__file__).resolve().parents[2] / "src"
+if str(_SRC) not in sys.path:
+    sys.path.insert(0, str(_SRC))
 
 
 def start_logging(log_path: str) -> logging.Logger:
@@ -67,8 +75,11 @@ def read_meta(path: str) -> dict:
 
 
 def load_replicate_arrays(path: str, replicate: int) -> tuple[np.ndarray, np.ndarray]:
-    """X and Y of one replicate from a simulate output."""
-    df = pd.read_parquet(path, filters=[("replicate", "==", replicate)])
+    """X and Y of one replicate from a simulate output; a case study has one data set for all."""
+    if "replicate" not in pq.read_schema(path).names:
+        df = pd.read_parquet(path)
+    else:
+        df = pd.read_parquet(path, filters=[("replicate", "==", replicate)])
     if df.empty:
         raise ValueError(f"{path}: no rows for replicate {replicate}")
     x = df[[c for c in df.columns if c.startswith("x")]].to_numpy()
@@ -88,7 +99,8 @@ def prepare_job(data_path: str, job: dict):
     reps = []
     for r in job["replicates"]:
         x, y = load_replicate_arrays(data_path, r)
-        seeds = replicate_seeds(job["base_seed"], job["dataset"], job["n"], r)
+        n = len(x) if job["n"] == "all" else job["n"]  # case studies: N = usable rows
+        seeds = replicate_seeds(job["base_seed"], job["dataset"], n, r)
         reps.append(observed_replicate(x, y, seeds, r))
     arch = Architecture(x.shape[1], tuple(job["hidden"]), y.shape[1], job["output"])
     device = resolve_device(job["device"])

@@ -22,6 +22,10 @@ TITLES = {
     5: "Table 5. Seconds per fit and improvement p = (s - a)/s, MSE runs",
     6: "Table 6. Seconds per fit and improvement p = (s - a)/s, MAE runs",
     7: "Table 7. Penalty forms inside the adaptive algorithm (l2_only, mean_only, combined)",
+    8: "Table 8. Hyper-parameters, Nanjing air pollution (used, and theta* / lambda* observed)",
+    9: "Table 9. Nanjing air pollution: test loss, extra seconds and improvement of adaptive",
+    10: "Table 10. Hyper-parameters, student performance (used, and theta* / lambda* observed)",
+    11: "Table 11. Student performance: test loss, extra seconds and improvement of adaptive",
 }
 
 
@@ -61,14 +65,13 @@ verdicts = (
     if len(claims_df)
     else pd.DataFrame()
 )
-figures = [
-    {
-        "k": int(Path(f).stem.removeprefix("fig")),
-        "case": smk.params.figures[int(Path(f).stem.removeprefix("fig"))],
-        "src": "data:image/png;base64," + base64.b64encode(Path(f).read_bytes()).decode(),
-    }
-    for f in smk.input.figures
-]
+figures = []
+for f in smk.input.figures:
+    k = int(Path(f).stem.removeprefix("fig"))
+    dataset, n = smk.params.figures[k]
+    png = base64.b64encode(Path(f).read_bytes()).decode()
+    figures.append({"k": k, "case": f"{dataset}, N={n}", "src": f"data:image/png;base64,{png}"})
+case_studies = [json.loads(Path(f).read_text()) for f in smk.input.case_studies]
 fits = pd.concat([pd.read_parquet(f) for f in smk.input.fits], ignore_index=True)
 jobs = fits.drop_duplicates(["dataset", "n", "metric", "method", "config_hash", "job_seconds"])
 wall = jobs.groupby("method")["job_seconds"].agg(["count", "sum"]).reset_index()
@@ -90,6 +93,7 @@ html = jinja2.Template(Path(smk.input.template).read_text()).render(
     wall=html_table(wall),
     total_seconds=float(jobs["job_seconds"].sum()),
     checksums=checksums,
+    case_studies=case_studies,
     config_hashes=len(fits["config_hash"].unique()),
     versions_json=json.dumps(meta["versions"]),
 )

@@ -11,9 +11,24 @@ k = smk.params.table
 fits = pd.concat([pd.read_parquet(f) for f in smk.input.fits], ignore_index=True)
 paper = pd.read_csv(smk.input.paper)
 metric = {1: "mse", 2: "mae", 3: "mse", 4: "mae", 5: "mse", 6: "mae"}.get(k)
+metrics = sorted(fits["metric"].unique())
 log.info("table %d from %d fit rows (%d diverged)", k, len(fits), int(fits["diverged"].sum()))
 
-if k in (1, 2):
+if k in (8, 10):
+    table = pd.concat(
+        [tables.hyper_table(fits, paper, k, m, smk.params.hyperparameters) for m in metrics]
+    )
+    claims = pd.DataFrame(columns=["dataset", "n", "metric", "claim", "verdict"])
+elif k in (9, 11):
+    table = tables.case_study_table(fits, paper, k)
+    claims = pd.concat(
+        [
+            tables.paired(fits, m, a, b)
+            for m in metrics
+            for a, b in (("adaptive", "soft"), ("soft", "ffn"))
+        ]
+    )
+elif k in (1, 2):
     table = tables.hyper_table(fits, paper, k, metric, smk.params.hyperparameters)
     claims = pd.DataFrame(columns=["dataset", "n", "metric", "claim", "verdict"])
 elif k in (3, 4):
@@ -28,7 +43,6 @@ elif k in (5, 6):
     table = tables.timing_table(fits, paper, k, metric)
     claims = tables.improvement_claims(table)
 else:
-    metrics = sorted(fits["metric"].unique())
     table = pd.concat([tables.loss_table(fits, paper, 7, m) for m in metrics])
     claims = pd.concat(
         [

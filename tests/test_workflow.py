@@ -1,0 +1,248 @@
+"""The Snakemake workflow: config schema, DAG, and the tiny config end to end (a few minutes)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, SHARED
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+HAVE_DATA = (SHARED / "data" / "nanjing_air_daily.csv").exists()
+
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+COPY = [
+    "Snakefile",
+    "config.yaml",
+    "config",
+    "workflow",
+    "data/paper",
+    "profiles",
+    "src",
+    "environment.yml",
+]
+TINY = ["--configfile", "config/tiny.yaml"]
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "config/tiny.yaml"])
+def test_shipped_configs_validate(name):
+    validate(load(name), str(SCHEMA))
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda c: c.update(methods=["ffn", "bogus"]), "methods"),
+        (lambda c: c["simulation"].update(sizes=[-5, 500]), "['sizes']"),
+        (lambda c: c["hyperparameters"]["paper"]["case1"]["mse"].update(theta=1.5), "theta"),
+        (lambda c: c.update(trainig={"patience": 3}), "'trainig' was unexpected"),
+        (lambda c: c["training"].update(batch_sise=3), "'batch_sise' was unexpected"),
+        (lambda c: c.update(device="tpu"), "device"),
+    ],
+)
+def test_bad_config_names_the_key(change, named):
+    cfg = copy.deepcopy(load("config.yaml"))
+    change(cfg)
+    with pytest.raises(WorkflowError) as err:
+        validate(cfg, str(SCHEMA))
+    assert named in str(err.value)
+
+
+def workdir(tmp: Path, raw_data: bool = True) -> Path:
+    """A copy of the workflow in ``tmp``; the case-study files are linked into data/raw/ when
+    ../shared/data has them, otherwise the tiny config runs without the case studies."""
+    for item in COPY:
+        src, dst = ROOT / item, tmp / item
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    (tmp / "data" / "raw").mkdir(parents=True)
+    if raw_data and HAVE_DATA:
+        for f in (SHARED / "data").glob("*.csv"):
+            (tmp / "data" / "raw" / f.name).symlink_to(f)
+    tiny = yaml.safe_load((tmp / "config/tiny.yaml").read_text())
+    tiny["case_studies"]["data_dirs"] = ["data/raw"]  # never the real ../shared beside tmp
+    if not (raw_data and HAVE_DATA):
+        tiny["case_studies"]["sets"] = {}
+    (tmp / "config/tiny.yaml").write_text(yaml.safe_dump(tiny, sort_keys=False))
+    return tmp
+
+
+def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
+    return proc
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The job table of a dry run: rule -> count."""
+    table = output[output.index("Job stats:") :]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def test_lint_is_clean(tmp_path):
+    out = snakemake(workdir(tmp_path), "--lint")
+    assert "Congratulations" in out.stdout + out.stderr
+
+
+def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
+    out = snakemake(workdir(tmp_path), "-n")
+    jobs = job_counts(out.stdout + out.stderr)
+    # 3 cases x 5 sizes; stage 0: x 2 metrics x (ffn, soft); rounds: adaptive everywhere plus
+    # l2_only and mean_only at N=2000 (Table 7); one block of 100 replicates.
+    assert jobs["simulate"] == 15
+    assert jobs["train_stage0"] == 3 * 5 * 2 * 2
+    assert jobs["train_rounds"] == 3 * 5 * 2 + 3 * 2 * 2
+    assert jobs["total"] == 15 + 60 + 42 + 7 + 3 + 2
+
+
+def test_one_table_builds_only_its_inputs(tmp_path):
+    out = snakemake(workdir(tmp_path), "table3", "-n", *TINY)  # --configfile takes 1+ values
+    jobs = job_counts(out.stdout + out.stderr)
+    # Table 3 = mse runs of ffn, soft, adaptive at both tiny sizes; nothing for mae, Table 7,
+    # figures or the report.
+    assert jobs == {"simulate": 6, "train_stage0": 12, "train_rounds": 6, "table3": 1, "total": 25}
+
+
+def test_missing_case_study_file_says_what_and_where(tmp_path):
+    cwd = workdir(tmp_path, raw_data=False)
+    tiny = yaml.safe_load((cwd / "config/tiny.yaml").read_text())
+    tiny["case_studies"]["sets"] = {"student": {"file": "student_performance_exams.csv"}}
+    (cwd / "config/tiny.yaml").write_text(yaml.safe_dump(tiny))
+    out = snakemake(cwd, "table11", "-n", *TINY, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert "student_performance_exams.csv" in text and "kaggle.com" in text
+    assert "96cdb83a410626c1535e02edbb9cc2e85e900c5209fb5d47bb0dee70760428c6" in text
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The tiny config, killed mid-run and resumed; yields (folder, outputs finished before the
+    kill with their modification times)."""
+    cwd = workdir(tmp_path_factory.mktemp("tiny"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *TINY],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    fits = cwd / "results" / "fits"
+    deadline = time.time() + 600
+    while time.time() < deadline and len(list(fits.rglob("*.parquet"))) < 6:
+        time.sleep(0.5)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)  # a crash, not a polite stop
+    proc.wait()
+    done = {p: p.stat().st_mtime_ns for p in fits.rglob("*.parquet")}
+    assert done, "no training job finished before the kill"
+    snakemake(cwd, "--unlock", *TINY)  # a hard kill leaves Snakemake's lock behind
+    snakemake(cwd, *TINY)  # resumes (the default profile sets rerun-incomplete)
+    return cwd, done
+
+
+def test_killed_run_resumes_without_redoing_finished_jobs(tiny_run):
+    _, done = tiny_run
+    for path, mtime in done.items():
+        assert path.stat().st_mtime_ns == mtime, f"{path} was trained again"
+
+
+def test_report_has_every_table_and_figure(tiny_run):
+    cwd, _ = tiny_run
+    html = (cwd / "reports" / "report.html").read_text()
+    tables = range(1, 12) if HAVE_DATA else range(1, 8)
+    for k in tables:
+        assert f'id="table{k}"' in html and (cwd / f"results/tables/table{k}.csv").exists()
+    images = re.findall(r'<img alt="Figure (\d)" src="data:image/png;base64,([^"]+)"', html)
+    assert [k for k, _ in images] == (["3", "4", "5", "6", "7"] if HAVE_DATA else ["3", "4", "5"])
+    for _, data in images:
+        assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Provenance" in html and "sha256" in html
+
+
+def test_second_run_does_nothing(tiny_run):
+    cwd, _ = tiny_run
+    out = snakemake(cwd, *TINY)
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_results_rows_carry_hash_versions_and_device(tiny_run):
+    import pandas as pd
+
+    cwd, _ = tiny_run
+    df = pd.read_parquet(next((cwd / "results/fits/case1/N500/mse/adaptive").glob("*.parquet")))
+    assert len(df) == 4 and set(df["replicate"]) == {0, 1, 2, 3}
+    assert df["config_hash"].nunique() == 1 and (df["device"] == "cpu").all()
+    assert ((df["theta_star"] / 0.07 - (df["theta_star"] / 0.07).round()).abs() < 1e-9).all()
+
+
+def test_report_renders_in_chromium(tiny_run):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (Debian package chromium): report not rendered")
+    cwd, _ = tiny_run
+    out = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={cwd / 'chromium-profile'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            (cwd / "reports" / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert 'data-broken-images="0"' in out.stdout, out.stderr[-2000:]
+
+
+@pytest.mark.skipif(not HAVE_DATA, reason="../shared/data is absent: no case-study files")
+def test_case_studies_in_the_report(tiny_run):
+    import pandas as pd
+
+    cwd, _ = tiny_run
+    air = yaml.safe_load((cwd / "results/data/air/Nall.json").read_text())
+    assert (air["rows_read"], air["rows_dropped"], air["rows_used"]) == (2028, 26, 2002)
+    assert air["checksum_warning"] is None and air["last_date"] == "2019-06-21"
+    html = (cwd / "reports" / "report.html").read_text()
+    assert "3,274 days" in html and "2002 usable" in html
+    t11 = pd.read_csv(cwd / "results/tables/table11.csv")
+    soft = t11[(t11.method == "soft") & (t11.metric == "mse") & (t11.quantity == "test_loss_mean")]
+    assert soft["paper"].iloc[0] == pytest.approx(0.0715) and soft["fits"].iloc[0] == 4
+    student = pd.read_parquet(cwd / "results/fits/student/Nall/mse/adaptive/block0.parquet")
+    assert len(student) == 4 and student["test_mse"].notna().all()
