@@ -152,58 +152,66 @@ def select(outcome: TrainOutcome, index: list[int]) -> TrainOutcome:
     )
 
 
+def _rows(
+    batch: Batch, params: list[torch.Tensor], methods: list[str], seconds: float, **per_fit
+) -> list[dict]:
+    """One row per fit: test metrics (NaN if diverged) and the per-fit values given."""
+    tm = test_metrics(params, batch.data(), batch.arch)
+    diverged = per_fit.pop("diverged")
+    rows = []
+    for b, method in enumerate(methods):
+        bad = bool(diverged[b])
+        rows.append(
+            {
+                "replicate": batch.replicates[batch.fit_replicate[b]].index,
+                "method": method,
+                **{k: float("nan") if bad else float(v[b]) for k, v in tm.items()},
+                **{k: v[b].item() for k, v in per_fit.items()},
+                "diverged": bad,
+                "seconds": seconds,
+            }
+        )
+    return rows
+
+
 def stage0_rows(
     batch: Batch, outcome: TrainOutcome, methods: list[str], seconds: float
 ) -> list[dict]:
-    data = batch.data()
-    tm = test_metrics(outcome.params, data, batch.arch)
-    rows = []
-    for b, method in enumerate(methods):
-        bad = bool(outcome.diverged[b])
-        row = {
-            "replicate": batch.replicates[batch.fit_replicate[b]].index,
-            "method": method,
-            **{k: float("nan") if bad else float(v[b]) for k, v in tm.items()},
-            "val_best": float(outcome.best_val[b]),
-            "epochs": int(outcome.epochs[b]),
-            "best_epoch": int(outcome.best_epoch[b]),
-            "t_star": 0,
-            "theta_star": 0.0,
-            "effective_lambda": float("nan"),
-            "active_fraction": 1.0,
-            "diverged": bad,
-            "seconds": seconds,
-        }
-        rows.append(row)
-    return rows
+    n = len(methods)
+    return _rows(
+        batch,
+        outcome.params,
+        methods,
+        seconds,
+        val_best=outcome.best_val,
+        epochs=outcome.epochs,
+        best_epoch=outcome.best_epoch,
+        t_star=torch.zeros(n, dtype=torch.long),
+        theta_star=torch.zeros(n, dtype=torch.float64),
+        effective_lambda=torch.full((n,), float("nan"), dtype=torch.float64),
+        active_fraction=torch.ones(n, dtype=torch.float64),
+        diverged=outcome.diverged,
+    )
 
 
 def rounds_rows(
     batch: Batch, soft: TrainOutcome, out: AdaptiveOutcome, methods: list[str], seconds: float
 ) -> list[dict]:
     """Rows of adaptive-family fits; epochs and seconds include the soft stage they continue."""
-    data = batch.data()
-    tm = test_metrics(out.params, data, batch.arch)
-    rows = []
-    for b, method in enumerate(methods):
-        bad = bool(out.diverged[b])
-        rows.append(
-            {
-                "replicate": batch.replicates[batch.fit_replicate[b]].index,
-                "method": method,
-                **{k: float("nan") if bad else float(v[b]) for k, v in tm.items()},
-                "val_best": float(out.best_val[b]),
-                "epochs": int(soft.epochs[b] + out.epochs[b]),
-                "best_epoch": int(soft.best_epoch[b] + out.selected_epoch[b]),
-                "t_star": int(out.t_star[b]),
-                "theta_star": float(out.theta_star[b]),
-                "effective_lambda": float(out.effective_lambda[b]),
-                "active_fraction": float(out.active_fraction[b]),
-                "diverged": bad,
-                "seconds": seconds,
-            }
-        )
-    return rows
+    return _rows(
+        batch,
+        out.params,
+        methods,
+        seconds,
+        val_best=out.best_val,
+        epochs=soft.epochs + out.epochs,
+        best_epoch=soft.best_epoch + out.selected_epoch,
+        t_star=out.t_star,
+        theta_star=out.theta_star,
+        effective_lambda=out.effective_lambda,
+        active_fraction=out.active_fraction,
+        diverged=out.diverged,
+    )
 
 
 def fit_cell(

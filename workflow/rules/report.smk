@@ -5,6 +5,7 @@ rule report:
         claims=expand("results/tables/table{k}_claims.csv", k=TABLES),
         figures=expand("results/figures/fig{k}.png", k=FIGURES),
         checksums=expand("results/data/{dataset}/N{n}.sha256", dataset=CASES, n=SIZES),
+        case_studies=expand("results/data/{dataset}/Nall.json", dataset=REAL),
         fits=sorted({f for k in TABLES for f in table_inputs(k)}),
         template=workflow.source_path("../templates/report.html.j2"),
     output:

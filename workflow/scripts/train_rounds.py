@@ -47,6 +47,6 @@ save_curves(
     smk.output.curves,
     job["replicates"],
     val_mse=out.curves["val_mse"],
-    selected_epoch=out.selected_epoch.cpu().numpy(),
-    t_star=out.t_star.cpu().numpy(),
+    selected_epoch=out.selected_epoch,
+    t_star=out.t_star,
 )

@@ -36,6 +36,6 @@ save_curves(
     smk.output.curves,
     job["replicates"],
     val_mse=out.curves["val_mse"],
-    best_epoch=out.best_epoch.cpu().numpy(),
-    epochs=out.epochs.cpu().numpy(),
+    best_epoch=out.best_epoch,
+    epochs=out.epochs,
 )
