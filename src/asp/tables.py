@@ -50,7 +50,8 @@ def loss_table(fits: pd.DataFrame, paper: pd.DataFrame, table: int, metric: str)
     for (dataset, n, method), g in fits[fits["metric"] == metric].groupby(
         ["dataset", "n", "method"]
     ):
-        mean, lo, hi = mean_ci(g[_metric_col(metric)])
+        ok = g[~g["diverged"]]  # a diverged fit is counted, never averaged in
+        mean, lo, hi = mean_ci(ok[_metric_col(metric)])
         paper_method = PAPER_METHOD.get(table, {}).get(method, method)
         ref = _lookup(pv, dataset=dataset, n=n, method=paper_method, metric=metric)
         rows.append(
@@ -64,7 +65,7 @@ def loss_table(fits: pd.DataFrame, paper: pd.DataFrame, table: int, metric: str)
                 "ci_high": hi,
                 "fits": int((~g["diverged"]).sum()),
                 "diverged": int(g["diverged"].sum()),
-                "ours_literal": float(g[f"test_literal_{metric}"].mean()),
+                "ours_literal": float(ok[f"test_literal_{metric}"].mean()),
                 "paper": ref,
                 "ratio": _ratio(mean, ref),
             }
@@ -264,4 +265,4 @@ def case_study_table(fits: pd.DataFrame, paper: pd.DataFrame, table: int) -> pd.
                         "ratio": _ratio(value, ref),
                     }
                 )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"fits": "Int64", "diverged": "Int64"})

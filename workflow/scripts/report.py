@@ -61,7 +61,11 @@ for tpath, cpath in zip(smk.input.tables, smk.input.claims, strict=True):
         claims.append(c)
 claims_df = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame()
 verdicts = (
-    claims_df.groupby(["table", "claim", "verdict"]).size().unstack(fill_value=0).reset_index()
+    claims_df.groupby(["table", "claim", "verdict"])
+    .size()
+    .unstack(fill_value=0)
+    .rename_axis(columns=None)
+    .reset_index()
     if len(claims_df)
     else pd.DataFrame()
 )
