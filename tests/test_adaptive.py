@@ -70,3 +70,14 @@ def test_proportional_schedule_scales_lambda_star(case1, arch):
     for r in rows:
         if r["t_star"] > 0:
             assert abs(r["effective_lambda"] - 0.004 * r["active_fraction"]) < 1e-9
+
+
+def test_reported_theta_star_is_exact_in_float32(case1, arch):
+    reps = replicates(case1, 300, 2)
+    batch = Batch(reps, [0, 1], arch, torch.device("cpu"), torch.float32)
+    hp = HyperParams(lam=0.01, lam_star=0.004, theta=0.07)
+    soft = train_stage0(batch, [hp.lam] * 2, TrainSettings(max_epochs=3, patience=3))
+    out = train_rounds(batch, soft, ["adaptive"] * 2, hp, TrainSettings(max_epochs=1, patience=1))
+    assert out.theta_star.dtype == torch.float64
+    for t, theta_star in zip(out.t_star.tolist(), out.theta_star.tolist(), strict=True):
+        assert theta_star == t * 0.07

@@ -94,8 +94,8 @@ class Batch:
         seeds = [stage_seed(self.replicates[i].seeds["batches"], stage) for i in self.fit_replicate]
         return BatchSampler(seeds, self.replicates[0].data.x_train.shape[0])
 
-    def per_fit(self, values: list[float]) -> torch.Tensor:
-        return torch.as_tensor(values, dtype=self.dtype, device=self.device)
+    def per_fit(self, values: list[float], dtype: torch.dtype | None = None) -> torch.Tensor:
+        return torch.as_tensor(values, dtype=dtype or self.dtype, device=self.device)
 
 
 def train_stage0(batch: Batch, lam: list[float], settings: TrainSettings) -> TrainOutcome:
@@ -121,9 +121,10 @@ def train_rounds(
         batch.data(),
         batch.arch,
         penalties,
-        batch.per_fit([hp.lam] * n),
-        batch.per_fit([hp.lam_star] * n),
-        batch.per_fit([hp.theta] * n),
+        # float64: reported theta* and lambda* are exact (0.98, not 0.9800000042)
+        batch.per_fit([hp.lam] * n, torch.float64),
+        batch.per_fit([hp.lam_star] * n, torch.float64),
+        batch.per_fit([hp.theta] * n, torch.float64),
         settings,
         batch.sampler,
         hp.schedule,
