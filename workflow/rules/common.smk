@@ -5,9 +5,8 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-sys.path.insert(
-    0, str(Path(workflow.basedir) / "src")
-)  # asp, for messages about raw files
+# The asp package (for the raw-file facts in error messages), installed or not.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 
