@@ -76,3 +76,17 @@ def test_case_study_table():
     assert t.loc[("soft", "test_loss_mean"), "paper"] == pytest.approx(0.0715)
     assert t.loc[("adaptive", "extra_seconds_over_soft"), "ours"] == pytest.approx(1.0)
     assert t.loc[("adaptive", "extra_seconds_over_soft"), "paper"] == 17
+
+
+def test_figure_data_start_at_the_soft_minimum():
+    from asp.plots import after_soft_minimum, soft_vs_adaptive
+
+    soft_val = np.array([[3.0, 5.0], [2.0, 4.0], [2.5, 4.5], [np.nan, 4.2]])  # (epochs, fits)
+    best = np.array([2, 2])
+    ad_val = np.array([[1.5, 3.9], [1.0, np.nan]])
+    soft, ad = after_soft_minimum(soft_val, best, ad_val)
+    np.testing.assert_array_equal(soft[0], [2.0, 2.5, np.nan])
+    np.testing.assert_array_equal(soft[1], [4.0, 4.5, 4.2])
+    np.testing.assert_array_equal(ad[0], [2.0, 1.5, 1.0])
+    np.testing.assert_array_equal(ad[1], [4.0, 3.9, np.nan])
+    assert soft_vs_adaptive(soft, ad, "t").axes[0].get_yscale() == "log"

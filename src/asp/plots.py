@@ -63,6 +63,14 @@ def soft_vs_adaptive(soft: np.ndarray, adaptive: np.ndarray, title: str) -> plt.
         ax.plot(x, mean, color=color, label=label, lw=1.6)
         ax.fill_between(x, lo, hi, color=color, alpha=0.18, lw=0)
     s_mean, _, _ = _summary(soft)
+    if s_mean.size < 2:  # soft's minimum was its last epoch: it stopped at the epoch limit
+        ax.annotate(
+            "soft was still improving at its epoch limit:\nno epochs after its minimum",
+            xy=(0.02, 0.04),
+            xycoords="axes fraction",
+            fontsize=8,
+            color="0.3",
+        )
     a_mean, _, _ = _summary(adaptive)
     ax.scatter([0], [s_mean[0]], color="black", zorder=5, s=40, label="soft minimum")
     i = int(np.nanargmin(a_mean))
