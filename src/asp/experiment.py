@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -76,7 +77,9 @@ class Batch:
     device: torch.device
     dtype: torch.dtype
 
+    @cached_property
     def data(self) -> FitData:
+        """The fits' data as tensors, stacked once per batch."""
         prepared = [r.data for r in self.replicates]
         return FitData.stack(prepared, self.fit_replicate, self.device, self.dtype)
 
@@ -100,7 +103,7 @@ class Batch:
 
 def train_stage0(batch: Batch, lam: list[float], settings: TrainSettings) -> TrainOutcome:
     """ffn (lambda 0) and soft (lambda > 0) fits: per-task networks with the mean penalty."""
-    data = batch.data()
+    data = batch.data
     params = batch.initial_params()
     penalty = get_penalty(STAGE0_PENALTY)
     masks = [torch.ones_like(penalty.deviations(w)) for w in weights(params)]
@@ -118,7 +121,7 @@ def train_rounds(
     n = len(methods)
     return run_rounds(
         soft,
-        batch.data(),
+        batch.data,
         batch.arch,
         penalties,
         # float64: reported theta* and lambda* are exact (0.98, not 0.9800000042)
@@ -157,7 +160,7 @@ def _rows(
     batch: Batch, params: list[torch.Tensor], methods: list[str], seconds: float, **per_fit
 ) -> list[dict]:
     """One row per fit: test metrics (NaN if diverged) and the per-fit values given."""
-    tm = test_metrics(params, batch.data(), batch.arch)
+    tm = test_metrics(params, batch.data, batch.arch)
     diverged = per_fit.pop("diverged")
     rows = []
     for b, method in enumerate(methods):
