@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from asp import metrics
-from asp.adaptive import AdaptiveOutcome, run_rounds
+from asp.adaptive import AdaptiveOutcome, full_masks, run_rounds
 from asp.methods import STAGE0_PENALTY, HyperParams, get_method
 from asp.network import Architecture, forward, init_params, weights
 from asp.penalties import get_penalty
@@ -106,8 +106,7 @@ def train_stage0(batch: Batch, lam: list[float], settings: TrainSettings) -> Tra
     data = batch.data
     params = batch.initial_params()
     penalty = get_penalty(STAGE0_PENALTY)
-    masks = [torch.ones_like(penalty.deviations(w)) for w in weights(params)]
-    term = PenaltyTerm(penalty, batch.per_fit(lam), masks)
+    term = PenaltyTerm(penalty, batch.per_fit(lam), full_masks(penalty, weights(params)))
     return train(params, data, batch.arch, [term], settings, batch.sampler(0))
 
 
@@ -244,8 +243,8 @@ def fit_cell(
     start = time.perf_counter()
     out0 = train_stage0(batch0, lam, stage0)
     per_fit0 = (time.perf_counter() - start) / len(s0_fits)
-    rows = [r for r in stage0_rows(batch0, out0, [m for m, _ in s0_fits], per_fit0)]
-    rows = [r for r in rows if r["method"] in methods]
+    rows = stage0_rows(batch0, out0, [m for m, _ in s0_fits], per_fit0)
+    rows = [r for r in rows if r["method"] in methods]  # drop the soft run kept for rounds
 
     ad_methods = [m.name for m in specs if m.adaptive]
     if ad_methods:

@@ -15,6 +15,7 @@ for _k in TABLES:
             CONDA_ENV
         params:
             table=_k,
+            metric=TABLE_METRIC.get(_k),
             hyperparameters=config["hyperparameters"]["paper"],
             focus_size=FOCUS,
         script:
