@@ -136,7 +136,15 @@ def test_one_table_builds_only_its_inputs(tmp_path):
     jobs = job_counts(out.stdout + out.stderr)
     # Table 3 = mse runs of ffn, soft, adaptive at both tiny sizes; nothing for mae, Table 7,
     # figures or the report.
-    assert jobs == {"simulate": 6, "train_stage0": 12, "train_rounds": 6, "table3": 1, "total": 25}
+    # The tiny config trains with tuned values: one tune job per case for mse.
+    assert jobs == {
+        "simulate": 6,
+        "tune": 3,
+        "train_stage0": 12,
+        "train_rounds": 6,
+        "table3": 1,
+        "total": 28,
+    }
 
 
 def test_missing_case_study_file_says_what_and_where(tmp_path):
@@ -217,7 +225,8 @@ def test_results_rows_carry_hash_versions_and_device(tiny_run):
     df = pd.read_parquet(next((cwd / "results/fits/case1/N500/mse/adaptive").glob("*.parquet")))
     assert len(df) == 4 and set(df["replicate"]) == {0, 1, 2, 3}
     assert df["config_hash"].nunique() == 1 and (df["device"] == "cpu").all()
-    assert ((df["theta_star"] / 0.07 - (df["theta_star"] / 0.07).round()).abs() < 1e-9).all()
+    rounds = df["theta_star"] / df["theta"]  # theta* = t* x theta, t* a whole round
+    assert ((rounds - rounds.round()).abs() < 1e-9).all()
 
 
 def test_report_renders_in_chromium(tiny_run):
@@ -263,3 +272,68 @@ def test_case_studies_in_the_report(tiny_run):
     assert soft["paper"].iloc[0] == pytest.approx(0.0715) and soft["fits"].iloc[0] == 4
     student = pd.read_parquet(cwd / "results/fits/student/Nall/mse/adaptive/block0.parquet")
     assert len(student) == 4 and student["test_mse"].notna().all()
+
+
+def training_jobs(dry_run: str) -> set[tuple[str, str]]:
+    """(rule, wildcards) of the training jobs a dry run lists."""
+    found = re.findall(r"^rule (train_\w+):\n(?:\s+\w+:.*\n)*?\s+wildcards: (.*)$", dry_run, re.M)
+    return set(found)
+
+
+def test_tuned_values_reach_the_training_jobs(tiny_run):
+    import json
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    cwd, _ = tiny_run
+    checked = 0
+    for path in (cwd / "results/fits").rglob("*.parquet"):
+        dataset, _, metric, method = path.parts[-5:-1]
+        chosen = yaml.safe_load((cwd / f"results/tuned/{dataset}_{metric}.yaml").read_text())
+        chosen = chosen["chosen"]
+        job = json.loads(pq.read_schema(path).metadata[b"asp"])["job"]
+        rows = pd.read_parquet(path)
+        if method == "ffn":  # lambda 0: no hyper-parameters, no dependence on the tune stage
+            assert job["lambda"] == 0.0 and (rows["hyperparameters"] == "none").all()
+            continue
+        assert (rows["hyperparameters"] == "tuned").all()
+        assert job["lambda"] == chosen["lambda"] and (rows["lambda"] == chosen["lambda"]).all()
+        if method != "soft":
+            assert (job["lambda_star"], job["theta"]) == (chosen["lambda_star"], chosen["theta"])
+        checked += 1
+    assert checked >= 20
+    t1 = pd.read_csv(cwd / "results/tables/table1.csv")
+    theta = t1[(t1.dataset == "case1") & (t1.quantity == "theta")].iloc[0]
+    case1 = yaml.safe_load((cwd / "results/tuned/case1_mse.yaml").read_text())
+    assert theta["ours"] == pytest.approx(case1["chosen"]["theta"])
+    assert theta["paper"] == pytest.approx(0.07) and theta["source"] == "tuned"
+    html = (cwd / "reports" / "report.html").read_text()
+    assert 'id="tuning"' in html and '<img alt="Tuning history" src="data:image/png;base64,' in html
+
+
+def test_changed_tuned_values_rerun_only_their_jobs(tiny_run):
+    """New values in one tune output rerun the soft and adaptive-family jobs of that
+    (dataset, metric) and no other training job."""
+    cwd, _ = tiny_run
+    path = cwd / "results/tuned/case1_mse.yaml"
+    text, stat = path.read_text(), path.stat()
+    values = yaml.safe_load(text)
+    values["chosen"] = {k: v * 0.9 for k, v in values["chosen"].items()}
+    try:
+        path.write_text(yaml.safe_dump(values, sort_keys=False))
+        out = snakemake(cwd, "-n", *TINY)
+        jobs = training_jobs(out.stdout + out.stderr)
+    finally:
+        path.write_text(text)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    expected = {
+        ("train_stage0", f"dataset=case1, n={n}, metric=mse, method=soft, block=0")
+        for n in (300, 500)
+    }
+    expected |= {
+        ("train_rounds", f"dataset=case1, n={n}, metric=mse, method={m}, block=0")
+        for n, m in ((300, "adaptive"), (500, "adaptive"), (500, "l2_only"), (500, "mean_only"))
+    }
+    assert jobs == expected
+    assert "Nothing to be done" in snakemake(cwd, "-n", *TINY).stdout  # restored

@@ -111,25 +111,37 @@ def train_stage0(batch: Batch, lam: list[float], settings: TrainSettings) -> Tra
 
 
 def train_rounds(
-    batch: Batch, soft: TrainOutcome, methods: list[str], hp: HyperParams, settings: TrainSettings
+    batch: Batch,
+    soft: TrainOutcome,
+    methods: list[str],
+    hp: HyperParams | list[HyperParams],
+    settings: TrainSettings,
 ) -> AdaptiveOutcome:
-    """The adaptive rounds of each fit's method, from the soft outcome of the same replicate."""
+    """The adaptive rounds of each fit's method, from the soft outcome of the same replicate.
+
+    ``hp`` is shared by all fits or given per fit (one schedule for all).
+    """
     penalties = [get_method(m).round_penalty for m in methods]
     if None in penalties:
         raise ValueError(f"methods {methods} include one without adaptive rounds")
-    n = len(methods)
+    hps = [hp] * len(methods) if isinstance(hp, HyperParams) else list(hp)
+    if len(hps) != len(methods):
+        raise ValueError(f"{len(hps)} hyper-parameter sets for {len(methods)} fits")
+    schedules = {h.schedule for h in hps}
+    if len(schedules) != 1:
+        raise ValueError(f"one lambda* schedule per batch, got {sorted(schedules)}")
     return run_rounds(
         soft,
         batch.data,
         batch.arch,
         penalties,
         # float64: reported theta* and lambda* are exact (0.98, not 0.9800000042)
-        batch.per_fit([hp.lam] * n, torch.float64),
-        batch.per_fit([hp.lam_star] * n, torch.float64),
-        batch.per_fit([hp.theta] * n, torch.float64),
+        batch.per_fit([h.lam for h in hps], torch.float64),
+        batch.per_fit([h.lam_star for h in hps], torch.float64),
+        batch.per_fit([h.theta for h in hps], torch.float64),
         settings,
         batch.sampler,
-        hp.schedule,
+        schedules.pop(),
     )
 
 

@@ -1,4 +1,5 @@
-"""Figures 3-7: validation MSE after the soft minimum, soft continued vs the adaptive rounds."""
+"""Figures 3-7 (validation MSE after the soft minimum, soft continued vs the adaptive rounds)
+and the optimisation history of the tuning studies."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 
@@ -82,3 +84,38 @@ def soft_vs_adaptive(soft: np.ndarray, adaptive: np.ndarray, title: str) -> plt.
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def tuning_history(trials: pd.DataFrame) -> plt.Figure:
+    """One panel per study (dataset, metric, phase): each completed trial's objective and the
+    best so far, in trial order. ``trials`` has columns dataset, metric, phase, number, value
+    and state (Optuna's trials_dataframe plus the study keys)."""
+    done = trials[(trials["state"] == "COMPLETE") & np.isfinite(trials["value"])]
+    done = done.sort_values("number").copy()  # a diverged trial (value inf) has no point
+    if done.empty:
+        raise ValueError("no completed trials with a finite objective to plot")
+    done["study"] = done["dataset"] + " " + done["metric"]
+    done["best so far"] = done.groupby(["study", "phase"])["value"].cummin()
+    grid = sns.FacetGrid(
+        done,
+        row="study",
+        row_order=sorted(done["study"].unique()),
+        col="phase",
+        col_order=[p for p in ("soft", "adaptive") if p in set(done["phase"])],
+        sharex=False,
+        sharey=False,
+        height=1.9,
+        aspect=2.0,
+    )
+    grid.map_dataframe(sns.scatterplot, x="number", y="value", s=14, color="0.45")
+    grid.map_dataframe(
+        sns.lineplot, x="number", y="best so far", color="tab:red", drawstyle="steps-post"
+    )
+    grid.set_axis_labels("trial", "validation objective")
+    grid.set_titles("{row_name}, {col_name}")
+    for ax in grid.axes.flat:
+        ax.yaxis.set_major_locator(plt.MaxNLocator(4))
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3), useOffset=False)
+    grid.figure.suptitle("Tuning: trial objective (grey) and best so far (red)", y=1.0)
+    grid.figure.tight_layout()
+    return grid.figure

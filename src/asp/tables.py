@@ -158,33 +158,66 @@ def improvement_claims(timing: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+HYPER_QUANTITIES = ("lambda", "lambda_star", "theta")
+
+
+def used_hyperparameters(fits: pd.DataFrame, dataset: str) -> dict:
+    """The lambda, lambda*, theta an adaptive cell trained with (one set per dataset and metric)."""
+    used = fits[list(HYPER_QUANTITIES) + ["hyperparameters"]].drop_duplicates()
+    if len(used) != 1:
+        raise ValueError(
+            f"{dataset}: adaptive fits of one metric trained with different hyper-parameters:\n"
+            f"{used.to_string(index=False)}"
+        )
+    return used.iloc[0].to_dict()
+
+
 def hyper_table(
-    fits: pd.DataFrame, paper: pd.DataFrame, table: int, metric: str, used: dict
+    fits: pd.DataFrame, paper: pd.DataFrame, table: int, metric: str, tuned: dict | None = None
 ) -> pd.DataFrame:
-    """Tables 1/2: lambda, lambda*, theta used; theta* and effective lambda* observed."""
+    """Tables 1/2/8/10: lambda, lambda*, theta used (the paper's or tuned) beside the paper's;
+    theta* and effective lambda* observed per N, and theta* of the best tuning trial.
+
+    ``tuned`` maps dataset -> the tune stage's summary, for the datasets that were tuned.
+    """
     pv = paper_values(paper, table)
+    tuned = tuned or {}
     rows = []
     ad = fits[(fits["metric"] == metric) & (fits["method"] == "adaptive") & ~fits["diverged"]]
+
+    def row(dataset, quantity, n, source, ours, ref, q25=np.nan, q75=np.nan):
+        return {
+            "dataset": dataset,
+            "metric": metric,
+            "quantity": quantity,
+            "n": n,
+            "source": source,
+            "ours": ours,
+            "q25": q25,
+            "q75": q75,
+            "paper": ref,
+            "ratio": _ratio(ours, ref),
+        }
+
     for dataset, g in ad.groupby("dataset"):
-        hp = used[dataset][metric]
-        for quantity, value in (
-            ("lambda", hp["lambda"]),
-            ("lambda_star", hp["lambda_star"]),
-            ("theta", hp["theta"]),
-        ):
+        used = used_hyperparameters(g, dataset)
+        for quantity in HYPER_QUANTITIES:
             ref = _lookup(pv, dataset=dataset, quantity=quantity, metric=metric)
             rows.append(
-                {
-                    "dataset": dataset,
-                    "metric": metric,
-                    "quantity": quantity,
-                    "n": "every N",
-                    "ours": value,
-                    "q25": np.nan,
-                    "q75": np.nan,
-                    "paper": ref,
-                    "ratio": _ratio(value, ref),
-                }
+                row(dataset, quantity, "every N", used["hyperparameters"], used[quantity], ref)
+            )
+        ref_theta_star = _lookup(pv, dataset=dataset, quantity="theta_star", metric=metric)
+        if dataset in tuned:
+            t = tuned[dataset]
+            rows.append(
+                row(
+                    dataset,
+                    "theta_star",
+                    f"tuning, N={t['n']}",
+                    "best tuning trial (median over tuning replicates)",
+                    t["studies"]["adaptive"]["best_attrs"]["theta_star_median"],
+                    ref_theta_star,
+                )
             )
         for n, gn in g.groupby("n"):
             for quantity, col in (
@@ -192,24 +225,18 @@ def hyper_table(
                 ("effective_lambda_star", "effective_lambda"),
             ):
                 v = gn[col]
-                ref = (
-                    _lookup(pv, dataset=dataset, quantity="theta_star", metric=metric)
-                    if quantity == "theta_star"
-                    else np.nan
-                )
                 med = float(v.median())
                 rows.append(
-                    {
-                        "dataset": dataset,
-                        "metric": metric,
-                        "quantity": quantity,
-                        "n": n,
-                        "ours": med,
-                        "q25": float(v.quantile(0.25)),
-                        "q75": float(v.quantile(0.75)),
-                        "paper": ref,
-                        "ratio": _ratio(med, ref),
-                    }
+                    row(
+                        dataset,
+                        quantity,
+                        n,
+                        "evaluation replicates (median, IQR)",
+                        med,
+                        ref_theta_star if quantity == "theta_star" else np.nan,
+                        float(v.quantile(0.25)),
+                        float(v.quantile(0.75)),
+                    )
                 )
     return pd.DataFrame(rows)
 

@@ -67,8 +67,33 @@ def block_replicates(block):
     return list(range(block * size, min((block + 1) * size, config["replicates"])))
 
 
-def hyperparameters(dataset, metric):
-    return config["hyperparameters"]["paper"][dataset][metric]
+TUNING = config["tuning"]
+TUNED = config["hyperparameters"]["source"] == "tuned"
+if TUNING["first_replicate"] < config["replicates"]:
+    config_error(
+        "tuning.first_replicate",
+        f"{TUNING['first_replicate']} overlaps the evaluation replicates "
+        f"0..{config['replicates'] - 1}; tuning replicates must be disjoint from them",
+    )
+
+
+def tuned_path(dataset, metric):
+    return f"results/tuned/{dataset}_{metric}.yaml"
+
+
+def tuned_input(w):
+    """The tuned values a training job depends on: none for ffn (lambda 0) or the paper's."""
+    return tuned_path(w.dataset, w.metric) if TUNED and w.method != "ffn" else []
+
+
+def hyperparameters(w, keys):
+    """A training job's lambda, lambda*, theta: the paper's values from config, or, when tuned,
+    the names of those its script reads from its tuned input file (which is what ties the job
+    to that file: new tuned values rerun exactly the jobs that use them)."""
+    if TUNED:
+        return {"from_tuned_file": list(keys)}
+    hp = config["hyperparameters"]["paper"][w.dataset][w.metric]
+    return {k: hp[k] for k in keys}
 
 
 def fits(dataset, n, metric, method):
@@ -96,38 +121,87 @@ def job_common(w):
         "hidden": config["network"]["hidden"],
         # Real data: sigmoid output (paper eq. 4.2) on targets scaled to [0, 1].
         "output": "sigmoid" if w.dataset in REAL else "linear",
+        "hyperparameters": config["hyperparameters"]["source"],
     }
 
 
+STAGE0_TRAINING = {k: TRAINING[k] for k in ("batch_size", "max_epochs", "patience")}
+ROUNDS_TRAINING = {
+    "batch_size": TRAINING["batch_size"],
+    "max_epochs": TRAINING["round_max_epochs"],
+    "patience": TRAINING["round_patience"],
+}
+
+
 def stage0_params(w):
-    hp = hyperparameters(w.dataset, w.metric)
     job = job_common(w)
-    job["lambda"] = hp["lambda"] if w.method != "ffn" else 0.0
-    job["training"] = {k: TRAINING[k] for k in ("batch_size", "max_epochs", "patience")}
+    if w.method == "ffn":
+        job.update({"lambda": 0.0, "hyperparameters": "none"})
+    else:
+        job.update(hyperparameters(w, ["lambda"]))
+    job["training"] = STAGE0_TRAINING
     return job
 
 
 def rounds_params(w):
-    hp = hyperparameters(w.dataset, w.metric)
     job = job_common(w)
-    job.update(
-        {
-            "lambda": hp["lambda"],
-            "lambda_star": hp["lambda_star"],
-            "theta": hp["theta"],
-            "schedule": TRAINING["lambda_star_schedule"],
-        }
-    )
-    job["training"] = {
-        "batch_size": TRAINING["batch_size"],
-        "max_epochs": TRAINING["round_max_epochs"],
-        "patience": TRAINING["round_patience"],
+    job.update(hyperparameters(w, ["lambda", "lambda_star", "theta"]))
+    job["schedule"] = TRAINING["lambda_star_schedule"]
+    job["training"] = ROUNDS_TRAINING
+    return job
+
+
+def tune_params(w):
+    """Everything a tune job depends on; the storage path is where an interrupted study resumes."""
+    real = w.dataset in REAL
+    first = TUNING["first_replicate"]
+    job = {
+        "dataset": w.dataset,
+        "metric": w.metric,
+        "n": "all" if real else TUNING["n"],
+        "replicates": list(range(first, first + TUNING["replicates"])),
+        "base_seed": config["base_seed"],
+        "device": config["device"],
+        "dtype": config["dtype"],
+        "hidden": config["network"]["hidden"],
+        "output": "sigmoid" if real else "linear",
+        "paper": config["hyperparameters"]["paper"][w.dataset][w.metric],
+        "stage0": STAGE0_TRAINING,
+        "rounds": ROUNDS_TRAINING,
+        "schedule": TRAINING["lambda_star_schedule"],
+        "search": {
+            k: TUNING[k]
+            for k in ("seed", "trials", "trials_per_batch", "startup_trials", "factors")
+        },
+        "storage": f"results/tuned/studies/{w.dataset}_{w.metric}.sqlite3",
     }
+    if not real:
+        job["simulation"] = {
+            "case": SIM["cases"][w.dataset],
+            "n_inputs": SIM["n_inputs"],
+            "n_tasks": SIM["n_tasks"],
+        }
     return job
 
 
 TABLE_METRIC = {1: "mse", 2: "mae", 3: "mse", 4: "mae", 5: "mse", 6: "mae"}
 CASE_STUDY_TABLES = {"air": (8, 9), "student": (10, 11)}  # hyper-parameters, results
+
+
+HYPER_TABLES = {
+    1: (CASES, ["mse"]),
+    2: (CASES, ["mae"]),
+    8: (["air"], METRICS),
+    10: (["student"], METRICS),
+}
+
+
+def tuned_table_inputs(table):
+    """The tuned values beside Tables 1, 2, 8 and 10 (when training uses them)."""
+    if not TUNED or table not in HYPER_TABLES:
+        return []
+    datasets, metrics = HYPER_TABLES[table]
+    return [tuned_path(d, m) for d in datasets for m in metrics]
 
 
 def table_inputs(table):
@@ -181,6 +255,8 @@ FIGURES.update(
         for i, d in enumerate(d for d in ("air", "student") if d in REAL)
     }
 )
+# Optimisation histories of the studies behind the tuned values (the report's last figure).
+TUNING_FIGURE = ["results/figures/tuning_history.png"] if TUNED else []
 
 
 def raw_file(w):

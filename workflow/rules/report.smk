@@ -7,6 +7,8 @@ rule report:
         checksums=expand("results/data/{dataset}/N{n}.sha256", dataset=CASES, n=SIZES),
         case_studies=expand("results/data/{dataset}/Nall.json", dataset=REAL),
         fits=sorted({f for k in TABLES for f in table_inputs(k)}),
+        tuned=[tuned_path(d, m) for d in DATASETS for m in METRICS] if TUNED else [],
+        tuning_figure=TUNING_FIGURE,
         template=workflow.source_path("../templates/report.html.j2"),
     output:
         "reports/report.html",

@@ -6,6 +6,7 @@ for _k in TABLES:
         input:
             fits=table_inputs(_k),
             paper="data/paper/paper_tables.csv",
+            tuned=tuned_table_inputs(_k),
         output:
             table=report(f"results/tables/table{_k}.csv", category="Tables"),
             claims=f"results/tables/table{_k}_claims.csv",
@@ -16,7 +17,6 @@ for _k in TABLES:
         params:
             table=_k,
             metric=TABLE_METRIC.get(_k),
-            hyperparameters=config["hyperparameters"]["paper"],
             focus_size=FOCUS,
         script:
             "../scripts/table.py"

@@ -2,6 +2,7 @@ rule train_stage0:
     """ffn (lambda 0) and soft (lambda) fits of one block of replicates, trained as one batch."""
     input:
         data="results/data/{dataset}/N{n}.parquet",
+        tuned=tuned_input,
     output:
         fits="results/fits/{dataset}/N{n}/{metric}/{method}/block{block}.parquet",
         state="results/fits/{dataset}/N{n}/{metric}/{method}/block{block}.pt",
@@ -28,6 +29,7 @@ rule train_rounds:
     input:
         data="results/data/{dataset}/N{n}.parquet",
         soft="results/fits/{dataset}/N{n}/{metric}/soft/block{block}.pt",
+        tuned=tuned_input,
     output:
         fits="results/fits/{dataset}/N{n}/{metric}/{method}/block{block}.parquet",
         curves="results/fits/{dataset}/N{n}/{metric}/{method}/block{block}.curves.npz",

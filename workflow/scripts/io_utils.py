@@ -53,7 +53,7 @@ def versions() -> dict[str, str]:
 
     return {
         "python": platform.python_version(),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # a TorchVersion, not a str
         "numpy": np.__version__,
         "pandas": pd.__version__,
         "pyarrow": pa.__version__,
@@ -87,24 +87,74 @@ def load_replicate_arrays(path: str, replicate: int) -> tuple[np.ndarray, np.nda
     return x, y
 
 
-def prepare_job(data_path: str, job: dict):
-    """The batch of fits and the training settings of one training job."""
-    import torch
+def load_replicates(job: dict, data_path: str | None = None) -> tuple[list, object]:
+    """Replicates ``job["replicates"]`` and the network architecture of one job.
 
-    from asp.experiment import Batch, observed_replicate, resolve_device
+    Read from ``data_path`` (a simulate or ingest output), or simulated from
+    ``job["simulation"]`` when no file is given (the tuning replicates of a simulation case).
+    """
+    from asp.experiment import observed_replicate, simulated_replicate
     from asp.network import Architecture
     from asp.seeds import replicate_seeds
-    from asp.training import TrainSettings
+    from asp.simulation import SimulationCase
 
     reps = []
-    for r in job["replicates"]:
-        x, y = load_replicate_arrays(data_path, r)
-        n = len(x) if job["n"] == "all" else job["n"]  # case studies: N = usable rows
-        seeds = replicate_seeds(job["base_seed"], job["dataset"], n, r)
-        reps.append(observed_replicate(x, y, seeds, r))
-    arch = Architecture(x.shape[1], tuple(job["hidden"]), y.shape[1], job["output"])
-    device = resolve_device(job["device"])
+    if data_path is None:
+        sim = job["simulation"]
+        case = SimulationCase.from_config(job["dataset"], sim["case"])
+        for r in job["replicates"]:
+            reps.append(
+                simulated_replicate(
+                    case, job["n"], sim["n_inputs"], sim["n_tasks"], job["base_seed"], r
+                )
+            )
+    else:
+        for r in job["replicates"]:
+            x, y = load_replicate_arrays(data_path, r)
+            n = len(x) if job["n"] == "all" else job["n"]  # case studies: N = usable rows
+            seeds = replicate_seeds(job["base_seed"], job["dataset"], n, r)
+            reps.append(observed_replicate(x, y, seeds, r))
+    data = reps[0].data
+    n_in, n_out = data.x_train.shape[1], data.y_train.shape[1]
+    return reps, Architecture(n_in, tuple(job["hidden"]), n_out, job["output"])
+
+
+def device_and_dtype(job: dict):
+    import torch
+
+    from asp.experiment import resolve_device
+
     dtype = {"float32": torch.float32, "float64": torch.float64}[job["dtype"]]
+    return resolve_device(job["device"]), dtype
+
+
+def with_hyperparameters(job: dict, tuned) -> dict:
+    """The job with the values its params name in ``from_tuned_file`` read from its tuned input
+    (the tune stage's output: one path, or an empty list); a job on the paper's values is
+    returned as it is."""
+    keys = job.pop("from_tuned_file", None)
+    if keys is None:
+        return job
+    paths = [tuned] if isinstance(tuned, str) else list(tuned)
+    if len(paths) != 1:
+        raise ValueError(f"job takes {keys} from a tuned file but has tuned inputs {paths}")
+    import yaml
+
+    with open(paths[0]) as f:
+        chosen = yaml.safe_load(f)["chosen"]
+    missing = [k for k in keys if k not in chosen]
+    if missing:
+        raise ValueError(f"{paths[0]}: 'chosen' lacks {missing}")
+    return {**job, **{k: float(chosen[k]) for k in keys}}
+
+
+def prepare_job(data_path: str, job: dict):
+    """The batch of fits and the training settings of one training job."""
+    from asp.experiment import Batch
+    from asp.training import TrainSettings
+
+    reps, arch = load_replicates(job, data_path)
+    device, dtype = device_and_dtype(job)
     batch = Batch(reps, list(range(len(reps))), arch, device, dtype)
     settings = TrainSettings(**job["training"], metric=job["metric"], log_every=50)
     return batch, settings
@@ -114,6 +164,10 @@ def write_fit_rows(rows: list[dict], job: dict, path: str, device: str, job_seco
     df = pd.DataFrame(rows)
     for key in ("dataset", "n", "metric"):
         df.insert(0, key, job[key])
+    # The hyper-parameters this job trained with (Tables 1, 2, 8, 10 read them from here).
+    for key in ("lambda", "lambda_star", "theta"):
+        df[key] = float(job.get(key, float("nan")))
+    df["hyperparameters"] = job["hyperparameters"]
     df["device"] = device
     df["config_hash"] = config_hash(job)
     df["job_seconds"] = job_seconds

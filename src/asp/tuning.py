@@ -1,0 +1,195 @@
+"""Hyper-parameter search for Tables 1, 2, 8 and 10 (the paper does not say how it tuned them).
+
+Two Optuna studies per (dataset, metric): first lambda for soft, then lambda* and theta for the
+adaptive rounds that continue from soft at the chosen lambda. Each minimises the mean validation
+metric over tuning replicates (disjoint from the evaluation replicates). Parameters are searched
+log-uniformly between factors of the paper's values.
+
+Trials are asked in waves of ``trials_per_batch`` and a wave's fits (trials x replicates) train
+as one batch. The TPE sampler is re-seeded at the start of every wave from (seed, number of
+completed trials), so a study interrupted and resumed asks exactly the trials an uninterrupted one
+would have asked, and raising the trial budget later continues the same sequence.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+import torch
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
+
+from asp.experiment import Batch, Replicate, select, train_rounds, train_stage0
+from asp.methods import HyperParams
+from asp.network import Architecture
+from asp.training import TrainOutcome, TrainSettings
+
+PHASES = {"soft": ("lambda",), "adaptive": ("lambda_star", "theta")}
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Log-uniform ranges, one per searched hyper-parameter."""
+
+    ranges: dict[str, tuple[float, float]]
+
+    @classmethod
+    def around(
+        cls,
+        paper: dict[str, float],
+        names: Sequence[str],
+        factors: dict[str, Sequence[float]],
+    ) -> SearchSpace:
+        """[paper * low factor, paper * high factor] per name; theta is capped at 1."""
+        ranges = {}
+        for name in names:
+            if name not in paper or paper[name] <= 0:
+                raise ValueError(f"{name}: needs a positive paper value to search around")
+            lo, hi = (paper[name] * f for f in factors[name])
+            if name == "theta":
+                hi = min(hi, 1.0)
+            if not 0 < lo < hi:
+                raise ValueError(
+                    f"{name}: empty range [{lo:g}, {hi:g}] from factors {list(factors[name])}"
+                )
+            ranges[name] = (lo, hi)
+        return cls(ranges)
+
+    def distributions(self) -> dict[str, FloatDistribution]:
+        return {k: FloatDistribution(lo, hi, log=True) for k, (lo, hi) in self.ranges.items()}
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    n_trials: int
+    trials_per_batch: int
+    startup_trials: int
+    seed: int
+
+
+@dataclass
+class TrialResult:
+    value: float  # mean validation metric over the tuning replicates; inf if any fit diverged
+    attrs: dict[str, float] = field(default_factory=dict)
+
+
+# A wave of trial parameters in, one result per trial out.
+Evaluate = Callable[[list[dict[str, float]]], list[TrialResult]]
+
+
+def wave_sampler(plan: StudyPlan, n_complete: int) -> optuna.samplers.TPESampler:
+    """TPE seeded by (plan seed, completed trials): waves are the same after a resume."""
+    seed = int(np.random.SeedSequence([plan.seed, n_complete]).generate_state(1)[0])
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=plan.startup_trials, constant_liar=True
+    )
+
+
+def completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def optimise(
+    study: optuna.Study,
+    space: SearchSpace,
+    plan: StudyPlan,
+    evaluate: Evaluate,
+    progress: Callable[[str], None] = lambda _: None,
+) -> optuna.Study:
+    """Run waves until ``plan.n_trials`` trials are complete, continuing what is stored.
+
+    Trials left RUNNING by an interrupted process are marked FAIL (and not counted).
+    """
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study.tell(t.number, state=TrialState.FAIL)
+        progress(f"trial {t.number} was interrupted; marked failed")
+    dists = space.distributions()
+    while (done := len(completed(study))) < plan.n_trials:
+        study.sampler = wave_sampler(plan, done)
+        wave = [study.ask(dists) for _ in range(min(plan.trials_per_batch, plan.n_trials - done))]
+        results = evaluate([t.params for t in wave])
+        for trial, res in zip(wave, results, strict=True):
+            for k, v in res.attrs.items():
+                trial.set_user_attr(k, v)
+            study.tell(trial, res.value)
+        best = study.best_trial
+        progress(
+            f"{study.study_name}: {done + len(wave)}/{plan.n_trials} trials, "
+            f"best {best.value:.5g} at {best.params}"
+        )
+    return study
+
+
+def _mean_or_inf(values: torch.Tensor, diverged: torch.Tensor) -> float:
+    return float("inf") if bool(diverged.any()) else float(values.double().mean())
+
+
+@dataclass
+class Tuner:
+    """Batched objectives over a fixed set of tuning replicates."""
+
+    replicates: list[Replicate]
+    arch: Architecture
+    stage0: TrainSettings
+    rounds: TrainSettings
+    device: torch.device
+    dtype: torch.dtype = torch.float32
+    schedule: str = "constant"
+
+    def _batch(self, n_trials: int) -> Batch:
+        fits = [r for _ in range(n_trials) for r in range(len(self.replicates))]
+        return Batch(self.replicates, fits, self.arch, self.device, self.dtype)
+
+    def soft(self, lambdas: list[float]) -> TrainOutcome:
+        """Soft stage 0 of every (lambda, replicate); fits ordered trial-major."""
+        batch = self._batch(len(lambdas))
+        lam = [v for v in lambdas for _ in self.replicates]
+        return train_stage0(batch, lam, self.stage0)
+
+    def soft_objective(self, wave: list[dict[str, float]]) -> list[TrialResult]:
+        out = self.soft([p["lambda"] for p in wave])
+        r = len(self.replicates)
+        return [
+            TrialResult(
+                _mean_or_inf(out.best_val[i * r : (i + 1) * r], out.diverged[i * r : (i + 1) * r]),
+                {"epochs_median": float(out.epochs[i * r : (i + 1) * r].float().median())},
+            )
+            for i in range(len(wave))
+        ]
+
+    def adaptive_objective(self, lam: float) -> Evaluate:
+        """Objective of (lambda*, theta) for adaptive rounds from soft at ``lam``."""
+        r = len(self.replicates)
+
+        @functools.cache
+        def soft() -> TrainOutcome:  # trained at the first wave; every wave continues from it
+            return self.soft([lam])
+
+        def evaluate(wave: list[dict[str, float]]) -> list[TrialResult]:
+            batch = self._batch(len(wave))
+            start = select(soft(), [i % r for i in range(len(wave) * r)])
+            hps = [
+                HyperParams(lam, p["lambda_star"], p["theta"], self.schedule)
+                for p in wave
+                for _ in range(r)
+            ]
+            out = train_rounds(batch, start, ["adaptive"] * len(hps), hps, self.rounds)
+            results = []
+            for i in range(len(wave)):
+                s = slice(i * r, (i + 1) * r)
+                results.append(
+                    TrialResult(
+                        _mean_or_inf(out.best_val[s], out.diverged[s]),
+                        {
+                            "theta_star_median": float(out.theta_star[s].median()),
+                            "t_star_median": float(out.t_star[s].double().median()),
+                        },
+                    )
+                )
+            return results
+
+        return evaluate
