@@ -170,3 +170,29 @@ def test_history_figure_has_a_panel_per_study_and_skips_diverged_trials():
     assert [tuple(p) for p in points] == [(0, 0.3), (2, 0.2), (3, 0.25)]
     best = axes[0].lines[0].get_ydata()
     assert list(best) == [0.3, 0.2, 0.2]
+
+
+def test_the_paper_values_are_the_first_trial_even_after_an_interrupted_first_wave(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'p.db'}"
+    paper = {"lambda": 0.05, "lambda_star": 0.3}  # only the searched names are used
+
+    def interrupted(wave):
+        raise Interrupted
+
+    study = optuna.create_study(study_name="s", storage=storage, direction="minimize")
+    with pytest.raises(Interrupted):
+        optimise(study, SPACE, StudyPlan(6, 3, 3, 1), interrupted, first=paper)
+    study = optuna.load_study(study_name="s", storage=storage)
+    optimise(study, SPACE, StudyPlan(6, 3, 3, 1), bowl([]), first=paper)
+    done = sorted(study.get_trials(states=(TrialState.COMPLETE,)), key=lambda t: t.number)
+    assert done[0].params == {"lambda": 0.05} and done[0].user_attrs["paper_values"]
+    assert not any(t.user_attrs.get("paper_values") for t in done[1:])
+    assert study.best_value <= done[0].value
+    fresh = optuna.create_study(direction="minimize")
+    optimise(fresh, SPACE, StudyPlan(6, 3, 3, 1), bowl([]), first=paper)
+    assert [t.params for t in fresh.trials] == [t.params for t in done]
+
+    outside = optuna.create_study(direction="minimize")
+    notes: list[str] = []
+    optimise(outside, SPACE, StudyPlan(3, 3, 3, 1), bowl([]), notes.append, first={"lambda": 1.0})
+    assert "not tried first" in notes[0] and outside.trials[0].params != {"lambda": 1.0}

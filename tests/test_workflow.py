@@ -308,6 +308,8 @@ def test_tuned_values_reach_the_training_jobs(tiny_run):
     case1 = yaml.safe_load((cwd / "results/tuned/case1_mse.yaml").read_text())
     assert theta["ours"] == pytest.approx(case1["chosen"]["theta"])
     assert theta["paper"] == pytest.approx(0.07) and theta["source"] == "tuned"
+    for study in case1["studies"].values():  # the paper's values were tried first
+        assert study["best_value"] <= study["paper_values_value"]
     html = (cwd / "reports" / "report.html").read_text()
     assert 'id="tuning"' in html and '<img alt="Tuning history" src="data:image/png;base64,' in html
 

@@ -99,15 +99,24 @@ def optimise(
     plan: StudyPlan,
     evaluate: Evaluate,
     progress: Callable[[str], None] = lambda _: None,
+    first: dict[str, float] | None = None,
 ) -> optuna.Study:
     """Run waves until ``plan.n_trials`` trials are complete, continuing what is stored.
 
-    Trials left RUNNING by an interrupted process are marked FAIL (and not counted).
+    Trials left RUNNING by an interrupted process are marked FAIL (and not counted). ``first``
+    (the paper's values) is the first trial of a new study when it lies in the space, so the
+    search never ends worse than it on its own objective and the history shows where it stood.
     """
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(t.number, state=TrialState.FAIL)
         progress(f"trial {t.number} was interrupted; marked failed")
     dists = space.distributions()
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    if first is not None and not completed(study) and not waiting:
+        if all(lo <= first[k] <= hi for k, (lo, hi) in space.ranges.items()):
+            study.enqueue_trial({k: first[k] for k in space.ranges})
+        else:
+            progress(f"{first} lies outside {space.ranges}: not tried first")
     while (done := len(completed(study))) < plan.n_trials:
         study.sampler = wave_sampler(plan, done)
         wave = [study.ask(dists) for _ in range(min(plan.trials_per_batch, plan.n_trials - done))]
@@ -115,6 +124,8 @@ def optimise(
         for trial, res in zip(wave, results, strict=True):
             for k, v in res.attrs.items():
                 trial.set_user_attr(k, v)
+            if first is not None and all(trial.params[k] == first.get(k) for k in trial.params):
+                trial.set_user_attr("paper_values", True)
             study.tell(trial, res.value)
         best = study.best_trial
         progress(

@@ -95,6 +95,7 @@ if smk.input.tuned:
                 "searched in": ", ".join(
                     f"{k} [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in s["ranges"].items()
                 ),
+                "objective at paper's values": s["paper_values_value"],
                 "best objective": s["best_value"],
                 **{f"tuned {k}": v for k, v in s["best_params"].items()},
                 **{f"paper {k}": t["paper"][k] for k in s["best_params"]},

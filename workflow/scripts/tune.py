@@ -67,9 +67,10 @@ def run_phase(phase: str, evaluate, extra: dict) -> dict:
     )
     log.info("%s: ranges %s, %d trials stored", name, space.ranges, len(study.trials))
     start = time.perf_counter()
-    optimise(study, space, plan, evaluate, log.info)
+    optimise(study, space, plan, evaluate, log.info, first=job["paper"])
     log.info("%s done in %.1f s: best %s", name, time.perf_counter() - start, study.best_params)
     best = study.best_trial
+    paper = [t for t in completed(study) if t.user_attrs.get("paper_values")]
     trials = study.trials_dataframe(attrs=("number", "value", "params", "user_attrs", "state"))
     trials.insert(0, "phase", phase)
     return {
@@ -79,7 +80,9 @@ def run_phase(phase: str, evaluate, extra: dict) -> dict:
         "best_trial": best.number,
         "best_value": float(best.value),
         "best_params": {k: float(v) for k, v in best.params.items()},
-        "best_attrs": {k: float(v) for k, v in best.user_attrs.items()},
+        "best_attrs": {k: float(v) for k, v in best.user_attrs.items() if not isinstance(v, bool)},
+        # The paper's values as trial 0 (lambda* and theta continue from the chosen lambda).
+        "paper_values_value": float(paper[0].value) if paper else None,
         "_trials": trials,
     }
 
