@@ -148,16 +148,20 @@ def with_hyperparameters(job: dict, tuned) -> dict:
     return {**job, **{k: float(chosen[k]) for k in keys}}
 
 
-def prepare_job(data_path: str, job: dict):
-    """The batch of fits and the training settings of one training job."""
+def prepare_job(smk) -> tuple[dict, object, object]:
+    """A training rule's job (tuned values filled in), its batch of fits and its settings."""
+    import torch
+
     from asp.experiment import Batch
     from asp.training import TrainSettings
 
-    reps, arch = load_replicates(job, data_path)
+    job = with_hyperparameters(dict(smk.params.job), smk.input.tuned)
+    torch.set_num_threads(smk.threads)
+    reps, arch = load_replicates(job, smk.input.data)
     device, dtype = device_and_dtype(job)
     batch = Batch(reps, list(range(len(reps))), arch, device, dtype)
     settings = TrainSettings(**job["training"], metric=job["metric"], log_every=50)
-    return batch, settings
+    return job, batch, settings
 
 
 def write_fit_rows(rows: list[dict], job: dict, path: str, device: str, job_seconds: float) -> None:

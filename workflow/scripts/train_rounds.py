@@ -3,13 +3,7 @@
 import time
 
 import torch
-from io_utils import (
-    prepare_job,
-    save_curves,
-    start_logging,
-    with_hyperparameters,
-    write_fit_rows,
-)
+from io_utils import prepare_job, save_curves, start_logging, write_fit_rows
 
 from asp.experiment import rounds_rows, train_rounds
 from asp.methods import HyperParams
@@ -17,9 +11,7 @@ from asp.training import TrainOutcome
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
-job = with_hyperparameters(dict(smk.params.job), smk.input.tuned)
-torch.set_num_threads(smk.threads)
-batch, settings = prepare_job(smk.input.data, job)
+job, batch, settings = prepare_job(smk)
 state = torch.load(smk.input.soft, map_location=batch.device, weights_only=False)
 if state.pop("replicates") != job["replicates"]:
     raise ValueError(

@@ -3,21 +3,13 @@
 import time
 
 import torch
-from io_utils import (
-    prepare_job,
-    save_curves,
-    start_logging,
-    with_hyperparameters,
-    write_fit_rows,
-)
+from io_utils import prepare_job, save_curves, start_logging, write_fit_rows
 
 from asp.experiment import stage0_rows, train_stage0
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
-job = with_hyperparameters(dict(smk.params.job), smk.input.tuned)
-torch.set_num_threads(smk.threads)
-batch, settings = prepare_job(smk.input.data, job)
+job, batch, settings = prepare_job(smk)
 n_fits = len(batch.fit_replicate)
 log.info(
     "%s N=%d %s %s: %d fits on %s",
