@@ -135,10 +135,6 @@ def optimise(
     return study
 
 
-def _mean_or_inf(values: torch.Tensor, diverged: torch.Tensor) -> float:
-    return float("inf") if bool(diverged.any()) else float(values.double().mean())
-
-
 @dataclass
 class Tuner:
     """Batched objectives over a fixed set of tuning replicates."""
@@ -161,16 +157,27 @@ class Tuner:
         lam = [v for v in lambdas for _ in self.replicates]
         return train_stage0(batch, lam, self.stage0)
 
+    def _results(
+        self, n_trials: int, best_val: torch.Tensor, diverged: torch.Tensor, **per_fit
+    ) -> list[TrialResult]:
+        """One result per trial from per-fit tensors ordered trial-major: the mean validation
+        metric (inf if a fit diverged) and the median of each ``per_fit`` tensor."""
+        r = len(self.replicates)
+        results = []
+        for i in range(n_trials):
+            s = slice(i * r, (i + 1) * r)
+            bad = bool(diverged[s].any())
+            results.append(
+                TrialResult(
+                    float("inf") if bad else float(best_val[s].double().mean()),
+                    {f"{k}_median": float(v[s].double().median()) for k, v in per_fit.items()},
+                )
+            )
+        return results
+
     def soft_objective(self, wave: list[dict[str, float]]) -> list[TrialResult]:
         out = self.soft([p["lambda"] for p in wave])
-        r = len(self.replicates)
-        return [
-            TrialResult(
-                _mean_or_inf(out.best_val[i * r : (i + 1) * r], out.diverged[i * r : (i + 1) * r]),
-                {"epochs_median": float(out.epochs[i * r : (i + 1) * r].float().median())},
-            )
-            for i in range(len(wave))
-        ]
+        return self._results(len(wave), out.best_val, out.diverged, epochs=out.epochs)
 
     def adaptive_objective(self, lam: float) -> Evaluate:
         """Objective of (lambda*, theta) for adaptive rounds from soft at ``lam``."""
@@ -189,18 +196,8 @@ class Tuner:
                 for _ in range(r)
             ]
             out = train_rounds(batch, start, ["adaptive"] * len(hps), hps, self.rounds)
-            results = []
-            for i in range(len(wave)):
-                s = slice(i * r, (i + 1) * r)
-                results.append(
-                    TrialResult(
-                        _mean_or_inf(out.best_val[s], out.diverged[s]),
-                        {
-                            "theta_star_median": float(out.theta_star[s].median()),
-                            "t_star_median": float(out.t_star[s].double().median()),
-                        },
-                    )
-                )
-            return results
+            return self._results(
+                len(wave), out.best_val, out.diverged, theta_star=out.theta_star, t_star=out.t_star
+            )
 
         return evaluate
