@@ -4,7 +4,10 @@ Case 1, N=2000, 100 replicates x the 5 methods (ffn, soft, adaptive, l2_only, me
 the paper's Table 1 hyper-parameters, each fit training a fixed number of epochs (stage 0, then
 every adaptive round). The batched engine trains all 500 fits; the per-fit reference
 (asp.reference: one nn.Module and one torch.optim.Adam per fit) trains a subset. Prints per-fit
-seconds of both; the last line is ``speedup: <per-fit loop / per-fit batched>``.
+seconds of both, and the cost of one fused training step in microseconds per fit-step at 100
+and at 1,000 fits. The batched engine is compiled (torch.compile) and warmed up on the same
+shapes first, so compilation is not timed (it is paid once per job, and cached on disk). The
+last line is ``speedup: <per-fit loop / per-fit batched>``.
 
     python benchmarks/bench_engine.py [--replicates 100] [--reference-replicates 2]
 """
@@ -21,12 +24,34 @@ import yaml
 from asp.experiment import fit_cell, simulated_replicate
 from asp.methods import METHODS, HyperParams, get_method
 from asp.network import Architecture, init_params
+from asp.penalties import get_penalty
 from asp.reference import reference_fit
 from asp.seeds import torch_seed
 from asp.simulation import SimulationCase
-from asp.training import TrainSettings
+from asp.step import Layout
+from asp.training import TrainSettings, stepper
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def step_cost(arch: Architecture, n_fits: int, batch_size: int, steps: int = 300) -> float:
+    """Microseconds per fit-step of the compiled soft step (float32), after a warm-up."""
+    layout = Layout(arch)
+    gen = torch.Generator().manual_seed(0)
+    theta = torch.rand(n_fits, arch.n_tasks, layout.n_params, generator=gen) - 0.5
+    m, v, t = torch.zeros_like(theta), torch.zeros_like(theta), torch.zeros(n_fits)
+    active = torch.ones(n_fits, dtype=torch.bool)
+    rows = torch.rand(n_fits, arch.n_inputs + arch.n_tasks, batch_size, generator=gen)
+    weight = torch.full((batch_size,), 1.0 / batch_size)
+    coef = [torch.full((n_fits,), 0.001)]
+    mask = [torch.ones(n_fits, arch.n_tasks, layout.n_weights)]
+    settings = TrainSettings(batch_size=batch_size, compile=True)
+    fused = stepper(arch, (get_penalty("mean_squared"),), settings)
+    state = fused.step(theta, m, v, t, active, rows, weight, coef, mask)  # compile
+    start = time.perf_counter()
+    for _ in range(steps):
+        state = fused.step(*state, active, rows, weight, coef, mask)
+    return (time.perf_counter() - start) / (steps * n_fits) * 1e6
 
 
 def main() -> None:
@@ -46,8 +71,10 @@ def main() -> None:
     h = cfg["hyperparameters"]["paper"]["case1"]["mse"]
     hp = HyperParams(h["lambda"], h["lambda_star"], h["theta"])
     bs = cfg["training"]["batch_size"]
-    s0 = TrainSettings(batch_size=bs, max_epochs=args.epochs, patience=args.epochs)
-    rs = TrainSettings(batch_size=bs, max_epochs=args.round_epochs, patience=args.round_epochs)
+    s0 = TrainSettings(batch_size=bs, max_epochs=args.epochs, patience=args.epochs, compile=True)
+    rs = TrainSettings(
+        batch_size=bs, max_epochs=args.round_epochs, patience=args.round_epochs, compile=True
+    )
     methods = list(METHODS)
     reps = [
         simulated_replicate(case, args.n, sim["n_inputs"], sim["n_tasks"], cfg["base_seed"], r)
@@ -58,8 +85,16 @@ def main() -> None:
         f"{args.epochs} stage-0 epochs, {args.round_epochs} epochs per round, theta {hp.theta}"
     )
 
+    cpu = torch.device("cpu")
     start = time.perf_counter()
-    fit_cell(reps, methods, hp, arch, s0, rs, torch.device("cpu"), torch.float32)
+    warm = TrainSettings(batch_size=bs, max_epochs=1, patience=1, compile=True)
+    fit_cell(reps, methods, hp, arch, warm, warm, cpu, torch.float32)
+    print(f"compile and warm-up: {time.perf_counter() - start:.1f} s", flush=True)
+    for n_fits in (100, 1000):
+        print(f"fused step: {step_cost(arch, n_fits, bs):.2f} us per fit-step at {n_fits} fits")
+
+    start = time.perf_counter()
+    fit_cell(reps, methods, hp, arch, s0, rs, cpu, torch.float32)
     batched = (time.perf_counter() - start) / (len(reps) * len(methods))
     print(f"batched: {batched:.4f} s per fit ({len(reps) * len(methods)} fits)", flush=True)
 

@@ -51,6 +51,46 @@ def test_batched_equals_per_fit_reference(case1, arch):
             assert_close(p[b : b + 1], q, atol=1e-6, rtol=0)
 
 
+def test_per_fit_clocks_equal_per_fit_reference(case1, arch):
+    """With early stopping every fit ends its rounds at its own epochs and starts the next at
+    once; each of 6 fits (3 replicates x two penalties) still equals its own per-fit run:
+    the epochs of every round, t*, the validation metric and the weights (float64)."""
+    reps = replicates(case1, 200, 3)
+    s0 = TrainSettings(batch_size=16, max_epochs=60, patience=4)
+    rs = TrainSettings(batch_size=16, max_epochs=25, patience=3)
+    hp = HyperParams(lam=0.02, lam_star=0.01, theta=0.2)  # 5 rounds
+    methods = ["adaptive", "l2_only"] * 3
+    fit_rep = [0, 0, 1, 1, 2, 2]
+    batch = Batch(reps, fit_rep, arch, CPU, torch.float64)
+    soft = train_stage0(batch, [hp.lam] * 6, s0)
+    out = train_rounds(batch, soft, methods, hp, rs)
+    penalty = {"adaptive": "mean_squared", "l2_only": "pairwise_squared"}
+    round_epochs = []
+    for b, (method, r) in enumerate(zip(methods, fit_rep, strict=True)):
+        rep = reps[r]
+        ref = reference_fit(
+            arch,
+            init_params(arch, torch_seed(rep.seeds["init"])),
+            rep.data,
+            hp.lam,
+            s0,
+            rep.seeds["batches"],
+            rounds={"penalty": penalty[method], "lam_star": 0.01, "theta": 0.2, "settings": rs},
+        )
+        assert int(soft.epochs[b]) == ref.stage0_epochs
+        assert int(out.epochs[b]) == sum(ref.round_epochs)
+        assert int(out.t_star[b]) == ref.t_star
+        assert abs(float(out.best_val[b]) - ref.best_val) < 1e-9
+        for p, q in zip(out.params, ref.params, strict=True):
+            assert_close(p[b : b + 1], q, atol=1e-6, rtol=0)
+        round_epochs.append(tuple(ref.round_epochs))
+    # the fits really ran on different clocks: rounds of different lengths, ended early
+    assert len(set(round_epochs)) >= 4
+    assert all(len(r) == 5 and min(r) < 25 for r in round_epochs)
+    starts = {tuple(np.cumsum((0,) + r[:-1])) for r in round_epochs}
+    assert len(starts) >= 4
+
+
 def test_same_seed_gives_bitwise_identical_results(case1, arch):
     def run():
         reps = replicates(case1, 300, 3)

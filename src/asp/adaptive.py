@@ -3,13 +3,13 @@
 Round 0 is the soft fit. Round t = 1..floor(1/theta) deletes, among the still-active penalty
 terms, the round(theta * total) with the largest |deviation| measured on round t-1's best weights,
 warm-starts from those weights with a fresh Adam and trains with lambda* to convergence. The round
-with the lowest validation metric (round 0 included) is kept; theta* = t* * theta.
+with the lowest validation metric (round 0 included) is kept; theta* = t* * theta. Each fit
+moves through its rounds on its own clock.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,16 @@ import torch
 
 from asp.network import Architecture, weights
 from asp.penalties import Penalty, get_penalty
-from asp.training import BatchSampler, FitData, PenaltyTerm, TrainOutcome, TrainSettings, train
+from asp.step import Layout
+from asp.training import (
+    BatchSampler,
+    FitData,
+    Trainer,
+    TrainOutcome,
+    TrainSettings,
+    flat_masks,
+    stage_seed,
+)
 
 SCHEDULES = ("constant", "proportional")
 
@@ -72,17 +81,7 @@ class AdaptiveOutcome:
     epochs: torch.Tensor  # (B,) epochs trained over rounds 1..R
     selected_epoch: torch.Tensor  # (B,) epochs after the soft minimum where t*'s weights were
     diverged: torch.Tensor  # (B,)
-    curves: dict[str, np.ndarray]  # name -> (E, B): rounds 1..R back to back per fit, NaN padded
-
-
-def _compact(curve: np.ndarray) -> np.ndarray:
-    """Move each fit's non-NaN values to the top of its column (rounds end at different epochs)."""
-    out = np.full_like(curve, np.nan)
-    for b in range(curve.shape[1]):
-        col = curve[:, b]
-        kept = col[~np.isnan(col)]
-        out[: kept.size, b] = kept
-    return out
+    curves: dict[str, np.ndarray]  # val_<metric> -> (E, B): rounds 1..R back to back, NaN after
 
 
 def run_rounds(
@@ -94,7 +93,7 @@ def run_rounds(
     lam_star: torch.Tensor,
     theta: torch.Tensor,
     settings: TrainSettings,
-    sampler_for_round: Callable[[int], BatchSampler],
+    batch_seeds: list[np.random.SeedSequence],
     schedule: str = "constant",
 ) -> AdaptiveOutcome:
     """Adaptive rounds 1..floor(1/theta) for B fits starting from their soft outcome (round 0).
@@ -102,14 +101,17 @@ def run_rounds(
     Fit b prunes and penalises with ``penalty_of_fit[b]`` (fits with different penalties train in
     one batch). ``lam`` is the soft coefficient (reported as the effective one when t* = 0);
     ``lam_star`` and ``theta`` are per fit. Schedule "proportional" scales lambda* by the
-    fraction of terms still active. Each round draws its mini-batches from its own stream
-    ``sampler_for_round(t)``, so a fit's data order never depends on the other fits.
+    fraction of terms still active. Round t of fit b draws its mini-batches from its own stream
+    ``stage_seed(batch_seeds[b], t)``, so a fit's data order never depends on the other fits.
+
+    Each fit keeps its own clock: when its round ends it is pruned and starts the next round in
+    the next epoch, whatever the other fits are doing.
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"lambda_star_schedule must be one of {SCHEDULES}, got {schedule!r}")
     if len(penalty_of_fit) != data.n_fits:
         raise ValueError(f"{len(penalty_of_fit)} penalties for {data.n_fits} fits")
-    device = data.x_train.device
+    device, dtype = data.x_train.device, data.x_train.dtype
     n_fits = data.n_fits
     thetas = theta.tolist()
     rounds = torch.tensor([n_rounds(t) for t in thetas], device=device)
@@ -117,10 +119,19 @@ def run_rounds(
         _Group.start(name, penalty_of_fit, soft.params, thetas)
         for name in dict.fromkeys(penalty_of_fit)
     ]
+    layout = Layout(arch)
+    sampler = BatchSampler([stage_seed(s, 1) for s in batch_seeds], data.x_train.shape[1])
+    trainer = Trainer(
+        data,
+        arch,
+        tuple(g.penalty for g in groups),
+        settings,
+        sampler,
+        layout.to_flat(soft.params),
+    )
 
-    params = soft.params
     diverged = soft.diverged.clone()
-    sel_params = [p.clone() for p in params]
+    sel_theta = trainer.theta.clone()
     sel_val = soft.best_val.clone()
     t_star = torch.zeros(n_fits, dtype=torch.long, device=device)
     # Reported hyper-parameters in float64 whatever the training dtype (0.84, not 0.8400000036).
@@ -128,54 +139,71 @@ def run_rounds(
     active_frac = torch.ones(n_fits, dtype=torch.float64, device=device)
     round_val = np.full((n_fits, int(rounds.max()) + 1), np.nan)
     round_val[:, 0] = soft.best_val.cpu().numpy()
-    epochs = torch.zeros(n_fits, dtype=torch.long, device=device)
+    current = torch.zeros(n_fits, dtype=torch.long, device=device)  # round each fit is in
+    done_epochs = torch.zeros(n_fits, dtype=torch.long, device=device)  # in finished rounds
     selected_epoch = torch.zeros(n_fits, dtype=torch.long, device=device)
-    pieces: dict[str, list[np.ndarray]] = {}
+    coef = torch.zeros(n_fits, dtype=torch.float64, device=device)
+    fraction = torch.ones(n_fits, dtype=torch.float64, device=device)
+    step_coefs: list[torch.Tensor] = []
+    step_masks: list[torch.Tensor] = []
 
-    for t in range(1, int(rounds.max()) + 1):
-        taking_part = (rounds >= t) & ~diverged
-        if not bool(taking_part.any()):
-            break
-        fraction = torch.zeros(n_fits, dtype=torch.float64, device=device)
+    def begin(fits: torch.Tensor) -> None:
+        """Prune and start the next round of ``fits`` from their current (best) weights."""
+        nonlocal coef, fraction, step_coefs, step_masks
+        current.add_(fits.long())
+        params = layout.to_list(trainer.theta)
         for g in groups:
-            g.prune(params, taking_part)
-            fraction = torch.where(g.members, g.active_fraction(), fraction)
-        coef = lam_star.to(torch.float64) * (fraction if schedule == "proportional" else 1.0)
-        train_coef = coef.to(sel_val.dtype)
-        terms = [
-            PenaltyTerm(g.penalty, torch.where(g.members, train_coef, 0.0), g.masks) for g in groups
-        ]
-        out = train(params, data, arch, terms, settings, sampler_for_round(t), taking_part)
-        diverged |= out.diverged
-        better = taking_part & ~out.diverged & (out.best_val < sel_val)
-        selected_epoch = torch.where(better, epochs + out.best_epoch, selected_epoch)
-        epochs += out.epochs
-        sel_val = torch.where(better, out.best_val, sel_val)
-        t_star = torch.where(better, t, t_star)
+            g.prune(params, fits)
+            fraction = torch.where(g.members & fits, g.active_fraction(), fraction)
+        scale = fraction if schedule == "proportional" else 1.0
+        coef = torch.where(fits, lam_star.to(torch.float64) * scale, coef)
+        step_coefs = [torch.where(g.members, coef, 0.0).to(dtype) for g in groups]
+        step_masks = [flat_masks(g.masks).to(dtype) for g in groups]
+        starting = torch.nonzero(fits).flatten().tolist()
+        rounds_now = current.tolist()
+        sampler.restart(starting, [stage_seed(batch_seeds[b], rounds_now[b]) for b in starting])
+        trainer.start(fits)
+
+    def finish(ended: torch.Tensor) -> None:
+        """Bookkeeping of the fits whose round ended; the healthy ones go on to their next."""
+        nonlocal sel_val, t_star, eff_lambda, active_frac, selected_epoch, sel_theta
+        ok = ended & ~trainer.diverged
+        diverged.logical_or_(ended & trainer.diverged)
+        idx = torch.nonzero(ended).flatten().cpu().numpy()
+        round_val[idx, current[ended].cpu().numpy()] = trainer.best_val[ended].cpu().numpy()
+        better = ok & (trainer.best_val < sel_val)
+        selected_epoch = torch.where(better, done_epochs + trainer.best_epoch, selected_epoch)
+        done_epochs.add_(torch.where(ended, trainer.epochs, 0))
+        sel_val = torch.where(better, trainer.best_val, sel_val)
+        t_star = torch.where(better, current, t_star)
         eff_lambda = torch.where(better, coef, eff_lambda)
         active_frac = torch.where(better, fraction, active_frac)
-        sel_params = [
-            torch.where(better.view(-1, *[1] * (p.dim() - 1)), p, s)
-            for p, s in zip(out.params, sel_params, strict=True)
-        ]
-        round_val[:, t] = np.where(taking_part.cpu().numpy(), out.best_val.cpu().numpy(), np.nan)
-        params = out.params
-        for name, curve in out.curves.items():
-            pieces.setdefault(name, []).append(curve)
+        sel_theta = torch.where(better.view(-1, 1, 1), trainer.best, sel_theta)
+        following = ok & (current < rounds)
+        if bool(following.any()):
+            begin(following)
 
-    curves = {name: _compact(np.concatenate(parts)) for name, parts in pieces.items()}
+    begin((rounds >= 1) & ~diverged)
+    epoch = 0
+    while bool(trainer.active.any()):
+        ended = trainer.epoch(step_coefs, step_masks)
+        epoch += 1
+        if bool(ended.any()):
+            finish(ended)
+        trainer.log_progress(epoch, f", median round {float(current.float().median()):.0f}")
+
     return AdaptiveOutcome(
-        params=sel_params,
+        params=layout.to_list(sel_theta),
         t_star=t_star,
         theta_star=t_star.to(torch.float64) * theta.to(torch.float64),
         effective_lambda=eff_lambda,
         active_fraction=active_frac,
         best_val=sel_val,
         round_val=round_val,
-        epochs=epochs,
+        epochs=done_epochs,
         selected_epoch=selected_epoch,
         diverged=diverged,
-        curves=curves,
+        curves=trainer.curves(),
     )
 
 

@@ -97,6 +97,11 @@ class Batch:
         seeds = [stage_seed(self.replicates[i].seeds["batches"], stage) for i in self.fit_replicate]
         return BatchSampler(seeds, self.replicates[0].data.x_train.shape[0])
 
+    @property
+    def batch_seeds(self) -> list[np.random.SeedSequence]:
+        """Each fit's mini-batch stream; stage t draws from ``stage_seed(seed, t)``."""
+        return [self.replicates[i].seeds["batches"] for i in self.fit_replicate]
+
     def per_fit(self, values: list[float], dtype: torch.dtype | None = None) -> torch.Tensor:
         return torch.as_tensor(values, dtype=dtype or self.dtype, device=self.device)
 
@@ -140,7 +145,7 @@ def train_rounds(
         batch.per_fit([h.lam_star for h in hps], torch.float64),
         batch.per_fit([h.theta for h in hps], torch.float64),
         settings,
-        batch.sampler,
+        batch.batch_seeds,
         schedules.pop(),
     )
 

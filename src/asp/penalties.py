@@ -1,8 +1,10 @@
 """Soft-sharing penalties as sums of maskable terms (SPEC §1a, §1h).
 
-A penalty turns each weight matrix (B, K, in, out) into deviations (B, T, in, out), one per
-term; its value is ``sum(mask * elementwise(deviation))`` per fit. The adaptive algorithm deletes
-terms by setting their mask to 0, ranking them by |deviation|.
+A penalty turns weights with the task axis at dim 1 (the list layout (B, K, in, out) or the
+fused step's (Pw, K, B)) into deviations with T terms on that axis, one per term; its value is
+``sum(mask * elementwise(deviation))`` per fit. The adaptive algorithm deletes terms by setting
+their mask to 0, ranking them by |deviation|. ``gradient`` is the penalty's derivative written
+out, for the fused step (whose backward pass is hand-written).
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ class Penalty:
     def elementwise(self, dev: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def derivative(self, dev: torch.Tensor) -> torch.Tensor:
+        """d elementwise / d deviation."""
+        raise NotImplementedError
+
+    def adjoint(self, g: torch.Tensor, n_tasks: int) -> torch.Tensor:
+        """Map per-term gradients (term axis 1) back to the ``n_tasks`` tasks' weights."""
+        return g - g.mean(dim=1, keepdim=True)
+
+    def gradient(self, w: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """d penalty / d w for weights ``w`` (task axis 1) and a term mask of the same layout."""
+        return self.adjoint(mask * self.derivative(self.deviations(w)), w.shape[1])
+
     def value(self, ws: list[torch.Tensor], masks: list[torch.Tensor]) -> torch.Tensor:
         """Penalty per fit, (B,), over the still-active terms of all weight matrices."""
         total = None
@@ -52,6 +66,9 @@ class MeanSquared(Penalty):
     def elementwise(self, dev: torch.Tensor) -> torch.Tensor:
         return dev.square()
 
+    def derivative(self, dev: torch.Tensor) -> torch.Tensor:
+        return 2.0 * dev
+
 
 @register
 class MeanAbsolute(Penalty):
@@ -61,6 +78,9 @@ class MeanAbsolute(Penalty):
 
     def elementwise(self, dev: torch.Tensor) -> torch.Tensor:
         return dev.abs()
+
+    def derivative(self, dev: torch.Tensor) -> torch.Tensor:
+        return dev.sign()  # 0 at 0, as autograd's abs
 
 
 @register
@@ -76,13 +96,21 @@ class PairwiseSquared(Penalty):
         return n_tasks * (n_tasks - 1) // 2
 
     def deviations(self, w: torch.Tensor) -> torch.Tensor:
-        pairs = list(itertools.combinations(range(w.shape[1]), 2))
-        j = torch.tensor([p[0] for p in pairs], device=w.device)
-        k = torch.tensor([p[1] for p in pairs], device=w.device)
-        return w.index_select(1, j) - w.index_select(1, k)
+        pairs = itertools.combinations(range(w.shape[1]), 2)
+        return torch.stack([w[:, j] - w[:, k] for j, k in pairs], dim=1)
 
     def elementwise(self, dev: torch.Tensor) -> torch.Tensor:
         return dev.square()
+
+    def derivative(self, dev: torch.Tensor) -> torch.Tensor:
+        return 2.0 * dev
+
+    def adjoint(self, g: torch.Tensor, n_tasks: int) -> torch.Tensor:
+        tasks = [torch.zeros_like(g[:, 0]) for _ in range(n_tasks)]
+        for p, (j, k) in enumerate(itertools.combinations(range(n_tasks), 2)):
+            tasks[j] = tasks[j] + g[:, p]
+            tasks[k] = tasks[k] - g[:, p]
+        return torch.stack(tasks, dim=1)
 
 
 def get_penalty(name: str) -> Penalty:

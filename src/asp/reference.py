@@ -79,17 +79,20 @@ class ReferenceResult:
     params: list[torch.Tensor]  # batched layout, leading dim 1
     best_val: float
     t_star: int
+    stage0_epochs: int
+    round_epochs: list[int]  # epochs trained in each adaptive round
 
 
-def _train(model, data, kind, coef, masks, settings, sampler) -> tuple[float, dict]:
+def _train(model, data, kind, coef, masks, settings, sampler) -> tuple[float, dict, int]:
     opt = torch.optim.Adam(
         model.parameters(), lr=settings.lr, betas=settings.betas, eps=settings.eps
     )
     dtype = next(model.parameters()).dtype
     x, y = torch.as_tensor(data.x_train, dtype=dtype), torch.as_tensor(data.y_train, dtype=dtype)
     xv, yv = torch.as_tensor(data.x_val, dtype=dtype), torch.as_tensor(data.y_val, dtype=dtype)
-    best_val, best_state, since = float("inf"), None, 0
-    for _ in range(settings.max_epochs):
+    best_val, best_state, since, epochs = float("inf"), None, 0, 0
+    while epochs < settings.max_epochs:
+        epochs += 1
         order = torch.as_tensor(sampler.next_epoch()[0])
         for start in range(0, len(order), settings.batch_size):
             idx = order[start : start + settings.batch_size]
@@ -110,7 +113,7 @@ def _train(model, data, kind, coef, masks, settings, sampler) -> tuple[float, di
             if since >= settings.patience:
                 break
     model.load_state_dict(best_state)
-    return best_val, best_state
+    return best_val, best_state, epochs
 
 
 def reference_fit(
@@ -129,7 +132,7 @@ def reference_fit(
     model = TaskNetworks(arch, init, dtype)
     n_train = data.x_train.shape[0]
     ones = [torch.ones_like(deviations("mean_squared", w)) for w in model.layer_weights()]
-    best_val, best_state = _train(
+    best_val, best_state, stage0_epochs = _train(
         model,
         data,
         "mean_squared",
@@ -138,7 +141,7 @@ def reference_fit(
         settings,
         BatchSampler([stage_seed(batch_seed, 0)], n_train),
     )
-    t_star = 0
+    t_star, round_epochs = 0, []
     if rounds is not None:
         kind, theta = rounds["penalty"], rounds["theta"]
         masks = [torch.ones_like(deviations(kind, w)) for w in model.layer_weights()]
@@ -148,7 +151,7 @@ def reference_fit(
                 devs = [deviations(kind, w)[None] for w in model.layer_weights()]
             k = torch.tensor([terms_per_round(theta, total)])
             masks = [m[0] for m in prune_largest_terms(devs, [m[None] for m in masks], k)]
-            val, state = _train(
+            val, state, epochs = _train(
                 model,
                 data,
                 kind,
@@ -157,7 +160,8 @@ def reference_fit(
                 rounds["settings"],
                 BatchSampler([stage_seed(batch_seed, t)], n_train),
             )
+            round_epochs.append(epochs)
             if val < best_val:
                 best_val, best_state, t_star = val, state, t
         model.load_state_dict(best_state)
-    return ReferenceResult(model.params_batched(), best_val, t_star)
+    return ReferenceResult(model.params_batched(), best_val, t_star, stage0_epochs, round_epochs)

@@ -1,8 +1,9 @@
 """One training loop for every method: B fits stacked into tensors and trained together.
 
-The loss is summed over fits, so each fit's gradient is exactly its own and Adam, being
-elementwise, stays exactly per fit. Each fit early-stops on its own validation metric; a fit that
-has stopped (or diverged) is held at its best weights and no longer moves.
+Each fit's gradient is exactly its own (the fused step of ``asp.step`` computes it per fit) and
+Adam keeps a step count per fit, so training stays exactly per fit. Each fit early-stops on its
+own validation metric and keeps its own clock: a fit whose round has ended is held at its best
+weights, or starts its next round at once, without waiting for the others.
 """
 
 from __future__ import annotations
@@ -14,18 +15,22 @@ import numpy as np
 import torch
 
 from asp import metrics
-from asp.network import Architecture, forward, weights
+from asp.network import Architecture
 from asp.penalties import Penalty
 from asp.preprocessing import PreparedData
+from asp.step import AdamConstants, Layout, Stepper
 
 log = logging.getLogger("asp")
-
-CURVES = ("val_mse", "val_mae", "test_mse")
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Adam as in the paper (eq. 3.3-3.7); batch size, epochs and patience are ours (SPEC §1d)."""
+    """Adam as in the paper (eq. 3.3-3.7); batch size, epochs and patience are ours (SPEC §1d).
+
+    ``compile`` runs the fused step through torch.compile (seconds to compile once per shape,
+    cached on disk between processes, then several times faster); without it the same step
+    runs eagerly.
+    """
 
     batch_size: int = 64
     max_epochs: int = 1000
@@ -35,6 +40,7 @@ class TrainSettings:
     betas: tuple[float, float] = (0.99, 0.9999)
     eps: float = 1e-8
     log_every: int = 0  # epochs between progress lines; 0 = quiet
+    compile: bool = False
 
     def __post_init__(self) -> None:
         metrics.metric_fn(self.metric)
@@ -81,26 +87,27 @@ class FitData:
 class BatchSampler:
     """Mini-batch orders: one random permutation of the training rows per fit and epoch.
 
-    Each fit draws from its own generator, so its order does not depend on which other fits share
-    the batch (the batched and the per-fit trainers see the same mini-batches).
+    Each fit draws from its own stream, so its order does not depend on which other fits share
+    the batch, nor on when the others start their rounds (the batched and the per-fit trainers
+    see the same mini-batches). ``restart`` gives fits a new stream (a new adaptive round).
     """
 
-    def __init__(self, seeds: list[np.random.SeedSequence], n_train: int, chunk: int = 16):
-        self._rngs = [np.random.default_rng(s) for s in seeds]
+    def __init__(self, seeds: list[np.random.SeedSequence], n_train: int):
         self._n = n_train
-        self._chunk = chunk
-        self._buffer: np.ndarray | None = None
-        self._pos = chunk
+        self._rngs = [np.random.default_rng(s) for s in seeds]
+        self._orders = np.tile(np.arange(n_train), (len(seeds), 1))
 
-    def next_epoch(self) -> np.ndarray:
-        """(B, n_train) row orders for the next epoch."""
-        if self._pos == self._chunk:
-            base = np.broadcast_to(np.arange(self._n), (self._chunk, self._n))
-            self._buffer = np.stack([rng.permuted(base, axis=1) for rng in self._rngs])
-            self._pos = 0
-        order = self._buffer[:, self._pos]
-        self._pos += 1
-        return order
+    def restart(self, fits: list[int], seeds: list[np.random.SeedSequence]) -> None:
+        for b, seed in zip(fits, seeds, strict=True):
+            self._rngs[b] = np.random.default_rng(seed)
+
+    def next_epoch(self, fits: np.ndarray | None = None) -> np.ndarray:
+        """(B, n_train) row orders for the next epoch of the fits ``fits`` (bool, default all);
+        the rows of other fits are left as they were and their streams do not move."""
+        chosen = range(len(self._rngs)) if fits is None else np.flatnonzero(fits)
+        for b in chosen:
+            self._orders[b] = self._rngs[b].permutation(self._n)
+        return self._orders
 
 
 def stage_seed(seq: np.random.SeedSequence, stage: int) -> np.random.SeedSequence:
@@ -124,7 +131,7 @@ class TrainOutcome:
     best_epoch: torch.Tensor  # (B,) epoch (1-based) of best_val; 0 if never improved
     epochs: torch.Tensor  # (B,) epochs trained
     diverged: torch.Tensor  # (B,) bool: the loss or the validation metric became NaN/inf
-    curves: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (E, B), NaN when idle
+    curves: dict[str, np.ndarray] = field(default_factory=dict)  # val_<metric> -> (E, B)
 
     def state_dict(self) -> dict:
         """Plain tensors and arrays, for torch.save (the adaptive jobs start from it)."""
@@ -140,22 +147,166 @@ class TrainOutcome:
         return cls(**moved, curves=state["curves"])
 
 
-def make_adam(params: list[torch.Tensor], settings: TrainSettings) -> torch.optim.Adam:
-    """Adam with the paper's constants; the fused kernel (torch >= 2.4) where it exists."""
-    kwargs = {"lr": settings.lr, "betas": settings.betas, "eps": settings.eps}
-    try:
-        return torch.optim.Adam(params, fused=True, **kwargs)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(params, **kwargs)
+_STEPPERS: dict[tuple, Stepper] = {}
 
 
-def _per_fit(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return mask.view(-1, *([1] * (like.dim() - 1)))
+def stepper(arch: Architecture, penalties: tuple[Penalty, ...], settings: TrainSettings) -> Stepper:
+    """The fused step for this architecture, penalties and settings (compiled once per process)."""
+    adam = AdamConstants(settings.lr, *settings.betas, settings.eps)
+    key = (arch, tuple(p.name for p in penalties), adam, settings.metric, settings.compile)
+    if key not in _STEPPERS:
+        _STEPPERS[key] = Stepper(arch, penalties, adam, settings.metric, settings.compile)
+    return _STEPPERS[key]
 
 
-def penalty_total(terms: list[PenaltyTerm], params: list[torch.Tensor]) -> torch.Tensor | float:
-    ws = weights(params)
-    return sum((t.coef * t.penalty.value(ws, t.masks) for t in terms), 0.0)
+def _rows(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Inputs (B, n, M) and targets (B, n, K) as the step's rows (B, M + K, n)."""
+    return torch.cat([x, y], dim=2).transpose(1, 2).contiguous()
+
+
+def _where(cond: torch.Tensor, a, b: torch.Tensor) -> torch.Tensor:
+    """Per-fit choice: ``cond`` (B,) picks between a and b, tensors (B, ...) or scalars."""
+    return torch.where(cond.view(-1, *[1] * (b.dim() - 1)), a, b)
+
+
+class Trainer:
+    """B fits trained epoch by epoch, each with its own clock.
+
+    Every fit runs a sequence of trainings ("rounds": stage 0 is one, the adaptive algorithm
+    has floor(1/theta) of them). A round ends for a fit when its validation metric has not
+    improved for ``patience`` epochs, after ``max_epochs`` epochs, or when it diverges; its
+    weights are then set back to the round's best. What happens next (stop, or prune and start
+    the next round at once) is the caller's: fits never wait for each other.
+    """
+
+    def __init__(
+        self,
+        data: FitData,
+        arch: Architecture,
+        penalties: tuple[Penalty, ...],
+        settings: TrainSettings,
+        sampler: BatchSampler,
+        theta: torch.Tensor,
+    ):
+        self.settings = settings
+        self.sampler = sampler
+        self.layout = Layout(arch)
+        self.stepper = stepper(arch, penalties, settings)
+        n_fits, self.n_train = data.n_fits, data.x_train.shape[1]
+        self.device, dtype = data.x_train.device, data.x_train.dtype
+        self.train_rows = _rows(data.x_train, data.y_train)
+        self.val_rows = _rows(data.x_val, data.y_val)
+        # The last mini-batch is padded to full size with rows of weight 0: one shape, one
+        # compiled step. A real row weighs 1 / (rows of its mini-batch).
+        bs = settings.batch_size
+        self.n_steps = -(-self.n_train // bs)
+        rows = torch.arange(self.n_steps * bs, device=self.device).view(self.n_steps, bs)
+        count = torch.clamp(self.n_train - rows[:, :1], max=bs).to(dtype)
+        self.row_weight = torch.where(rows < self.n_train, 1.0 / count, 0.0).to(dtype)
+        # The shuffled epoch, padded, as (steps, B, M + K, batch_size): each step's slice is
+        # contiguous.
+        self.padded = torch.zeros(
+            n_fits, self.train_rows.shape[1], self.n_steps * bs, dtype=dtype, device=self.device
+        )
+        self.epoch_rows = self.padded.unflatten(2, (self.n_steps, bs)).permute(2, 0, 1, 3)
+
+        self.theta = theta.contiguous()
+        self.m = torch.zeros_like(self.theta)
+        self.v = torch.zeros_like(self.theta)
+        self.t = torch.zeros(n_fits, dtype=dtype, device=self.device)
+        self.best = self.theta.clone()
+        self.best_val = torch.full((n_fits,), float("inf"), dtype=dtype, device=self.device)
+        self.best_epoch = torch.zeros(n_fits, dtype=torch.long, device=self.device)
+        self.since_best = torch.zeros(n_fits, dtype=torch.long, device=self.device)
+        self.epochs = torch.zeros(n_fits, dtype=torch.long, device=self.device)  # this round
+        self.active = torch.zeros(n_fits, dtype=torch.bool, device=self.device)
+        self.diverged = torch.zeros(n_fits, dtype=torch.bool, device=self.device)
+        self.curve: list[torch.Tensor] = []
+
+    def start(self, fits: torch.Tensor) -> None:
+        """Fits ``fits`` begin a round from their current weights, with a fresh Adam."""
+        zero = torch.zeros((), dtype=self.theta.dtype, device=self.device)
+        self.m = _where(fits, zero, self.m)
+        self.v = _where(fits, zero, self.v)
+        self.t = _where(fits, zero, self.t)
+        self.best = _where(fits, self.theta, self.best)
+        self.best_val = _where(fits, float("inf"), self.best_val)
+        self.best_epoch = _where(fits, 0, self.best_epoch)
+        self.since_best = _where(fits, 0, self.since_best)
+        self.epochs = _where(fits, 0, self.epochs)
+        self.active |= fits
+
+    def _shuffle(self) -> torch.Tensor:
+        """This epoch's mini-batches of every fit, (steps, B, M + K, batch_size)."""
+        order = torch.as_tensor(self.sampler.next_epoch(self.active.cpu().numpy()))
+        idx = order.to(self.device).unsqueeze(1).expand(-1, self.train_rows.shape[1], -1)
+        torch.gather(self.train_rows, 2, idx, out=self.padded[..., : self.n_train])
+        return self.epoch_rows.contiguous()
+
+    def epoch(self, coefs: list[torch.Tensor], masks: list[torch.Tensor]) -> torch.Tensor:
+        """One epoch of every active fit; returns the fits whose round ended (bool (B,))."""
+        batches = self._shuffle()
+        theta, m, v, t = self.theta, self.m, self.v, self.t
+        for i in range(self.n_steps):
+            theta, m, v, t = self.stepper.step(
+                theta,
+                m,
+                v,
+                t,
+                self.active,
+                batches[i],
+                self.row_weight[i],
+                coefs,
+                masks,
+            )
+        self.m, self.v, self.t = m, v, t
+        with torch.no_grad():
+            val, finite = self.stepper.validate(theta, self.val_rows)
+            bad = self.active & ~(torch.isfinite(val) & finite)
+            self.diverged |= bad
+            trained = self.active & ~bad
+            self.curve.append(_where(trained, val, torch.full_like(val, float("nan"))))
+            improved = trained & (val < self.best_val)
+            self.best_val = _where(improved, val, self.best_val)
+            self.epochs += trained.long()
+            self.best_epoch = _where(improved, self.epochs, self.best_epoch)
+            self.best = _where(improved, theta, self.best)
+            self.since_best = _where(improved, 0, self.since_best + 1)
+            running = (
+                trained
+                & (self.since_best < self.settings.patience)
+                & (self.epochs < self.settings.max_epochs)
+            )
+            ended = self.active & ~running
+            self.active = running
+            self.theta = _where(ended, self.best, theta)  # a round ends at its best weights
+        return ended
+
+    def curves(self) -> dict[str, np.ndarray]:
+        name = f"val_{self.settings.metric}"
+        n_fits = self.theta.shape[0]
+        if not self.curve:
+            return {name: np.empty((0, n_fits))}
+        return {name: torch.stack(self.curve).cpu().numpy()}
+
+    def log_progress(self, epoch: int, what: str) -> None:
+        every = self.settings.log_every
+        if every and epoch % every == 0:
+            finite = self.best_val[torch.isfinite(self.best_val)]
+            log.info(
+                "epoch %d: %d/%d fits training%s, median best val %s %.4g",
+                epoch,
+                int(self.active.sum()),
+                self.active.numel(),
+                what,
+                self.settings.metric,
+                float(finite.median()) if finite.numel() else float("nan"),
+            )
+
+
+def flat_masks(masks: list[torch.Tensor]) -> torch.Tensor:
+    """Term masks from the list layout [(B, T, in, out), ...] to the step's (B, T, Pw)."""
+    return torch.cat([m.flatten(2) for m in masks], dim=2)
 
 
 def train(
@@ -165,90 +316,30 @@ def train(
     penalties: list[PenaltyTerm],
     settings: TrainSettings,
     sampler: BatchSampler,
-    active: torch.Tensor | None = None,
 ) -> TrainOutcome:
-    """Train B fits together until each early-stops or ``max_epochs`` pass.
-
-    ``active`` (B,) bool selects the fits that take part; the others are held at ``params0``.
-    """
-    n_fits = data.n_fits
-    device = data.x_train.device
-    params = [p.detach().clone().requires_grad_(True) for p in params0]
-    best = [p.detach().clone() for p in params0]
-    active = (
-        torch.ones(n_fits, dtype=torch.bool, device=device) if active is None else active.clone()
+    """Train B fits together until each early-stops or ``max_epochs`` pass (one round)."""
+    layout = Layout(arch)
+    trainer = Trainer(
+        data,
+        arch,
+        tuple(p.penalty for p in penalties),
+        settings,
+        sampler,
+        layout.to_flat(params0),
     )
-    diverged = torch.zeros(n_fits, dtype=torch.bool, device=device)
-    best_val = torch.full((n_fits,), float("inf"), dtype=data.x_train.dtype, device=device)
-    best_epoch = torch.zeros(n_fits, dtype=torch.long, device=device)
-    since_best = torch.zeros(n_fits, dtype=torch.long, device=device)
-    epochs = torch.zeros(n_fits, dtype=torch.long, device=device)
-    opt = make_adam(params, settings)
-    some_idle = not bool(active.all())
-    val_metric = metrics.metric_fn(settings.metric)
-    curves: dict[str, list[torch.Tensor]] = {c: [] for c in CURVES}
-    n_train, n_inputs, n_tasks = data.x_train.shape[1], data.x_train.shape[2], data.y_train.shape[2]
-
-    def hold_idle() -> None:
-        with torch.no_grad():
-            for p, b in zip(params, best, strict=True):
-                p.copy_(torch.where(_per_fit(active, p), p, b))
-
-    for epoch in range(settings.max_epochs):
-        if not bool(active.any()):
-            break
-        order = torch.as_tensor(sampler.next_epoch(), device=device)
-        x_epoch = torch.take_along_dim(data.x_train, order[..., None].expand(-1, -1, n_inputs), 1)
-        y_epoch = torch.take_along_dim(data.y_train, order[..., None].expand(-1, -1, n_tasks), 1)
-        for start in range(0, n_train, settings.batch_size):
-            xb = x_epoch[:, start : start + settings.batch_size]
-            yb = y_epoch[:, start : start + settings.batch_size]
-            pred = forward(params, xb, arch)
-            loss = (pred - yb).square().mean(dim=1).sum(dim=1) + penalty_total(penalties, params)
-            # A NaN stays inside its own fit's slice; divergence is detected once per epoch.
-            opt.zero_grad(set_to_none=True)
-            loss.sum().backward()
-            opt.step()
-            if some_idle:
-                hold_idle()
-
-        with torch.no_grad():
-            pred_val = forward(params, data.x_val, arch)
-            v_mse, v_mae = metrics.mse(pred_val, data.y_val), metrics.mae(pred_val, data.y_val)
-            t_mse = metrics.mse(forward(params, data.x_test, arch), data.y_test)
-            val = val_metric(pred_val, data.y_val)
-            finite_params = torch.stack([p.flatten(1).isfinite().all(1) for p in params]).all(0)
-            bad = active & ~(torch.isfinite(val) & finite_params)
-            diverged |= bad
-            trained = active & ~bad
-            for name, value in zip(CURVES, (v_mse, v_mae, t_mse), strict=True):
-                curves[name].append(
-                    torch.where(trained, value, torch.full_like(value, float("nan")))
-                )
-            improved = trained & (val < best_val)
-            best_val = torch.where(improved, val, best_val)
-            best_epoch = torch.where(improved, epoch + 1, best_epoch)
-            best = [
-                torch.where(_per_fit(improved, p), p.detach(), b)
-                for p, b in zip(params, best, strict=True)
-            ]
-            since_best = torch.where(improved, 0, since_best + 1)
-            epochs += trained.long()
-            active = trained & (since_best < settings.patience)
-            some_idle = not bool(active.all())
-            hold_idle()
-        if settings.log_every and (epoch + 1) % settings.log_every == 0:
-            finite = best_val[torch.isfinite(best_val)]
-            log.info(
-                "epoch %d: %d/%d fits training, median best val %s %.4g",
-                epoch + 1,
-                int(active.sum()),
-                n_fits,
-                settings.metric,
-                float(finite.median()) if finite.numel() else float("nan"),
-            )
-
-    stacked = {
-        k: torch.stack(v).cpu().numpy() if v else np.empty((0, n_fits)) for k, v in curves.items()
-    }
-    return TrainOutcome([b.detach() for b in best], best_val, best_epoch, epochs, diverged, stacked)
+    coefs = [p.coef.to(data.x_train.dtype) for p in penalties]
+    masks = [flat_masks(p.masks).to(data.x_train.dtype) for p in penalties]
+    trainer.start(torch.ones_like(trainer.active))
+    epoch = 0
+    while bool(trainer.active.any()):
+        trainer.epoch(coefs, masks)
+        epoch += 1
+        trainer.log_progress(epoch, "")
+    return TrainOutcome(
+        layout.to_list(trainer.best),
+        trainer.best_val,
+        trainer.best_epoch,
+        trainer.epochs,
+        trainer.diverged,
+        trainer.curves(),
+    )

@@ -125,11 +125,14 @@ def job_common(w):
     }
 
 
-STAGE0_TRAINING = {k: TRAINING[k] for k in ("batch_size", "max_epochs", "patience")}
+STAGE0_TRAINING = {
+    k: TRAINING[k] for k in ("batch_size", "max_epochs", "patience", "compile")
+}
 ROUNDS_TRAINING = {
     "batch_size": TRAINING["batch_size"],
     "max_epochs": TRAINING["round_max_epochs"],
     "patience": TRAINING["round_patience"],
+    "compile": TRAINING["compile"],
 }
 
 

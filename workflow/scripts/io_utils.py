@@ -178,7 +178,8 @@ def write_fit_rows(rows: list[dict], job: dict, path: str, device: str, job_seco
     write_parquet(df, path, {"job": job, "versions": versions()})
 
 
-def save_curves(path: str, replicates: list[int], val_mse: np.ndarray, **per_fit) -> None:
-    """Validation-MSE curves (epochs x fits) and per-fit tensors (epochs of note) for figures."""
+def save_curves(path: str, replicates: list[int], curves: dict[str, np.ndarray], **per_fit) -> None:
+    """Validation curves (``val_<metric>``: epochs x fits) and per-fit tensors (epochs of note)
+    for the figures."""
     arrays = {k: v.cpu().numpy() for k, v in per_fit.items()}
-    np.savez_compressed(path, replicates=np.asarray(replicates), val_mse=val_mse, **arrays)
+    np.savez_compressed(path, replicates=np.asarray(replicates), **curves, **arrays)

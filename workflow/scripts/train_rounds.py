@@ -22,7 +22,7 @@ soft = TrainOutcome.from_state(state, batch.device)
 hp = HyperParams(job["lambda"], job["lambda_star"], job["theta"], job["schedule"])
 n_fits = len(batch.fit_replicate)
 log.info(
-    "%s N=%d %s %s: %d fits from soft, %s",
+    "%s N=%s %s %s: %d fits from soft, %s",
     job["dataset"],
     job["n"],
     job["metric"],
@@ -44,7 +44,7 @@ write_fit_rows(rows, job, smk.output.fits, str(batch.device), seconds)
 save_curves(
     smk.output.curves,
     job["replicates"],
-    val_mse=out.curves["val_mse"],
+    out.curves,
     selected_epoch=out.selected_epoch,
     t_star=out.t_star,
 )

@@ -12,7 +12,7 @@ log = start_logging(smk.log[0])
 job, batch, settings = prepare_job(smk)
 n_fits = len(batch.fit_replicate)
 log.info(
-    "%s N=%d %s %s: %d fits on %s",
+    "%s N=%s %s %s: %d fits on %s",
     job["dataset"],
     job["n"],
     job["metric"],
@@ -33,7 +33,7 @@ torch.save(state, smk.output.state)
 save_curves(
     smk.output.curves,
     job["replicates"],
-    val_mse=out.curves["val_mse"],
+    out.curves,
     best_epoch=out.best_epoch,
     epochs=out.epochs,
 )

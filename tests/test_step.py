@@ -1,0 +1,92 @@
+"""The fused step: hand-written gradients against autograd, per-fit Adam against
+torch.optim.Adam, and the compiled step against the eager one."""
+
+import pytest
+import torch
+from conftest import replicates
+from torch.testing import assert_close
+
+from asp.experiment import Batch, train_rounds, train_stage0
+from asp.methods import HyperParams
+from asp.network import Architecture, forward, init_params, weights
+from asp.penalties import get_penalty
+from asp.step import AdamConstants, Layout, adam_step, data_gradient
+from asp.training import TrainSettings, flat_masks
+
+F64 = torch.float64
+
+
+def random_params(arch: Architecture, n_fits: int, seed: int) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(n_fits, *p.shape, generator=gen, dtype=F64) for p in init_params(arch, 0)]
+
+
+@pytest.mark.parametrize("output", ["linear", "sigmoid"])
+@pytest.mark.parametrize("n_tasks", [2, 3])
+@pytest.mark.parametrize("penalty", ["mean_squared", "mean_absolute", "pairwise_squared"])
+def test_hand_written_gradient_equals_autograd(output, n_tasks, penalty):
+    arch = Architecture(5, (4, 3), n_tasks, output)
+    layout = Layout(arch)
+    params = random_params(arch, 4, seed=n_tasks)
+    back = layout.to_list(layout.to_flat(params))
+    assert all(torch.equal(a, b) for a, b in zip(back, params, strict=True))
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(4, 32, 5, generator=gen, dtype=F64)
+    y = torch.rand(4, 32, n_tasks, generator=gen, dtype=F64)
+    row_weight = torch.cat([torch.full((29,), 1 / 29, dtype=F64), torch.zeros(3, dtype=F64)])
+    pen = get_penalty(penalty)
+    masks = [
+        (torch.rand(pen.deviations(w).shape, generator=gen) > 0.3).to(F64) for w in weights(params)
+    ]
+    coef = torch.tensor([0.0, 0.3, 1.7, 0.02], dtype=F64)
+
+    leaves = [p.clone().requires_grad_(True) for p in params]
+    pred = forward(leaves, x, arch)
+    loss = ((pred - y).square() * row_weight.view(1, -1, 1)).sum((1, 2))
+    loss = loss + coef * pen.value(weights(leaves), masks)
+    expected = layout.to_flat(list(torch.autograd.grad(loss.sum(), leaves)))
+
+    theta = layout.to_flat(params)
+    grad = data_gradient(layout, theta, x.transpose(1, 2), y.transpose(1, 2), row_weight)
+    n_w = layout.n_weights
+    grad[..., :n_w] += coef.view(-1, 1, 1) * pen.gradient(theta[..., :n_w], flat_masks(masks))
+    assert_close(grad, expected, atol=1e-12, rtol=1e-12)
+
+
+def test_adam_with_per_fit_clocks_equals_torch_adam():
+    """Fit 0 steps every time, fit 1 only every other step: each matches its own torch Adam."""
+    c = AdamConstants(1e-3, 0.99, 0.9999, 1e-8)
+    gen = torch.Generator().manual_seed(3)
+    theta = torch.randn(2, 2, 7, generator=gen, dtype=F64)
+    refs = [theta[b].clone().requires_grad_(True) for b in range(2)]
+    opts = [torch.optim.Adam([r], lr=c.lr, betas=(c.beta1, c.beta2), eps=c.eps) for r in refs]
+    m, v, t = torch.zeros_like(theta), torch.zeros_like(theta), torch.zeros(2, dtype=F64)
+    for step in range(12):
+        grad = torch.randn(2, 2, 7, generator=gen, dtype=F64)
+        active = torch.tensor([True, step % 2 == 0])
+        theta, m, v, t = adam_step(theta, m, v, t, grad, active, c)
+        for b in range(2):
+            if active[b]:
+                refs[b].grad = grad[b].clone()
+                opts[b].step()
+    assert t.tolist() == [12, 6]
+    for b in range(2):
+        assert_close(theta[b], refs[b].detach(), atol=1e-14, rtol=0)
+
+
+def test_compiled_step_equals_eager(case1, arch):
+    """torch.compile fuses the same arithmetic: stage 0 and rounds agree to rounding (float64)."""
+    reps = replicates(case1, 200, 2)
+    hp = HyperParams(lam=0.02, lam_star=0.01, theta=0.5)
+    outs = []
+    for compiled in (False, True):
+        s0 = TrainSettings(batch_size=16, max_epochs=12, patience=4, compile=compiled)
+        rs = TrainSettings(batch_size=16, max_epochs=6, patience=2, compile=compiled)
+        batch = Batch(reps, [0, 1], arch, torch.device("cpu"), F64)
+        soft = train_stage0(batch, [hp.lam] * 2, s0)
+        outs.append((soft, train_rounds(batch, soft, ["adaptive"] * 2, hp, rs)))
+    (soft_e, ad_e), (soft_c, ad_c) = outs
+    assert torch.equal(soft_e.epochs, soft_c.epochs) and torch.equal(ad_e.t_star, ad_c.t_star)
+    assert torch.equal(ad_e.epochs, ad_c.epochs)
+    for p, q in zip(ad_e.params + soft_e.params, ad_c.params + soft_c.params, strict=True):
+        assert_close(p, q, atol=1e-10, rtol=0)
