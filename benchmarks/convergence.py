@@ -95,7 +95,7 @@ def main() -> None:
             soft = train_stage0(batch, [hp.lam] * len(reps), long)
             # Rounds with a fixed length per round: one round = round_epochs epochs.
             ad = train_rounds(batch, soft, ["adaptive"] * len(reps), hp, rounds)
-            soft_curves = soft.curves["val_mse"].T
+            soft_curves = soft.curves["val"].T
             for p in args.patience:
                 stops = [remaining_gain(c, p) for c in soft_curves]
                 summary.append(
@@ -109,7 +109,7 @@ def main() -> None:
                         "max_gain_after_stop": float(np.max([g for _, g in stops])),
                     }
                 )
-            round_curves = ad.curves["val_mse"].T
+            round_curves = ad.curves["val"].T
             n_rounds = int(ad.round_val.shape[1] - 1)
             for p in args.round_patience:
                 gains, stops = [], []

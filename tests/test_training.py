@@ -91,6 +91,32 @@ def test_per_fit_clocks_equal_per_fit_reference(case1, arch):
     assert len(starts) >= 4
 
 
+def test_mse_and_mae_fits_share_a_batch(case1, arch):
+    """Each fit early-stops and selects rounds on its own metric: one batch of MSE and MAE fits
+    equals the two runs apart (float64)."""
+    reps = replicates(case1, 300, 2)
+    s0 = TrainSettings(batch_size=32, max_epochs=40, patience=3)
+    rs = TrainSettings(batch_size=32, max_epochs=10, patience=2)
+    hp = HyperParams(lam=0.01, lam_star=0.005, theta=0.34)
+    both = Batch(reps, [0, 1, 0, 1], arch, CPU, torch.float64)
+    metrics = ["mse", "mse", "mae", "mae"]
+    soft = train_stage0(both, [hp.lam] * 4, s0, metrics)
+    out = train_rounds(both, soft, ["adaptive"] * 4, hp, rs, metrics)
+    for k, metric in enumerate(("mse", "mae")):
+        alone = Batch(reps, [0, 1], arch, CPU, torch.float64)
+        s0m, rsm = (TrainSettings(**{**vars(s), "metric": metric}) for s in (s0, rs))
+        soft_m = train_stage0(alone, [hp.lam] * 2, s0m)
+        out_m = train_rounds(alone, soft_m, ["adaptive"] * 2, hp, rsm)
+        part = slice(2 * k, 2 * k + 2)
+        assert torch.equal(soft.epochs[part], soft_m.epochs)
+        assert torch.equal(out.t_star[part], out_m.t_star)
+        assert torch.equal(out.epochs[part], out_m.epochs)
+        assert_close(out.best_val[part], out_m.best_val, atol=1e-12, rtol=0)
+        for p, q in zip(out.params, out_m.params, strict=True):
+            assert_close(p[part], q, atol=1e-12, rtol=0)
+    assert not torch.equal(out.epochs[:2], out.epochs[2:])  # the metrics stop rounds apart
+
+
 def test_same_seed_gives_bitwise_identical_results(case1, arch):
     def run():
         reps = replicates(case1, 300, 3)
@@ -145,7 +171,7 @@ def test_stopped_fit_does_not_move(case1, arch):
     reps = replicates(case1, 300, 2)
     s = TrainSettings(batch_size=32, max_epochs=200, patience=3)
     out = train_stage0(Batch(reps, [0, 1], arch, CPU, torch.float64), [0.01, 0.01], s)
-    curve = out.curves["val_mse"]
+    curve = out.curves["val"]
     for b in range(2):
         n = int(out.epochs[b])
         assert n < 200 and np.isfinite(curve[:n, b]).all() and np.isnan(curve[n:, b]).all()

@@ -119,31 +119,31 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
         (cwd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     out = snakemake(cwd, "-n")
     jobs = job_counts(out.stdout + out.stderr)
-    # 3 cases x 5 sizes; stage 0: x 2 metrics x (ffn, soft); rounds: adaptive everywhere plus
-    # l2_only and mean_only at N=2000 (Table 7); one block of 100 replicates. Case studies
-    # (air, student): x 2 metrics x (ffn, soft | adaptive).
+    # One job per (dataset, N, block of 100 replicates) and stage, each training both metrics:
+    # stage 0 (ffn and soft) and adaptive rounds for 3 cases x 5 sizes and the case studies
+    # (air, student); Table 7's l2_only and mean_only together at N=2000.
     real = 2 if HAVE_DATA else 0
     assert jobs["simulate"] == 15
     assert jobs.get("ingest", 0) == real
-    assert jobs["train_stage0"] == 3 * 5 * 2 * 2 + real * 2 * 2
-    assert jobs["train_rounds"] == 3 * 5 * 2 + 3 * 2 * 2 + real * 2
+    assert jobs["train_stage0"] == jobs["train_adaptive"] == 3 * 5 + real
+    assert jobs["train_penalty_forms"] == 3
     tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0)
-    assert jobs["total"] == 15 + real + 60 + 4 * real + 42 + 2 * real + tables_figures + 2
+    assert jobs["total"] == 15 + real + 2 * (15 + real) + 3 + tables_figures + 2
 
 
 def test_one_table_builds_only_its_inputs(tmp_path):
     out = snakemake(workdir(tmp_path), "table3", "-n", *TINY)  # --configfile takes 1+ values
     jobs = job_counts(out.stdout + out.stderr)
-    # Table 3 = mse runs of ffn, soft, adaptive at both tiny sizes; nothing for mae, Table 7,
-    # figures or the report.
-    # The tiny config trains with tuned values: one tune job per case for mse.
+    # Table 3 = ffn, soft, adaptive at both tiny sizes: their stage-0 and adaptive jobs (which
+    # train both metrics), nothing for Table 7, figures or the report. The tiny config trains
+    # with tuned values: the tune jobs of every case and metric.
     assert jobs == {
         "simulate": 6,
-        "tune": 3,
-        "train_stage0": 12,
-        "train_rounds": 6,
+        "tune": 6,
+        "train_stage0": 6,
+        "train_adaptive": 6,
         "table3": 1,
-        "total": 28,
+        "total": 25,
     }
 
 
@@ -292,15 +292,16 @@ def test_tuned_values_reach_the_training_jobs(tiny_run):
         dataset, _, metric, method = path.parts[-5:-1]
         chosen = yaml.safe_load((cwd / f"results/tuned/{dataset}_{metric}.yaml").read_text())
         chosen = chosen["chosen"]
-        job = json.loads(pq.read_schema(path).metadata[b"asp"])["job"]
+        cell = json.loads(pq.read_schema(path).metadata[b"asp"])["cell"]
+        assert (cell["metric"], cell["method"]) == (metric, method)
         rows = pd.read_parquet(path)
-        if method == "ffn":  # lambda 0: no hyper-parameters, no dependence on the tune stage
-            assert job["lambda"] == 0.0 and (rows["hyperparameters"] == "none").all()
+        if method == "ffn":  # lambda 0: no hyper-parameters
+            assert cell["lambda"] == 0.0 and (rows["hyperparameters"] == "none").all()
             continue
         assert (rows["hyperparameters"] == "tuned").all()
-        assert job["lambda"] == chosen["lambda"] and (rows["lambda"] == chosen["lambda"]).all()
+        assert cell["lambda"] == chosen["lambda"] and (rows["lambda"] == chosen["lambda"]).all()
         if method != "soft":
-            assert (job["lambda_star"], job["theta"]) == (chosen["lambda_star"], chosen["theta"])
+            assert (cell["lambda_star"], cell["theta"]) == (chosen["lambda_star"], chosen["theta"])
         checked += 1
     assert checked >= 20
     t1 = pd.read_csv(cwd / "results/tables/table1.csv")
@@ -315,8 +316,8 @@ def test_tuned_values_reach_the_training_jobs(tiny_run):
 
 
 def test_changed_tuned_values_rerun_only_their_jobs(tiny_run):
-    """New values in one tune output rerun the soft and adaptive-family jobs of that
-    (dataset, metric) and no other training job."""
+    """New values in one tune output rerun the training jobs of that dataset (which train both
+    metrics) and no other training job."""
     cwd, _ = tiny_run
     path = cwd / "results/tuned/case1_mse.yaml"
     text, stat = path.read_text(), path.stat()
@@ -330,12 +331,10 @@ def test_changed_tuned_values_rerun_only_their_jobs(tiny_run):
         path.write_text(text)
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     expected = {
-        ("train_stage0", f"dataset=case1, n={n}, metric=mse, method=soft, block=0")
+        (rule, f"dataset=case1, n={n}, block=0")
+        for rule in ("train_stage0", "train_adaptive")
         for n in (300, 500)
     }
-    expected |= {
-        ("train_rounds", f"dataset=case1, n={n}, metric=mse, method={m}, block=0")
-        for n, m in ((300, "adaptive"), (500, "adaptive"), (500, "l2_only"), (500, "mean_only"))
-    }
+    expected.add(("train_penalty_forms", "dataset=case1, n=500, block=0"))
     assert jobs == expected
     assert "Nothing to be done" in snakemake(cwd, "-n", *TINY).stdout  # restored

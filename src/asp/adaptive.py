@@ -81,7 +81,7 @@ class AdaptiveOutcome:
     epochs: torch.Tensor  # (B,) epochs trained over rounds 1..R
     selected_epoch: torch.Tensor  # (B,) epochs after the soft minimum where t*'s weights were
     diverged: torch.Tensor  # (B,)
-    curves: dict[str, np.ndarray]  # val_<metric> -> (E, B): rounds 1..R back to back, NaN after
+    curves: dict[str, np.ndarray]  # "val" -> (E, B): rounds 1..R back to back, NaN after
 
 
 def run_rounds(
@@ -95,6 +95,7 @@ def run_rounds(
     settings: TrainSettings,
     batch_seeds: list[np.random.SeedSequence],
     schedule: str = "constant",
+    metric_of_fit: list[str] | None = None,
 ) -> AdaptiveOutcome:
     """Adaptive rounds 1..floor(1/theta) for B fits starting from their soft outcome (round 0).
 
@@ -105,7 +106,8 @@ def run_rounds(
     ``stage_seed(batch_seeds[b], t)``, so a fit's data order never depends on the other fits.
 
     Each fit keeps its own clock: when its round ends it is pruned and starts the next round in
-    the next epoch, whatever the other fits are doing.
+    the next epoch, whatever the other fits are doing. ``metric_of_fit`` gives each fit's
+    validation metric (default: ``settings.metric``).
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"lambda_star_schedule must be one of {SCHEDULES}, got {schedule!r}")
@@ -128,6 +130,7 @@ def run_rounds(
         settings,
         sampler,
         layout.to_flat(soft.params),
+        metric_of_fit,
     )
 
     diverged = soft.diverged.clone()

@@ -106,13 +106,17 @@ class Batch:
         return torch.as_tensor(values, dtype=dtype or self.dtype, device=self.device)
 
 
-def train_stage0(batch: Batch, lam: list[float], settings: TrainSettings) -> TrainOutcome:
-    """ffn (lambda 0) and soft (lambda > 0) fits: per-task networks with the mean penalty."""
+def train_stage0(
+    batch: Batch, lam: list[float], settings: TrainSettings, metrics: list[str] | None = None
+) -> TrainOutcome:
+    """ffn (lambda 0) and soft (lambda > 0) fits: per-task networks with the mean penalty.
+
+    ``metrics`` gives each fit's validation metric (default ``settings.metric``)."""
     data = batch.data
     params = batch.initial_params()
     penalty = get_penalty(STAGE0_PENALTY)
     term = PenaltyTerm(penalty, batch.per_fit(lam), full_masks(penalty, weights(params)))
-    return train(params, data, batch.arch, [term], settings, batch.sampler(0))
+    return train(params, data, batch.arch, [term], settings, batch.sampler(0), metrics)
 
 
 def train_rounds(
@@ -121,10 +125,12 @@ def train_rounds(
     methods: list[str],
     hp: HyperParams | list[HyperParams],
     settings: TrainSettings,
+    metrics: list[str] | None = None,
 ) -> AdaptiveOutcome:
     """The adaptive rounds of each fit's method, from the soft outcome of the same replicate.
 
-    ``hp`` is shared by all fits or given per fit (one schedule for all).
+    ``hp`` is shared by all fits or given per fit (one schedule for all); ``metrics`` gives
+    each fit's validation metric (default ``settings.metric``).
     """
     penalties = [get_method(m).round_penalty for m in methods]
     if None in penalties:
@@ -147,6 +153,7 @@ def train_rounds(
         settings,
         batch.batch_seeds,
         schedules.pop(),
+        metrics,
     )
 
 
@@ -157,6 +164,30 @@ def test_metrics(params: list[torch.Tensor], data: FitData, arch: Architecture) 
         return {
             f"test_{k}": v.cpu().numpy() for k, v in metrics.evaluate(pred, data.y_test).items()
         }
+
+
+def epoch_share(seconds: float, epochs: torch.Tensor) -> np.ndarray:
+    """A batch's training seconds attributed to its fits in proportion to the epochs each
+    trained (per-fit cost of a batched job; the fits of a batch share every step)."""
+    e = epochs.cpu().numpy().astype(float)
+    return seconds * e / e.sum() if e.sum() > 0 else np.full(e.shape, seconds / max(e.size, 1))
+
+
+def concat(outcomes: list[TrainOutcome]) -> TrainOutcome:
+    """The fits of several outcomes, one after the other (curves NaN-padded to one length)."""
+    n_epochs = max(o.curves["val"].shape[0] for o in outcomes)
+
+    def padded(c: np.ndarray) -> np.ndarray:
+        return np.pad(c, ((0, n_epochs - c.shape[0]), (0, 0)), constant_values=np.nan)
+
+    return TrainOutcome(
+        params=[torch.cat(ps) for ps in zip(*(o.params for o in outcomes), strict=True)],
+        best_val=torch.cat([o.best_val for o in outcomes]),
+        best_epoch=torch.cat([o.best_epoch for o in outcomes]),
+        epochs=torch.cat([o.epochs for o in outcomes]),
+        diverged=torch.cat([o.diverged for o in outcomes]),
+        curves={"val": np.concatenate([padded(o.curves["val"]) for o in outcomes], axis=1)},
+    )
 
 
 def select(outcome: TrainOutcome, index: list[int]) -> TrainOutcome:
@@ -173,9 +204,15 @@ def select(outcome: TrainOutcome, index: list[int]) -> TrainOutcome:
 
 
 def _rows(
-    batch: Batch, params: list[torch.Tensor], methods: list[str], seconds: float, **per_fit
+    batch: Batch,
+    params: list[torch.Tensor],
+    methods: list[str],
+    seconds: float | np.ndarray,
+    **per_fit,
 ) -> list[dict]:
-    """One row per fit: test metrics (NaN if diverged) and the per-fit values given."""
+    """One row per fit: test metrics (NaN if diverged), the seconds of each fit (one value
+    for all or per fit) and the per-fit values given."""
+    seconds = np.broadcast_to(np.asarray(seconds, dtype=float), (len(methods),))
     tm = test_metrics(params, batch.data, batch.arch)
     diverged = per_fit.pop("diverged")
     rows = []
@@ -188,14 +225,14 @@ def _rows(
                 **{k: float("nan") if bad else float(v[b]) for k, v in tm.items()},
                 **{k: v[b].item() for k, v in per_fit.items()},
                 "diverged": bad,
-                "seconds": seconds,
+                "seconds": float(seconds[b]),
             }
         )
     return rows
 
 
 def stage0_rows(
-    batch: Batch, outcome: TrainOutcome, methods: list[str], seconds: float
+    batch: Batch, outcome: TrainOutcome, methods: list[str], seconds: float | np.ndarray
 ) -> list[dict]:
     n = len(methods)
     return _rows(
@@ -215,7 +252,11 @@ def stage0_rows(
 
 
 def rounds_rows(
-    batch: Batch, soft: TrainOutcome, out: AdaptiveOutcome, methods: list[str], seconds: float
+    batch: Batch,
+    soft: TrainOutcome,
+    out: AdaptiveOutcome,
+    methods: list[str],
+    seconds: float | np.ndarray,
 ) -> list[dict]:
     """Rows of adaptive-family fits; epochs and seconds include the soft stage they continue."""
     return _rows(

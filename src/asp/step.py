@@ -143,11 +143,17 @@ def _inductor(fn: Callable, args: tuple[torch.Tensor, ...]) -> Callable:
     runtime wrappers, which cost as much as the kernel itself at 100 fits. Inductor's on-disk
     cache makes the compilation a few seconds in every process after the first.
     """
+    from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.fx.experimental.proxy_tensor import make_fx
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
     with torch.no_grad():
         graph = make_fx(lambda *a: fn(*a))(*args)  # make_fx miscounts a bound method's args
-        return torch._inductor.compile(graph, list(args))
+        # Static example inputs from a mode with a shape environment: Inductor's FX graph
+        # cache then applies, and later processes skip lowering and code generation.
+        mode = FakeTensorMode(shape_env=ShapeEnv())
+        fake = [mode.from_tensor(a, static_shapes=True) for a in args]
+        return torch._inductor.compile(graph, fake)
 
 
 class Stepper:
@@ -159,13 +165,11 @@ class Stepper:
         arch: Architecture,
         penalties: tuple[Penalty, ...],
         adam: AdamConstants,
-        metric: str,
         compile: bool,
     ):
         self.layout = Layout(arch)
         self.penalties = penalties
         self.adam = adam
-        self.metric = metric
         self.compile = compile
         self._compiled: dict[tuple, Callable] = {}
 
@@ -201,9 +205,8 @@ class Stepper:
     def _val_eager(self, theta, rows):
         n_in = self.layout.arch.n_inputs
         err = forward(self.layout, theta, rows[:, :n_in])[-1] - rows[:, n_in:]  # (B, K, S)
-        val = err.square() if self.metric == "mse" else err.abs()
         finite = theta.isfinite().flatten(1).all(1)
-        return val.mean((1, 2)), finite
+        return err.square().mean((1, 2)), err.abs().mean((1, 2)), finite
 
     def step(self, theta, m, v, t, active, rows, row_weight, coefs, masks):
         """One Adam step of every active fit on a mini-batch ``rows`` (B, M + K, S): each
@@ -211,6 +214,6 @@ class Stepper:
         out = self._run(self._step_flat, theta, m, v, t, active, rows, row_weight, *coefs, *masks)
         return tuple(out)
 
-    def validate(self, theta, rows) -> tuple[torch.Tensor, torch.Tensor]:
-        """(validation metric (B,), parameters all finite (B,)) on ``rows`` (B, M + K, n)."""
+    def validate(self, theta, rows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(MSE (B,), MAE (B,), parameters all finite (B,)) on ``rows`` (B, M + K, n)."""
         return tuple(self._run(self._val_eager, theta, rows))

@@ -131,7 +131,7 @@ class TrainOutcome:
     best_epoch: torch.Tensor  # (B,) epoch (1-based) of best_val; 0 if never improved
     epochs: torch.Tensor  # (B,) epochs trained
     diverged: torch.Tensor  # (B,) bool: the loss or the validation metric became NaN/inf
-    curves: dict[str, np.ndarray] = field(default_factory=dict)  # val_<metric> -> (E, B)
+    curves: dict[str, np.ndarray] = field(default_factory=dict)  # "val" -> (E, B)
 
     def state_dict(self) -> dict:
         """Plain tensors and arrays, for torch.save (the adaptive jobs start from it)."""
@@ -153,9 +153,9 @@ _STEPPERS: dict[tuple, Stepper] = {}
 def stepper(arch: Architecture, penalties: tuple[Penalty, ...], settings: TrainSettings) -> Stepper:
     """The fused step for this architecture, penalties and settings (compiled once per process)."""
     adam = AdamConstants(settings.lr, *settings.betas, settings.eps)
-    key = (arch, tuple(p.name for p in penalties), adam, settings.metric, settings.compile)
+    key = (arch, tuple(p.name for p in penalties), adam, settings.compile)
     if key not in _STEPPERS:
-        _STEPPERS[key] = Stepper(arch, penalties, adam, settings.metric, settings.compile)
+        _STEPPERS[key] = Stepper(arch, penalties, adam, settings.compile)
     return _STEPPERS[key]
 
 
@@ -187,6 +187,7 @@ class Trainer:
         settings: TrainSettings,
         sampler: BatchSampler,
         theta: torch.Tensor,
+        metric_of_fit: list[str] | None = None,
     ):
         self.settings = settings
         self.sampler = sampler
@@ -194,6 +195,8 @@ class Trainer:
         self.stepper = stepper(arch, penalties, settings)
         n_fits, self.n_train = data.n_fits, data.x_train.shape[1]
         self.device, dtype = data.x_train.device, data.x_train.dtype
+        self.metric_of_fit = _metric_of_fit(metric_of_fit, n_fits, settings)
+        self.use_mae = torch.tensor([m == "mae" for m in self.metric_of_fit], device=self.device)
         self.train_rows = _rows(data.x_train, data.y_train)
         self.val_rows = _rows(data.x_val, data.y_val)
         # The last mini-batch is padded to full size with rows of weight 0: one shape, one
@@ -261,7 +264,8 @@ class Trainer:
             )
         self.m, self.v, self.t = m, v, t
         with torch.no_grad():
-            val, finite = self.stepper.validate(theta, self.val_rows)
+            mse, mae, finite = self.stepper.validate(theta, self.val_rows)
+            val = torch.where(self.use_mae, mae, mse)  # each fit's own metric
             bad = self.active & ~(torch.isfinite(val) & finite)
             self.diverged |= bad
             trained = self.active & ~bad
@@ -283,25 +287,35 @@ class Trainer:
         return ended
 
     def curves(self) -> dict[str, np.ndarray]:
-        name = f"val_{self.settings.metric}"
+        """{"val": (epochs, B)}: each fit's validation metric per epoch, NaN where idle."""
         n_fits = self.theta.shape[0]
         if not self.curve:
-            return {name: np.empty((0, n_fits))}
-        return {name: torch.stack(self.curve).cpu().numpy()}
+            return {"val": np.empty((0, n_fits))}
+        return {"val": torch.stack(self.curve).cpu().numpy()}
 
     def log_progress(self, epoch: int, what: str) -> None:
         every = self.settings.log_every
         if every and epoch % every == 0:
             finite = self.best_val[torch.isfinite(self.best_val)]
             log.info(
-                "epoch %d: %d/%d fits training%s, median best val %s %.4g",
+                "epoch %d: %d/%d fits training%s, median best validation metric %.4g",
                 epoch,
                 int(self.active.sum()),
                 self.active.numel(),
                 what,
-                self.settings.metric,
                 float(finite.median()) if finite.numel() else float("nan"),
             )
+
+
+def _metric_of_fit(given: list[str] | None, n_fits: int, settings: TrainSettings) -> list[str]:
+    """Each fit's validation metric (early stopping, round selection): ``settings.metric`` for
+    all unless given per fit, so that MSE and MAE runs can share one batch."""
+    chosen = [settings.metric] * n_fits if given is None else list(given)
+    if len(chosen) != n_fits:
+        raise ValueError(f"{len(chosen)} metrics for {n_fits} fits")
+    for m in set(chosen):
+        metrics.metric_fn(m)
+    return chosen
 
 
 def flat_masks(masks: list[torch.Tensor]) -> torch.Tensor:
@@ -316,8 +330,11 @@ def train(
     penalties: list[PenaltyTerm],
     settings: TrainSettings,
     sampler: BatchSampler,
+    metric_of_fit: list[str] | None = None,
 ) -> TrainOutcome:
-    """Train B fits together until each early-stops or ``max_epochs`` pass (one round)."""
+    """Train B fits together until each early-stops or ``max_epochs`` pass (one round).
+
+    ``metric_of_fit`` gives each fit's validation metric (default: ``settings.metric``)."""
     layout = Layout(arch)
     trainer = Trainer(
         data,
@@ -326,6 +343,7 @@ def train(
         settings,
         sampler,
         layout.to_flat(params0),
+        metric_of_fit,
     )
     coefs = [p.coef.to(data.x_train.dtype) for p in penalties]
     masks = [flat_masks(p.masks).to(data.x_train.dtype) for p in penalties]

@@ -56,8 +56,7 @@ BLOCKS = list(range(N_BLOCKS))
 wildcard_constraints:
     dataset="|".join(DATASETS),
     n=r"\d+|all",
-    metric="mse|mae",
-    method="ffn|soft|adaptive|l2_only|mean_only",
+    metric="|".join(METRICS),
     block=r"\d+",
 
 
@@ -81,19 +80,20 @@ def tuned_path(dataset, metric):
     return f"results/tuned/{dataset}_{metric}.yaml"
 
 
-def tuned_input(w):
-    """The tuned values a training job depends on: none for ffn (lambda 0) or the paper's."""
-    return tuned_path(w.dataset, w.metric) if TUNED and w.method != "ffn" else []
+def tuned_inputs(w):
+    """The tuned values a training job depends on: one file per metric when training uses
+    tuned values (new values for one metric rerun the jobs that train that metric)."""
+    return [tuned_path(w.dataset, m) for m in METRICS] if TUNED else []
 
 
-def hyperparameters(w, keys):
-    """A training job's lambda, lambda*, theta: the paper's values from config, or, when tuned,
-    the names of those its script reads from its tuned input file (which is what ties the job
-    to that file: new tuned values rerun exactly the jobs that use them)."""
+def hyperparameters(dataset, metric, keys):
+    """A cell's lambda, lambda*, theta: the paper's values from config, or, when tuned, the
+    names of those its script reads from the tuned input file of its metric (which is what ties
+    the job to that file)."""
     if TUNED:
-        return {"from_tuned_file": list(keys)}
-    hp = config["hyperparameters"]["paper"][w.dataset][w.metric]
-    return {k: hp[k] for k in keys}
+        return {"hyperparameters": "tuned", "from_tuned_file": list(keys)}
+    hp = config["hyperparameters"]["paper"][dataset][metric]
+    return {"hyperparameters": "paper", **{k: hp[k] for k in keys}}
 
 
 def fits(dataset, n, metric, method):
@@ -107,13 +107,32 @@ def fits(dataset, n, metric, method):
     )
 
 
-def job_common(w):
+# Each training job trains every metric of one (dataset, N, replicate block) as one batch:
+# stage 0 (ffn and soft), the adaptive rounds, and Table 7's other penalty forms at focus_size.
+# Its outputs are one file set per cell (metric, method), in the order of its "cells" param.
+CASE_METHODS = config["case_studies"]["methods"] if REAL else []
+STAGE0_METHODS = ["ffn", "soft"] if "ffn" in METHODS + CASE_METHODS else ["soft"]
+PENALTY_FORMS = [m for m in PENALTY_METHODS if m != "adaptive"]
+
+
+def cells(methods):
+    return [(metric, method) for metric in METRICS for method in methods]
+
+
+def cell_files(methods, ext):
+    return [
+        f"results/fits/{{dataset}}/N{{n}}/{metric}/{method}/block{{block}}.{ext}"
+        for metric, method in cells(methods)
+    ]
+
+
+def job_common(w, stage):
     """The slice of config every training job depends on."""
     return {
+        "stage": stage,
+        "name": f"{stage} {w.dataset} N{w.n} block{w.block}",
         "dataset": w.dataset,
         "n": w.n if w.n == "all" else int(w.n),
-        "metric": w.metric,
-        "method": w.method,
         "replicates": block_replicates(w.block),
         "base_seed": config["base_seed"],
         "device": config["device"],
@@ -121,7 +140,6 @@ def job_common(w):
         "hidden": config["network"]["hidden"],
         # Real data: sigmoid output (paper eq. 4.2) on targets scaled to [0, 1].
         "output": "sigmoid" if w.dataset in REAL else "linear",
-        "hyperparameters": config["hyperparameters"]["source"],
     }
 
 
@@ -137,21 +155,33 @@ ROUNDS_TRAINING = {
 
 
 def stage0_params(w):
-    job = job_common(w)
-    if w.method == "ffn":
-        job.update({"lambda": 0.0, "hyperparameters": "none"})
-    else:
-        job.update(hyperparameters(w, ["lambda"]))
+    job = job_common(w, "stage0")
+    job["cells"] = [
+        {"metric": metric, "method": method}
+        | (
+            {"hyperparameters": "none", "lambda": 0.0}
+            if method == "ffn"
+            else hyperparameters(w.dataset, metric, ["lambda"])
+        )
+        for metric, method in cells(STAGE0_METHODS)
+    ]
     job["training"] = STAGE0_TRAINING
     return job
 
 
-def rounds_params(w):
-    job = job_common(w)
-    job.update(hyperparameters(w, ["lambda", "lambda_star", "theta"]))
-    job["schedule"] = TRAINING["lambda_star_schedule"]
-    job["training"] = ROUNDS_TRAINING
-    return job
+def rounds_params(methods, stage):
+    def params(w):
+        job = job_common(w, stage)
+        job["cells"] = [
+            {"metric": metric, "method": method}
+            | hyperparameters(w.dataset, metric, ["lambda", "lambda_star", "theta"])
+            for metric, method in cells(methods)
+        ]
+        job["schedule"] = TRAINING["lambda_star_schedule"]
+        job["training"] = ROUNDS_TRAINING
+        return job
+
+    return params
 
 
 def tune_params(w):

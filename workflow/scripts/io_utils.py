@@ -129,27 +129,34 @@ def device_and_dtype(job: dict):
 
 
 def with_hyperparameters(job: dict, tuned) -> dict:
-    """The job with the values its params name in ``from_tuned_file`` read from its tuned input
-    (the tune stage's output: one path, or an empty list); a job on the paper's values is
-    returned as it is."""
-    keys = job.pop("from_tuned_file", None)
-    if keys is None:
-        return job
-    paths = [tuned] if isinstance(tuned, str) else list(tuned)
-    if len(paths) != 1:
-        raise ValueError(f"job takes {keys} from a tuned file but has tuned inputs {paths}")
+    """The job with the values its cells name in ``from_tuned_file`` read from the tuned input
+    of their metric (the tune stage's outputs); cells on the paper's values stay as they are."""
     import yaml
 
-    with open(paths[0]) as f:
-        chosen = yaml.safe_load(f)["chosen"]
-    missing = [k for k in keys if k not in chosen]
-    if missing:
-        raise ValueError(f"{paths[0]}: 'chosen' lacks {missing}")
-    return {**job, **{k: float(chosen[k]) for k in keys}}
+    chosen = {}
+    for path in [tuned] if isinstance(tuned, str) else list(tuned):
+        with open(path) as f:
+            values = yaml.safe_load(f)
+        chosen[values["metric"]] = (path, values["chosen"])
+    cells = []
+    for cell in job["cells"]:
+        keys = cell.get("from_tuned_file")
+        if keys is not None:
+            if cell["metric"] not in chosen:
+                raise ValueError(f"{job['name']}: no tuned input for metric {cell['metric']}")
+            path, values = chosen[cell["metric"]]
+            missing = [k for k in keys if k not in values]
+            if missing:
+                raise ValueError(f"{path}: 'chosen' lacks {missing}")
+            cell = {k: v for k, v in cell.items() if k != "from_tuned_file"}
+            cell |= {k: float(values[k]) for k in keys}
+        cells.append(cell)
+    return {**job, "cells": cells}
 
 
 def prepare_job(smk) -> tuple[dict, object, object]:
-    """A training rule's job (tuned values filled in), its batch of fits and its settings."""
+    """A training rule's job (tuned values filled in), its batch of fits (cell-major: the
+    replicates of each (metric, method) cell in turn) and its training settings."""
     import torch
 
     from asp.experiment import Batch
@@ -159,27 +166,43 @@ def prepare_job(smk) -> tuple[dict, object, object]:
     torch.set_num_threads(smk.threads)
     reps, arch = load_replicates(job, smk.input.data)
     device, dtype = device_and_dtype(job)
-    batch = Batch(reps, list(range(len(reps))), arch, device, dtype)
-    settings = TrainSettings(**job["training"], metric=job["metric"], log_every=50)
+    fit_replicate = [r for _ in job["cells"] for r in range(len(reps))]
+    batch = Batch(reps, fit_replicate, arch, device, dtype)
+    settings = TrainSettings(**job["training"], log_every=50)
     return job, batch, settings
 
 
-def write_fit_rows(rows: list[dict], job: dict, path: str, device: str, job_seconds: float) -> None:
+def per_fit(job: dict, key: str, default=None) -> list:
+    """A cell value for every fit of the job's batch (cell-major)."""
+    return [c.get(key, default) for c in job["cells"] for _ in job["replicates"]]
+
+
+def cell_slices(job: dict) -> list[slice]:
+    n = len(job["replicates"])
+    return [slice(i * n, (i + 1) * n) for i in range(len(job["cells"]))]
+
+
+def write_fit_rows(
+    rows: list[dict], job: dict, cell: dict, path: str, device: str, job_seconds: float
+) -> None:
+    """One cell's rows, with the hyper-parameters it trained with (Tables 1, 2, 8, 10 read them
+    from here), the job's config hash and wall time; the job itself in the file metadata."""
     df = pd.DataFrame(rows)
-    for key in ("dataset", "n", "metric"):
+    for key in ("dataset", "n"):
         df.insert(0, key, job[key])
-    # The hyper-parameters this job trained with (Tables 1, 2, 8, 10 read them from here).
+    df.insert(2, "metric", cell["metric"])
     for key in ("lambda", "lambda_star", "theta"):
-        df[key] = float(job.get(key, float("nan")))
-    df["hyperparameters"] = job["hyperparameters"]
+        df[key] = float(cell.get(key, float("nan")))
+    df["hyperparameters"] = cell["hyperparameters"]
     df["device"] = device
     df["config_hash"] = config_hash(job)
+    df["job"] = job["name"]
     df["job_seconds"] = job_seconds
-    write_parquet(df, path, {"job": job, "versions": versions()})
+    write_parquet(df, path, {"job": job, "cell": cell, "versions": versions()})
 
 
-def save_curves(path: str, replicates: list[int], curves: dict[str, np.ndarray], **per_fit) -> None:
-    """Validation curves (``val_<metric>``: epochs x fits) and per-fit tensors (epochs of note)
+def save_curves(path: str, replicates: list[int], metric: str, val: np.ndarray, **per_fit) -> None:
+    """Validation curves ``val_<metric>`` (epochs x fits) and per-fit tensors (epochs of note)
     for the figures."""
     arrays = {k: v.cpu().numpy() for k, v in per_fit.items()}
-    np.savez_compressed(path, replicates=np.asarray(replicates), **curves, **arrays)
+    np.savez_compressed(path, replicates=np.asarray(replicates), **{f"val_{metric}": val}, **arrays)

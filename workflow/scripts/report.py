@@ -113,9 +113,10 @@ if smk.input.tuned:
         "figure": data_uri(smk.input.tuning_figure[0]),
     }
 fits = pd.concat([pd.read_parquet(f) for f in smk.input.fits], ignore_index=True)
-jobs = fits.drop_duplicates(["dataset", "n", "metric", "method", "config_hash", "job_seconds"])
-wall = jobs.groupby("method")["job_seconds"].agg(["count", "sum"]).reset_index()
-wall.columns = ["method", "jobs", "training seconds"]
+jobs = fits.drop_duplicates("job")
+stage = jobs["job"].str.split().str[0].rename("stage")  # stage0, adaptive, penalty_forms
+wall = jobs.groupby(stage)["job_seconds"].agg(["count", "sum"]).reset_index()
+wall.columns = ["stage", "jobs", "training seconds"]
 checksums = [Path(f).read_text().strip() for f in smk.input.checksums]
 meta = read_meta(smk.input.fits[0])
 html = jinja2.Template(Path(smk.input.template).read_text()).render(
