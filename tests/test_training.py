@@ -5,13 +5,14 @@ import torch
 from conftest import CASE2, replicates
 from torch.testing import assert_close
 
+from asp import training
 from asp.experiment import Batch, fit_cell, train_rounds, train_stage0
 from asp.methods import HyperParams
 from asp.network import Architecture, init_params
 from asp.reference import reference_fit
 from asp.seeds import torch_seed
 from asp.simulation import SimulationCase
-from asp.training import TrainSettings
+from asp.training import BatchSampler, TrainSettings
 
 CPU = torch.device("cpu")
 
@@ -115,6 +116,69 @@ def test_mse_and_mae_fits_share_a_batch(case1, arch):
         for p, q in zip(out.params, out_m.params, strict=True):
             assert_close(p[part], q, atol=1e-12, rtol=0)
     assert not torch.equal(out.epochs[:2], out.epochs[2:])  # the metrics stop rounds apart
+
+
+def test_tail_sub_batch_changes_nothing(case1, arch, monkeypatch):
+    """Once at most a quarter of the fits are active, epochs run on a sub-batch of them: every
+    fit's result is exactly what the whole batch gives."""
+    reps = replicates(case1, 200, 8)
+    s0 = TrainSettings(batch_size=32, max_epochs=60, patience=2)
+    rs = TrainSettings(batch_size=32, max_epochs=12, patience=2)
+    metrics = ["mse"] * 16 + ["mae"] * 16
+    lam = [0.0] * 8 + [0.01] * 8 + [0.0] * 8 + [0.01] * 8
+    hp = HyperParams(lam=0.01, lam_star=0.005, theta=0.2)
+    sizes = []
+    original = training.Trainer._epoch_fits
+
+    def recorded(self):
+        fits = original(self)
+        sizes.append(len(fits))
+        return fits
+
+    def run():
+        batch = Batch(reps, list(range(8)) * 4, arch, CPU, torch.float64)
+        soft = train_stage0(batch, lam, s0, metrics)
+        return soft, train_rounds(batch, soft, ["adaptive"] * 32, hp, rs, metrics)
+
+    monkeypatch.setattr(training.Trainer, "_epoch_fits", recorded)
+    soft_a, out_a = run()
+    assert 8 in sizes and 32 in sizes  # the tail ran on sub-batches of 32 / 4 fits
+    monkeypatch.setattr(training, "COMPACT_MIN_FITS", 10**9)
+    sizes.clear()
+    soft_b, out_b = run()
+    assert set(sizes) == {32}
+    assert torch.equal(soft_a.epochs, soft_b.epochs) and torch.equal(out_a.epochs, out_b.epochs)
+    assert torch.equal(out_a.t_star, out_b.t_star)
+    np.testing.assert_array_equal(soft_a.curves["val"], soft_b.curves["val"])
+    np.testing.assert_array_equal(out_a.curves["val"], out_b.curves["val"])
+    for p, q in zip(out_a.params + soft_a.params, out_b.params + soft_b.params, strict=True):
+        assert torch.equal(p, q)
+
+
+def test_mini_batch_orders_follow_each_fits_own_stream():
+    """A fit's orders depend only on its stream: sharing a draw with a fit on the same stream,
+    stopping the other, or another fit restarting leave them as a sampler of its own gives."""
+    s, u = np.random.SeedSequence(11), np.random.SeedSequence(12)
+    alone = BatchSampler([s], 50)
+    mixed = BatchSampler([s, s, u], 50)
+    for epoch in range(6):
+        fits = np.array([True, epoch < 2, True])  # fit 1 stops after two epochs
+        if epoch == 3:
+            mixed.restart([2], [np.random.SeedSequence(13)])
+        orders = mixed.next_epoch(fits).copy()
+        expected = alone.next_epoch()[0]
+        np.testing.assert_array_equal(orders[0], expected)
+        if epoch < 2:
+            np.testing.assert_array_equal(orders[1], expected)
+        assert sorted(orders[2]) == list(range(50)) and not np.array_equal(orders[2], expected)
+    late = BatchSampler([s, s], 50)  # fit 1 two epochs behind fit 0 on the same stream
+    late.next_epoch(np.array([True, False]))
+    late.next_epoch(np.array([True, False]))
+    third = late.next_epoch()
+    fresh = BatchSampler([s], 50)
+    first_orders = [fresh.next_epoch()[0].copy() for _ in range(3)]
+    np.testing.assert_array_equal(third[0], first_orders[2])
+    np.testing.assert_array_equal(third[1], first_orders[0])
 
 
 def test_same_seed_gives_bitwise_identical_results(case1, arch):

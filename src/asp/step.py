@@ -202,11 +202,11 @@ class Stepper:
             grad = torch.cat([grad[..., :n_w] + pen, grad[..., n_w:]], dim=2)
         return adam_step(theta, m, v, t, grad, active, self.adam)
 
-    def _val_eager(self, theta, rows):
+    def _val_eager(self, theta, rows, row_weight):
         n_in = self.layout.arch.n_inputs
         err = forward(self.layout, theta, rows[:, :n_in])[-1] - rows[:, n_in:]  # (B, K, S)
         finite = theta.isfinite().flatten(1).all(1)
-        return err.square().mean((1, 2)), err.abs().mean((1, 2)), finite
+        return (err.square() * row_weight).sum(2), (err.abs() * row_weight).sum(2), finite
 
     def step(self, theta, m, v, t, active, rows, row_weight, coefs, masks):
         """One Adam step of every active fit on a mini-batch ``rows`` (B, M + K, S): each
@@ -214,6 +214,14 @@ class Stepper:
         out = self._run(self._step_flat, theta, m, v, t, active, rows, row_weight, *coefs, *masks)
         return tuple(out)
 
-    def validate(self, theta, rows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(MSE (B,), MAE (B,), parameters all finite (B,)) on ``rows`` (B, M + K, n)."""
-        return tuple(self._run(self._val_eager, theta, rows))
+    def validate(
+        self, theta: torch.Tensor, chunks: torch.Tensor, row_weight: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(MSE (B,), MAE (B,), parameters all finite (B,)) over the rows of ``chunks``
+        (C, B, M + K, S), weighted by ``row_weight`` (C, S): 1 / (rows x tasks) for real rows,
+        0 for padding. Fixed-size chunks keep the compiled shape independent of N."""
+        mse, mae = 0.0, 0.0
+        for chunk, weight in zip(chunks, row_weight, strict=True):
+            se, ae, finite = self._run(self._val_eager, theta, chunk, weight)
+            mse, mae = mse + se, mae + ae
+        return mse.sum(1), mae.sum(1), finite

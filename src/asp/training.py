@@ -94,19 +94,33 @@ class BatchSampler:
 
     def __init__(self, seeds: list[np.random.SeedSequence], n_train: int):
         self._n = n_train
-        self._rngs = [np.random.default_rng(s) for s in seeds]
+        self._rngs: list[np.random.Generator] = [None] * len(seeds)
+        self._where: list[tuple] = [()] * len(seeds)  # (stream, draws so far) of each fit
         self._orders = np.tile(np.arange(n_train), (len(seeds), 1))
+        self.restart(range(len(seeds)), seeds)
 
-    def restart(self, fits: list[int], seeds: list[np.random.SeedSequence]) -> None:
+    def restart(self, fits, seeds: list[np.random.SeedSequence]) -> None:
         for b, seed in zip(fits, seeds, strict=True):
             self._rngs[b] = np.random.default_rng(seed)
+            self._where[b] = (seed.entropy, tuple(seed.spawn_key), 0)
 
     def next_epoch(self, fits: np.ndarray | None = None) -> np.ndarray:
         """(B, n_train) row orders for the next epoch of the fits ``fits`` (bool, default all);
-        the rows of other fits are left as they were and their streams do not move."""
+        the rows of other fits are left as they were and their streams do not move.
+
+        Fits at the same place of the same stream (the methods and metrics of one replicate in
+        stage 0) draw once: the others take the order and the generator's state it left."""
         chosen = range(len(self._rngs)) if fits is None else np.flatnonzero(fits)
+        drawn: dict[tuple, int] = {}
         for b in chosen:
-            self._orders[b] = self._rngs[b].permutation(self._n)
+            where = self._where[b]
+            first = drawn.setdefault(where, b)
+            if first == b:
+                self._orders[b] = self._rngs[b].permutation(self._n)
+            else:
+                self._orders[b] = self._orders[first]
+                self._rngs[b].bit_generator.state = self._rngs[first].bit_generator.state
+            self._where[b] = (*where[:2], where[2] + 1)
         return self._orders
 
 
@@ -148,6 +162,7 @@ class TrainOutcome:
 
 
 _STEPPERS: dict[tuple, Stepper] = {}
+COMPACT_MIN_FITS = 32  # below this a sub-batch for the tail does not pay its compilation
 
 
 def stepper(arch: Architecture, penalties: tuple[Penalty, ...], settings: TrainSettings) -> Stepper:
@@ -162,6 +177,20 @@ def stepper(arch: Architecture, penalties: tuple[Penalty, ...], settings: TrainS
 def _rows(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Inputs (B, n, M) and targets (B, n, K) as the step's rows (B, M + K, n)."""
     return torch.cat([x, y], dim=2).transpose(1, 2).contiguous()
+
+
+VAL_CHUNK = 128  # validation rows per compiled call
+
+
+def _chunked(rows: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows (B, d, n) as zero-padded chunks (C, B, d, size), and the weight of each row
+    (C, size): 1 / n for real rows, 0 for padding (a mean over all n rows)."""
+    n = rows.shape[2]
+    n_chunks = -(-n // size)
+    padded = torch.nn.functional.pad(rows, (0, n_chunks * size - n))
+    chunks = padded.unflatten(2, (n_chunks, size)).permute(2, 0, 1, 3).contiguous()
+    index = torch.arange(n_chunks * size, device=rows.device).view(n_chunks, size)
+    return chunks, torch.where(index < n, 1.0 / n, 0.0).to(rows.dtype)
 
 
 def _where(cond: torch.Tensor, a, b: torch.Tensor) -> torch.Tensor:
@@ -198,7 +227,9 @@ class Trainer:
         self.metric_of_fit = _metric_of_fit(metric_of_fit, n_fits, settings)
         self.use_mae = torch.tensor([m == "mae" for m in self.metric_of_fit], device=self.device)
         self.train_rows = _rows(data.x_train, data.y_train)
-        self.val_rows = _rows(data.x_val, data.y_val)
+        # Validation rows in fixed chunks; the metrics average over rows and tasks.
+        self.val_chunks, val_weight = _chunked(_rows(data.x_val, data.y_val), VAL_CHUNK)
+        self.val_weight = (val_weight / data.y_val.shape[2]).unsqueeze(1)  # (C, 1, S)
         # The last mini-batch is padded to full size with rows of weight 0: one shape, one
         # compiled step. A real row weighs 1 / (rows of its mini-batch).
         bs = settings.batch_size
@@ -206,12 +237,12 @@ class Trainer:
         rows = torch.arange(self.n_steps * bs, device=self.device).view(self.n_steps, bs)
         count = torch.clamp(self.n_train - rows[:, :1], max=bs).to(dtype)
         self.row_weight = torch.where(rows < self.n_train, 1.0 / count, 0.0).to(dtype)
-        # The shuffled epoch, padded, as (steps, B, M + K, batch_size): each step's slice is
-        # contiguous.
+        # The shuffled epoch, padded; each step's slice is then made contiguous.
         self.padded = torch.zeros(
             n_fits, self.train_rows.shape[1], self.n_steps * bs, dtype=dtype, device=self.device
         )
-        self.epoch_rows = self.padded.unflatten(2, (self.n_steps, bs)).permute(2, 0, 1, 3)
+        self.n_fits = n_fits
+        self.n_compact = -(-n_fits // 4)
 
         self.theta = theta.contiguous()
         self.m = torch.zeros_like(self.theta)
@@ -239,32 +270,54 @@ class Trainer:
         self.epochs = _where(fits, 0, self.epochs)
         self.active |= fits
 
-    def _shuffle(self) -> torch.Tensor:
-        """This epoch's mini-batches of every fit, (steps, B, M + K, batch_size)."""
+    def _shuffle(self, fits: torch.Tensor) -> torch.Tensor:
+        """This epoch's mini-batches of the fits ``fits`` (indices), (steps, F, M + K, S)."""
         order = torch.as_tensor(self.sampler.next_epoch(self.active.cpu().numpy()))
-        idx = order.to(self.device).unsqueeze(1).expand(-1, self.train_rows.shape[1], -1)
-        torch.gather(self.train_rows, 2, idx, out=self.padded[..., : self.n_train])
-        return self.epoch_rows.contiguous()
+        order = order.to(self.device).index_select(0, fits)
+        idx = order.unsqueeze(1).expand(-1, self.train_rows.shape[1], -1)
+        rows = self.train_rows if len(fits) == self.n_fits else self.train_rows[fits]
+        padded = self.padded[: len(fits)]
+        torch.gather(rows, 2, idx, out=padded[..., : self.n_train])
+        return padded.unflatten(2, (self.n_steps, -1)).permute(2, 0, 1, 3).contiguous()
+
+    def _epoch_fits(self) -> torch.Tensor:
+        """The fits this epoch computes: all of them, or, once at most a quarter are still
+        active (the tail of a round or of stage 0), a fixed-size sub-batch holding the active
+        ones, so that the tail's steps cost a quarter. Each fit's arithmetic is the same
+        either way; the sub-batch adds one compiled shape."""
+        if self.n_fits < COMPACT_MIN_FITS or int(self.active.sum()) > self.n_compact:
+            return torch.arange(self.n_fits, device=self.device)
+        live = torch.nonzero(self.active).flatten()
+        idle = torch.nonzero(~self.active).flatten()[: self.n_compact - len(live)]
+        return torch.cat([live, idle])  # distinct fits; the idle ones do not move
 
     def epoch(self, coefs: list[torch.Tensor], masks: list[torch.Tensor]) -> torch.Tensor:
         """One epoch of every active fit; returns the fits whose round ended (bool (B,))."""
-        batches = self._shuffle()
-        theta, m, v, t = self.theta, self.m, self.v, self.t
+        fits = self._epoch_fits()
+        whole = len(fits) == self.n_fits
+
+        def part(x: torch.Tensor) -> torch.Tensor:
+            return x if whole else x.index_select(0, fits)
+
+        batches = self._shuffle(fits)
+        theta, m, v, t = part(self.theta), part(self.m), part(self.v), part(self.t)
+        active, coefs, masks = part(self.active), [part(c) for c in coefs], [part(m) for m in masks]
         for i in range(self.n_steps):
             theta, m, v, t = self.stepper.step(
-                theta,
-                m,
-                v,
-                t,
-                self.active,
-                batches[i],
-                self.row_weight[i],
-                coefs,
-                masks,
+                theta, m, v, t, active, batches[i], self.row_weight[i], coefs, masks
             )
-        self.m, self.v, self.t = m, v, t
         with torch.no_grad():
-            mse, mae, finite = self.stepper.validate(theta, self.val_rows)
+            chunks = self.val_chunks if whole else self.val_chunks.index_select(1, fits)
+            mse, mae, finite = self.stepper.validate(theta, chunks, self.val_weight)
+            if not whole:
+                theta = self.theta.index_copy(0, fits, theta)
+                m, v, t = (
+                    s.index_copy(0, fits, x) for s, x in ((self.m, m), (self.v, v), (self.t, t))
+                )
+                inf = torch.full((self.n_fits,), float("inf"), dtype=mse.dtype, device=self.device)
+                mse, mae = inf.index_copy(0, fits, mse), inf.index_copy(0, fits, mae)
+                finite = torch.ones_like(self.active).index_copy(0, fits, finite)
+            self.m, self.v, self.t = m, v, t
             val = torch.where(self.use_mae, mae, mse)  # each fit's own metric
             bad = self.active & ~(torch.isfinite(val) & finite)
             self.diverged |= bad

@@ -5,6 +5,8 @@ rule simulate:
         checksum="results/data/{dataset}/N{n}.sha256",
     log:
         "logs/simulate/{dataset}_N{n}.log",
+    benchmark:
+        "benchmarks/simulate/{dataset}_N{n}.tsv"
     wildcard_constraints:
         dataset="|".join(CASES),
         n=r"\d+",
@@ -29,6 +31,8 @@ rule ingest:
         provenance="results/data/{dataset}/Nall.json",
     log:
         "logs/ingest/{dataset}.log",
+    benchmark:
+        "benchmarks/ingest/{dataset}.tsv"
     wildcard_constraints:
         dataset="|".join(REAL) or "^$",
     conda:

@@ -20,6 +20,8 @@ for _fig, (_case, _n) in FIGURES.items():
             report(f"results/figures/fig{_fig}.png", category="Figures"),
         log:
             f"logs/figures/fig{_fig}.log",
+        benchmark:
+            f"benchmarks/figures/fig{_fig}.tsv"
         conda:
             CONDA_ENV
         params:

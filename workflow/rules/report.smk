@@ -14,6 +14,8 @@ rule report:
         "reports/report.html",
     log:
         "logs/report.log",
+    benchmark:
+        "benchmarks/report.tsv"
     conda:
         CONDA_ENV
     params:

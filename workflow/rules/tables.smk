@@ -12,6 +12,8 @@ for _k in TABLES:
             claims=f"results/tables/table{_k}_claims.csv",
         log:
             f"logs/tables/table{_k}.log",
+        benchmark:
+            f"benchmarks/tables/table{_k}.tsv"
         conda:
             CONDA_ENV
         params:
