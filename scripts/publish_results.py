@@ -112,8 +112,8 @@ def main() -> None:
         path = OUT / "tables" / f"table{k}.csv"
         if path.exists():
             t = read(k)
-            parts += [f"## Table {k}: ours [paper]\n", "| metric | method | quantity | ours | paper |"]
-            parts += ["|---|---|---|---|---|"]
+            parts += [f"## Table {k}: ours [paper]\n"]
+            parts += ["| metric | method | quantity | ours | paper |", "|---|---|---|---|---|"]
             parts += [
                 f"| {r.metric} | {r.method} | {r.quantity} | {fmt(r.ours)} | {fmt(r.paper)} |"
                 for r in t.itertuples()

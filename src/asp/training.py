@@ -90,37 +90,42 @@ class BatchSampler:
     Each fit draws from its own stream, so its order does not depend on which other fits share
     the batch, nor on when the others start their rounds (the batched and the per-fit trainers
     see the same mini-batches). ``restart`` gives fits a new stream (a new adaptive round).
+
+    Fits given the same seed in one call (the methods and metrics of a replicate in stage 0)
+    share one generator and draw each epoch's permutation once. A fit that skipped an epoch
+    must be restarted before it draws again (the trainer only skips fits whose training has
+    ended); drawing behind its stream's position is an error.
     """
 
     def __init__(self, seeds: list[np.random.SeedSequence], n_train: int):
         self._n = n_train
-        self._rngs: list[np.random.Generator] = [None] * len(seeds)
-        self._where: list[tuple] = [()] * len(seeds)  # (stream, draws so far) of each fit
+        self._streams: list[list] = [[]] * len(seeds)  # shared [generator, draws so far]
+        self._drawn = [0] * len(seeds)  # draws of each fit since its (re)start
         self._orders = np.tile(np.arange(n_train), (len(seeds), 1))
         self.restart(range(len(seeds)), seeds)
 
     def restart(self, fits, seeds: list[np.random.SeedSequence]) -> None:
+        made: dict[tuple, list] = {}
         for b, seed in zip(fits, seeds, strict=True):
-            self._rngs[b] = np.random.default_rng(seed)
-            self._where[b] = (seed.entropy, tuple(seed.spawn_key), 0)
+            key = (seed.entropy, tuple(seed.spawn_key))
+            self._streams[b] = made.setdefault(key, [np.random.default_rng(seed), 0])
+            self._drawn[b] = 0
 
     def next_epoch(self, fits: np.ndarray | None = None) -> np.ndarray:
         """(B, n_train) row orders for the next epoch of the fits ``fits`` (bool, default all);
-        the rows of other fits are left as they were and their streams do not move.
-
-        Fits at the same place of the same stream (the methods and metrics of one replicate in
-        stage 0) draw once: the others take the order and the generator's state it left."""
-        chosen = range(len(self._rngs)) if fits is None else np.flatnonzero(fits)
-        drawn: dict[tuple, int] = {}
+        the rows of other fits are left as they were."""
+        chosen = range(len(self._streams)) if fits is None else np.flatnonzero(fits)
+        drawn: dict[int, tuple[int, np.ndarray]] = {}
         for b in chosen:
-            where = self._where[b]
-            first = drawn.setdefault(where, b)
-            if first == b:
-                self._orders[b] = self._rngs[b].permutation(self._n)
-            else:
-                self._orders[b] = self._orders[first]
-                self._rngs[b].bit_generator.state = self._rngs[first].bit_generator.state
-            self._where[b] = (*where[:2], where[2] + 1)
+            stream = self._streams[b]
+            if id(stream) not in drawn:
+                drawn[id(stream)] = (stream[1], stream[0].permutation(self._n))
+                stream[1] += 1
+            position, order = drawn[id(stream)]
+            if position != self._drawn[b]:
+                raise ValueError(f"fit {b} skipped an epoch of its stream: restart it first")
+            self._orders[b] = order
+            self._drawn[b] += 1
         return self._orders
 
 
