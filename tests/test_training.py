@@ -17,6 +17,31 @@ from asp.training import BatchSampler, TrainSettings
 CPU = torch.device("cpu")
 
 
+PENALTY = {"adaptive": "mean_squared", "l2_only": "pairwise_squared"}
+
+
+def batched_and_reference(arch, reps, fit_rep, methods, hp, s0, rs):
+    """Stage 0 and the rounds of these fits trained as one batch (float64), and each fit's own
+    per-fit reference run (one nn.Module + torch.optim.Adam, same data order and init)."""
+    batch = Batch(reps, fit_rep, arch, CPU, torch.float64)
+    soft = train_stage0(batch, [hp.lam] * len(methods), s0)
+    out = train_rounds(batch, soft, methods, hp, rs)
+    rounds = {"lam_star": hp.lam_star, "theta": hp.theta, "settings": rs}
+    refs = [
+        reference_fit(
+            arch,
+            init_params(arch, torch_seed(reps[r].seeds["init"])),
+            reps[r].data,
+            hp.lam,
+            s0,
+            reps[r].seeds["batches"],
+            rounds=rounds | {"penalty": PENALTY[method]},
+        )
+        for method, r in zip(methods, fit_rep, strict=True)
+    ]
+    return soft, out, refs
+
+
 def test_batched_equals_per_fit_reference(case1, arch):
     """Stage 0 plus adaptive rounds of 4 fits (two penalties mixed in one batch) against one
     nn.Module + torch.optim.Adam per fit: same data order and init, float64, fixed epochs."""
@@ -25,27 +50,8 @@ def test_batched_equals_per_fit_reference(case1, arch):
     rs = TrainSettings(batch_size=16, max_epochs=8, patience=8)  # 4 rounds x 56 steps
     hp = HyperParams(lam=0.02, lam_star=0.01, theta=0.25)
     methods = ["adaptive", "l2_only", "adaptive", "l2_only"]
-    fit_rep = [0, 0, 1, 1]
-    batch = Batch(reps, fit_rep, arch, CPU, torch.float64)
-    soft = train_stage0(batch, [hp.lam] * 4, s0)
-    out = train_rounds(batch, soft, methods, hp, rs)
-    penalty = {"adaptive": "mean_squared", "l2_only": "pairwise_squared"}
-    for b, (method, r) in enumerate(zip(methods, fit_rep, strict=True)):
-        rep = reps[r]
-        ref = reference_fit(
-            arch,
-            init_params(arch, torch_seed(rep.seeds["init"])),
-            rep.data,
-            hp.lam,
-            s0,
-            rep.seeds["batches"],
-            rounds={
-                "penalty": penalty[method],
-                "lam_star": hp.lam_star,
-                "theta": hp.theta,
-                "settings": rs,
-            },
-        )
+    _, out, refs = batched_and_reference(arch, reps, [0, 0, 1, 1], methods, hp, s0, rs)
+    for b, ref in enumerate(refs):
         assert int(out.t_star[b]) == ref.t_star
         assert abs(float(out.best_val[b]) - ref.best_val) < 1e-9
         for p, q in zip(out.params, ref.params, strict=True):
@@ -61,23 +67,9 @@ def test_per_fit_clocks_equal_per_fit_reference(case1, arch):
     rs = TrainSettings(batch_size=16, max_epochs=25, patience=3)
     hp = HyperParams(lam=0.02, lam_star=0.01, theta=0.2)  # 5 rounds
     methods = ["adaptive", "l2_only"] * 3
-    fit_rep = [0, 0, 1, 1, 2, 2]
-    batch = Batch(reps, fit_rep, arch, CPU, torch.float64)
-    soft = train_stage0(batch, [hp.lam] * 6, s0)
-    out = train_rounds(batch, soft, methods, hp, rs)
-    penalty = {"adaptive": "mean_squared", "l2_only": "pairwise_squared"}
+    soft, out, refs = batched_and_reference(arch, reps, [0, 0, 1, 1, 2, 2], methods, hp, s0, rs)
     round_epochs = []
-    for b, (method, r) in enumerate(zip(methods, fit_rep, strict=True)):
-        rep = reps[r]
-        ref = reference_fit(
-            arch,
-            init_params(arch, torch_seed(rep.seeds["init"])),
-            rep.data,
-            hp.lam,
-            s0,
-            rep.seeds["batches"],
-            rounds={"penalty": penalty[method], "lam_star": 0.01, "theta": 0.2, "settings": rs},
-        )
+    for b, ref in enumerate(refs):
         assert int(soft.epochs[b]) == ref.stage0_epochs
         assert int(out.epochs[b]) == sum(ref.round_epochs)
         assert int(out.t_star[b]) == ref.t_star
