@@ -172,22 +172,27 @@ def tiny_run(tmp_path_factory):
         start_new_session=True,
     )
     fits = cwd / "results" / "fits"
-    deadline = time.time() + 600
-    while time.time() < deadline and len(list(fits.rglob("*.parquet"))) < 6:
-        time.sleep(0.5)
-    time.sleep(1.0)
-    os.killpg(proc.pid, signal.SIGKILL)  # a crash, not a polite stop
-    proc.wait()
-    # Finished = written and no longer marked incomplete by Snakemake (a job still writing its
-    # other outputs is rightly redone).
     markers = cwd / ".snakemake" / "incomplete"
-    running = {base64.urlsafe_b64decode(m.name).decode() for m in markers.iterdir() if m.is_file()}
-    done = {
-        p: p.stat().st_mtime_ns
-        for p in fits.rglob("*.parquet")
-        if str(p.relative_to(cwd)) not in running
-    }
+
+    def finished() -> dict[Path, int]:
+        """Fit files written and no longer marked incomplete by Snakemake (a job still writing
+        its other outputs is rightly redone), with their modification times."""
+        marked = markers.iterdir() if markers.exists() else []
+        running = {base64.urlsafe_b64decode(m.name).decode() for m in marked if m.is_file()}
+        return {
+            p: p.stat().st_mtime_ns
+            for p in fits.rglob("*.parquet")
+            if str(p.relative_to(cwd)) not in running
+        }
+
+    deadline = time.time() + 600
+    while time.time() < deadline and not finished():  # the first training job has finished
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # a crash, not a polite stop, while others run
+    proc.wait()
+    done = finished()
     assert done, "no training job finished before the kill"
+    assert proc.returncode != 0 and not (cwd / "reports" / "report.html").exists()
     snakemake(cwd, "--unlock", *TINY)  # a hard kill leaves Snakemake's lock behind
     snakemake(cwd, *TINY)  # resumes (the default profile sets rerun-incomplete)
     return cwd, done
