@@ -27,9 +27,9 @@ log = logging.getLogger("asp")
 class TrainSettings:
     """Adam as in the paper (eq. 3.3-3.7); batch size, epochs and patience are ours (SPEC §1d).
 
-    ``compile`` runs the fused step through torch.compile (seconds to compile once per shape,
-    cached on disk between processes, then several times faster); without it the same step
-    runs eagerly.
+    ``compile`` has TorchInductor compile the fused step (``asp.step``: seconds once per input
+    shape, cached on disk between processes, then several times faster); without it the same
+    step runs eagerly.
     """
 
     batch_size: int = 64
@@ -225,7 +225,6 @@ class Trainer:
     ):
         self.settings = settings
         self.sampler = sampler
-        self.layout = Layout(arch)
         self.stepper = stepper(arch, penalties, settings)
         n_fits, self.n_train = data.n_fits, data.x_train.shape[1]
         self.device, dtype = data.x_train.device, data.x_train.dtype
@@ -306,7 +305,8 @@ class Trainer:
 
         batches = self._shuffle(fits)
         theta, m, v, t = part(self.theta), part(self.m), part(self.v), part(self.t)
-        active, coefs, masks = part(self.active), [part(c) for c in coefs], [part(m) for m in masks]
+        active = part(self.active)
+        coefs, masks = [part(c) for c in coefs], [part(mask) for mask in masks]
         for i in range(self.n_steps):
             theta, m, v, t = self.stepper.step(
                 theta, m, v, t, active, batches[i], self.row_weight[i], coefs, masks
