@@ -21,14 +21,14 @@ from pathlib import Path
 import torch
 import yaml
 
-from asp.experiment import fit_cell, simulated_replicate
+from asp.experiment import simulated_replicate
+from asp.jobs import run_methods
 from asp.methods import METHODS, HyperParams, get_method
-from asp.network import Architecture, init_params
+from asp.networks import Architecture, get_network
 from asp.penalties import get_penalty
 from asp.reference import reference_fit
 from asp.seeds import torch_seed
 from asp.simulation import SimulationCase
-from asp.step import Layout
 from asp.training import TrainSettings, stepper
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,17 +36,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def step_cost(arch: Architecture, n_fits: int, batch_size: int, steps: int = 300) -> float:
     """Microseconds per fit-step of the compiled soft step (float32), after a warm-up."""
-    layout = Layout(arch)
+    net = get_network("per_task_mlp", arch)
     gen = torch.Generator().manual_seed(0)
-    theta = torch.rand(n_fits, arch.n_tasks, layout.n_params, generator=gen) - 0.5
+    theta = torch.rand(n_fits, arch.n_tasks, net.n_params, generator=gen) - 0.5
     m, v, t = torch.zeros_like(theta), torch.zeros_like(theta), torch.zeros(n_fits)
     active = torch.ones(n_fits, dtype=torch.bool)
     rows = torch.rand(n_fits, arch.n_inputs + arch.n_tasks, batch_size, generator=gen)
     weight = torch.full((batch_size,), 1.0 / batch_size)
     coef = [torch.full((n_fits,), 0.001)]
-    mask = [torch.ones(n_fits, arch.n_tasks, layout.n_weights)]
-    settings = TrainSettings(batch_size=batch_size, compile=True)
-    fused = stepper(arch, (get_penalty("mean_squared"),), settings)
+    mask = [torch.ones(n_fits, arch.n_tasks, net.n_weights)]
+    settings = TrainSettings(batch_size=batch_size, max_epochs=1, patience=1, compile=True)
+    fused = stepper(net, (get_penalty("mean_squared"),), settings)
     state = fused.step(theta, m, v, t, active, rows, weight, coef, mask)  # compile
     start = time.perf_counter()
     for _ in range(steps):
@@ -75,6 +75,16 @@ def main() -> None:
     rs = TrainSettings(
         batch_size=bs, max_epochs=args.round_epochs, patience=args.round_epochs, compile=True
     )
+    values = {"lambda": hp.lam, "lambda_star": hp.lam_star, "theta": hp.theta}
+
+    def training(s: TrainSettings) -> dict:
+        return {
+            "batch_size": s.batch_size,
+            "max_epochs": s.max_epochs,
+            "patience": s.patience,
+            "compile": s.compile,
+        }
+
     methods = list(METHODS)
     reps = [
         simulated_replicate(case, args.n, sim["n_inputs"], sim["n_tasks"], cfg["base_seed"], r)
@@ -85,22 +95,21 @@ def main() -> None:
         f"{args.epochs} stage-0 epochs, {args.round_epochs} epochs per round, theta {hp.theta}"
     )
 
-    cpu = torch.device("cpu")
     start = time.perf_counter()
     warm = TrainSettings(batch_size=bs, max_epochs=1, patience=1, compile=True)
-    fit_cell(reps, methods, hp, arch, warm, warm, cpu, torch.float32)
+    run_methods(reps, methods, values, training(warm), training(warm))
     print(f"compile and warm-up: {time.perf_counter() - start:.1f} s", flush=True)
     for n_fits in (100, 1000):
         print(f"fused step: {step_cost(arch, n_fits, bs):.2f} us per fit-step at {n_fits} fits")
 
     start = time.perf_counter()
-    fit_cell(reps, methods, hp, arch, s0, rs, cpu, torch.float32)
+    run_methods(reps, methods, values, training(s0), training(rs))
     batched = (time.perf_counter() - start) / (len(reps) * len(methods))
     print(f"batched: {batched:.4f} s per fit ({len(reps) * len(methods)} fits)", flush=True)
 
     start, n_ref = time.perf_counter(), 0
     for rep in reps[: args.reference_replicates]:
-        init = init_params(arch, torch_seed(rep.seeds["init"]))
+        init = get_network("per_task_mlp", arch).init_params(torch_seed(rep.seeds["init"]))
         for name in methods:
             m = get_method(name)
             rounds = None
@@ -111,7 +120,7 @@ def main() -> None:
                     "theta": hp.theta,
                     "settings": rs,
                 }
-            lam = hp.lam if m.soft_lambda else 0.0
+            lam = hp.lam if "lambda" in m.hyperparameters else 0.0
             reference_fit(
                 arch, init, rep.data, lam, s0, rep.seeds["batches"], rounds, torch.float32
             )

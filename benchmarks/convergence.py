@@ -24,7 +24,7 @@ import yaml  # noqa: E402
 
 from asp.experiment import Batch, simulated_replicate, train_rounds, train_stage0  # noqa: E402
 from asp.methods import HyperParams  # noqa: E402
-from asp.network import Architecture  # noqa: E402
+from asp.networks import Architecture  # noqa: E402
 from asp.simulation import SimulationCase  # noqa: E402
 from asp.training import TrainSettings  # noqa: E402
 
@@ -71,9 +71,14 @@ def main() -> None:
     sim = cfg["simulation"]
     arch = Architecture(sim["n_inputs"], tuple(cfg["network"]["hidden"]), sim["n_tasks"])
     cases = {n: SimulationCase.from_config(n, s) for n, s in sim["cases"].items()}
-    long = TrainSettings(batch_size=args.batch_size, max_epochs=args.epochs, patience=args.epochs)
+    long = TrainSettings(
+        batch_size=args.batch_size, max_epochs=args.epochs, patience=args.epochs, compile=False
+    )
     rounds = TrainSettings(
-        batch_size=args.batch_size, max_epochs=args.round_epochs, patience=args.round_epochs
+        batch_size=args.batch_size,
+        max_epochs=args.round_epochs,
+        patience=args.round_epochs,
+        compile=False,
     )
     summary = []
     fig, axes = plt.subplots(
@@ -92,7 +97,9 @@ def main() -> None:
             hp_cfg = cfg["hyperparameters"]["paper"][name]["mse"]
             hp = HyperParams(hp_cfg["lambda"], hp_cfg["lambda_star"], hp_cfg["theta"])
             batch = Batch(reps, list(range(len(reps))), arch, torch.device("cpu"), torch.float32)
-            soft = train_stage0(batch, [hp.lam] * len(reps), long)
+            soft = train_stage0(
+                batch, ["soft"] * len([hp.lam] * len(reps)), [hp.lam] * len(reps), long
+            )
             # Rounds with a fixed length per round: one round = round_epochs epochs.
             ad = train_rounds(batch, soft, ["adaptive"] * len(reps), hp, rounds)
             soft_curves = soft.curves["val"].T

@@ -16,7 +16,7 @@ import pandas as pd
 
 # benchmark file name -> rule
 PATTERNS = [
-    (r"train/(stage0|adaptive|penalty_forms)_(\w+?)_N(\w+)_block\d+\.tsv", None),
+    (r"train/(stage0|rounds_focus|rounds)_(\w+?)_N(\w+)_block\d+\.tsv", None),
     (r"tune/.*\.tsv", "tune"),
     (r"simulate/.*\.tsv", "simulate"),
     (r"ingest/.*\.tsv", "ingest"),
@@ -24,7 +24,6 @@ PATTERNS = [
     (r"figures/.*\.tsv", "figure"),
     (r"report\.tsv", "report"),
 ]
-TRAIN_RULES = {"stage0": "train_stage0", "adaptive": "train_adaptive"}
 
 
 def read(folder: Path) -> pd.DataFrame:
@@ -39,7 +38,7 @@ def read(folder: Path) -> pd.DataFrame:
             row = {"rule": rule, "dataset": None, "n": None, "s": b["s"], "rss": b["max_rss"]}
             if rule is None:
                 stage, dataset, n = m.groups()
-                row |= {"rule": TRAIN_RULES.get(stage, f"train_{stage}"), "dataset": dataset}
+                row |= {"rule": f"train_{stage}", "dataset": dataset}
                 row["n"] = n
             rows.append(row)
             break

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from asp.experiment import simulated_replicate
-from asp.network import Architecture
+from asp.networks import Architecture
 from asp.simulation import SimulationCase
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,3 +39,16 @@ def arch() -> Architecture:
 
 def replicates(case: SimulationCase, n: int, count: int, n_inputs: int = 4, n_tasks: int = 2):
     return [simulated_replicate(case, n, n_inputs, n_tasks, 7, r) for r in range(count)]
+
+
+def training_keys(settings) -> dict:
+    return {k: getattr(settings, k) for k in ("batch_size", "max_epochs", "patience", "compile")}
+
+
+def fit_methods(reps, methods, hp, s0, rs, dtype="float64", schedule="constant"):
+    """Rows of ``methods`` x replicates through the workflow's own entry points (asp.jobs)."""
+    from asp.jobs import run_methods
+
+    values = {"lambda": hp.lam, "lambda_star": hp.lam_star, "theta": hp.theta}
+    keys = {"dtype": dtype, "schedule": schedule}
+    return run_methods(reps, methods, values, training_keys(s0), training_keys(rs), **keys)

@@ -1,9 +1,9 @@
 import numpy as np
 import torch
-from conftest import replicates
+from conftest import fit_methods, replicates
 
 from asp.adaptive import n_rounds, prune_largest_terms, terms_per_round
-from asp.experiment import Batch, fit_cell, train_rounds, train_stage0
+from asp.experiment import Batch, train_rounds, train_stage0
 from asp.methods import HyperParams
 from asp.training import TrainSettings
 
@@ -32,10 +32,10 @@ def test_pruning_removes_the_largest_active_terms_and_mask_only_grows():
 def test_adaptive_rounds_select_by_validation(case1, arch):
     reps = replicates(case1, 300, 3)
     hp = HyperParams(lam=0.01, lam_star=0.004, theta=0.25)
-    s0 = TrainSettings(batch_size=32, max_epochs=40, patience=10)
-    rs = TrainSettings(batch_size=32, max_epochs=15, patience=5)
+    s0 = TrainSettings(batch_size=32, max_epochs=40, patience=10, compile=False)
+    rs = TrainSettings(batch_size=32, max_epochs=15, patience=5, compile=False)
     batch = Batch(reps, [0, 1, 2], arch, torch.device("cpu"), torch.float64)
-    soft = train_stage0(batch, [hp.lam] * 3, s0)
+    soft = train_stage0(batch, ["soft"] * 3, [hp.lam] * 3, s0)
     out = train_rounds(batch, soft, ["adaptive"] * 3, hp, rs)
     total = 2 * 31
     per_round = terms_per_round(0.25, total)
@@ -58,16 +58,17 @@ def test_adaptive_rounds_select_by_validation(case1, arch):
 def test_proportional_schedule_scales_lambda_star(case1, arch):
     reps = replicates(case1, 300, 2)
     hp = HyperParams(lam=0.01, lam_star=0.004, theta=0.5, schedule="proportional")
-    rows = fit_cell(
+    rows = fit_methods(
         reps,
         ["adaptive"],
         hp,
-        arch,
-        TrainSettings(batch_size=64, max_epochs=10, patience=10),
-        TrainSettings(batch_size=64, max_epochs=5, patience=5),
-        torch.device("cpu"),
+        TrainSettings(batch_size=64, max_epochs=10, patience=10, compile=False),
+        TrainSettings(batch_size=64, max_epochs=5, patience=5, compile=False),
+        dtype="float32",
+        schedule=hp.schedule,
     )
-    for r in rows:
+    assert len(rows) == 2 and set(rows["method"]) == {"adaptive"}
+    for r in rows.to_dict("records"):
         if r["t_star"] > 0:
             assert abs(r["effective_lambda"] - 0.004 * r["active_fraction"]) < 1e-9
 
@@ -76,8 +77,19 @@ def test_reported_theta_star_is_exact_in_float32(case1, arch):
     reps = replicates(case1, 300, 2)
     batch = Batch(reps, [0, 1], arch, torch.device("cpu"), torch.float32)
     hp = HyperParams(lam=0.01, lam_star=0.004, theta=0.07)
-    soft = train_stage0(batch, [hp.lam] * 2, TrainSettings(max_epochs=3, patience=3))
-    out = train_rounds(batch, soft, ["adaptive"] * 2, hp, TrainSettings(max_epochs=1, patience=1))
+    soft = train_stage0(
+        batch,
+        ["soft"] * 2,
+        [hp.lam] * 2,
+        TrainSettings(batch_size=64, max_epochs=3, patience=3, compile=False),
+    )
+    out = train_rounds(
+        batch,
+        soft,
+        ["adaptive"] * 2,
+        hp,
+        TrainSettings(batch_size=64, max_epochs=1, patience=1, compile=False),
+    )
     assert out.theta_star.dtype == torch.float64
     for t, theta_star in zip(out.t_star.tolist(), out.theta_star.tolist(), strict=True):
         assert theta_star == t * 0.07

@@ -43,7 +43,11 @@ def test_simulation_cases_draw_from_their_distributions():
     assert x.shape == (4000, 4) and y.shape == (4000, 2)
     assert 0 <= x.min() and x.max() <= 8 and abs(x.mean() - 4) < 0.1
     c3 = SimulationCase.from_config(
-        "case3", {"x": {"dist": "exponential", "rate": 5}, "weights": {"dist": "normal"}}
+        "case3",
+        {
+            "x": {"dist": "exponential", "rate": 5},
+            "weights": {"dist": "normal", "mean": 0, "sd": 1},
+        },
     )
     x3, _ = simulate(c3, 20000, 4, 3, rng)
     assert x3.min() >= 0 and abs(x3.mean() - 0.2) < 0.01

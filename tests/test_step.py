@@ -8,9 +8,9 @@ from torch.testing import assert_close
 
 from asp.experiment import Batch, train_rounds, train_stage0
 from asp.methods import HyperParams
-from asp.network import Architecture, forward, init_params, weights
+from asp.networks import Architecture, get_network
 from asp.penalties import get_penalty
-from asp.step import AdamConstants, Layout, adam_step, data_gradient
+from asp.step import AdamConstants, adam_step
 from asp.training import TrainSettings, flat_masks
 
 F64 = torch.float64
@@ -18,7 +18,8 @@ F64 = torch.float64
 
 def random_params(arch: Architecture, n_fits: int, seed: int) -> list[torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
-    return [torch.randn(n_fits, *p.shape, generator=gen, dtype=F64) for p in init_params(arch, 0)]
+    start = get_network("per_task_mlp", arch).init_params(0)
+    return [torch.randn(n_fits, *p.shape, generator=gen, dtype=F64) for p in start]
 
 
 @pytest.mark.parametrize("output", ["linear", "sigmoid"])
@@ -26,9 +27,9 @@ def random_params(arch: Architecture, n_fits: int, seed: int) -> list[torch.Tens
 @pytest.mark.parametrize("penalty", ["mean_squared", "mean_absolute", "pairwise_squared"])
 def test_hand_written_gradient_equals_autograd(output, n_tasks, penalty):
     arch = Architecture(5, (4, 3), n_tasks, output)
-    layout = Layout(arch)
+    net = get_network("per_task_mlp", arch)
     params = random_params(arch, 4, seed=n_tasks)
-    back = layout.to_list(layout.to_flat(params))
+    back = net.to_list(net.to_flat(params))
     assert all(torch.equal(a, b) for a, b in zip(back, params, strict=True))
     gen = torch.Generator().manual_seed(1)
     x = torch.rand(4, 32, 5, generator=gen, dtype=F64)
@@ -36,19 +37,20 @@ def test_hand_written_gradient_equals_autograd(output, n_tasks, penalty):
     row_weight = torch.cat([torch.full((29,), 1 / 29, dtype=F64), torch.zeros(3, dtype=F64)])
     pen = get_penalty(penalty)
     masks = [
-        (torch.rand(pen.deviations(w).shape, generator=gen) > 0.3).to(F64) for w in weights(params)
+        (torch.rand(pen.deviations(w).shape, generator=gen) > 0.3).to(F64)
+        for w in net.weights(params)
     ]
     coef = torch.tensor([0.0, 0.3, 1.7, 0.02], dtype=F64)
 
     leaves = [p.clone().requires_grad_(True) for p in params]
-    pred = forward(leaves, x, arch)
+    pred = net.predict(leaves, x)
     loss = ((pred - y).square() * row_weight.view(1, -1, 1)).sum((1, 2))
-    loss = loss + coef * pen.value(weights(leaves), masks)
-    expected = layout.to_flat(list(torch.autograd.grad(loss.sum(), leaves)))
+    loss = loss + coef * pen.value(net.weights(leaves), masks)
+    expected = net.to_flat(list(torch.autograd.grad(loss.sum(), leaves)))
 
-    theta = layout.to_flat(params)
-    grad = data_gradient(layout, theta, x.transpose(1, 2), y.transpose(1, 2), row_weight)
-    n_w = layout.n_weights
+    theta = net.to_flat(params)
+    grad = net.data_gradient(theta, x.transpose(1, 2), y.transpose(1, 2), row_weight)
+    n_w = net.n_weights
     grad[..., :n_w] += coef.view(-1, 1, 1) * pen.gradient(theta[..., :n_w], flat_masks(masks))
     assert_close(grad, expected, atol=1e-12, rtol=1e-12)
 
@@ -83,7 +85,7 @@ def test_compiled_step_equals_eager(case1, arch):
         s0 = TrainSettings(batch_size=16, max_epochs=12, patience=4, compile=compiled)
         rs = TrainSettings(batch_size=16, max_epochs=6, patience=2, compile=compiled)
         batch = Batch(reps, [0, 1], arch, torch.device("cpu"), F64)
-        soft = train_stage0(batch, [hp.lam] * 2, s0)
+        soft = train_stage0(batch, ["soft"] * 2, [hp.lam] * 2, s0)
         outs.append((soft, train_rounds(batch, soft, ["adaptive"] * 2, hp, rs)))
     (soft_e, ad_e), (soft_c, ad_c) = outs
     assert torch.equal(soft_e.epochs, soft_c.epochs) and torch.equal(ad_e.t_star, ad_c.t_star)

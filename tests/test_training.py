@@ -2,13 +2,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import CASE2, replicates
+from conftest import CASE2, fit_methods, replicates
 from torch.testing import assert_close
 
 from asp import training
-from asp.experiment import Batch, fit_cell, train_rounds, train_stage0
+from asp.experiment import Batch, train_rounds, train_stage0
 from asp.methods import HyperParams
-from asp.network import Architecture, init_params
+from asp.networks import get_network
 from asp.reference import reference_fit
 from asp.seeds import torch_seed
 from asp.simulation import SimulationCase
@@ -24,13 +24,13 @@ def batched_and_reference(arch, reps, fit_rep, methods, hp, s0, rs):
     """Stage 0 and the rounds of these fits trained as one batch (float64), and each fit's own
     per-fit reference run (one nn.Module + torch.optim.Adam, same data order and init)."""
     batch = Batch(reps, fit_rep, arch, CPU, torch.float64)
-    soft = train_stage0(batch, [hp.lam] * len(methods), s0)
+    soft = train_stage0(batch, ["soft"] * len(methods), [hp.lam] * len(methods), s0)
     out = train_rounds(batch, soft, methods, hp, rs)
     rounds = {"lam_star": hp.lam_star, "theta": hp.theta, "settings": rs}
     refs = [
         reference_fit(
             arch,
-            init_params(arch, torch_seed(reps[r].seeds["init"])),
+            get_network("per_task_mlp", arch).init_params(torch_seed(reps[r].seeds["init"])),
             reps[r].data,
             hp.lam,
             s0,
@@ -46,8 +46,10 @@ def test_batched_equals_per_fit_reference(case1, arch):
     """Stage 0 plus adaptive rounds of 4 fits (two penalties mixed in one batch) against one
     nn.Module + torch.optim.Adam per fit: same data order and init, float64, fixed epochs."""
     reps = replicates(case1, 200, 2)  # 98 training rows: 7 steps per epoch at batch size 16
-    s0 = TrainSettings(batch_size=16, max_epochs=30, patience=30)  # 210 steps
-    rs = TrainSettings(batch_size=16, max_epochs=8, patience=8)  # 4 rounds x 56 steps
+    s0 = TrainSettings(batch_size=16, max_epochs=30, patience=30, compile=False)  # 210 steps
+    rs = TrainSettings(
+        batch_size=16, max_epochs=8, patience=8, compile=False
+    )  # 4 rounds x 56 steps
     hp = HyperParams(lam=0.02, lam_star=0.01, theta=0.25)
     methods = ["adaptive", "l2_only", "adaptive", "l2_only"]
     _, out, refs = batched_and_reference(arch, reps, [0, 0, 1, 1], methods, hp, s0, rs)
@@ -63,8 +65,8 @@ def test_per_fit_clocks_equal_per_fit_reference(case1, arch):
     once; each of 6 fits (3 replicates x two penalties) still equals its own per-fit run:
     the epochs of every round, t*, the validation metric and the weights (float64)."""
     reps = replicates(case1, 200, 3)
-    s0 = TrainSettings(batch_size=16, max_epochs=60, patience=4)
-    rs = TrainSettings(batch_size=16, max_epochs=25, patience=3)
+    s0 = TrainSettings(batch_size=16, max_epochs=60, patience=4, compile=False)
+    rs = TrainSettings(batch_size=16, max_epochs=25, patience=3, compile=False)
     hp = HyperParams(lam=0.02, lam_star=0.01, theta=0.2)  # 5 rounds
     methods = ["adaptive", "l2_only"] * 3
     soft, out, refs = batched_and_reference(arch, reps, [0, 0, 1, 1, 2, 2], methods, hp, s0, rs)
@@ -88,17 +90,17 @@ def test_mse_and_mae_fits_share_a_batch(case1, arch):
     """Each fit early-stops and selects rounds on its own metric: one batch of MSE and MAE fits
     equals the two runs apart (float64)."""
     reps = replicates(case1, 300, 2)
-    s0 = TrainSettings(batch_size=32, max_epochs=40, patience=3)
-    rs = TrainSettings(batch_size=32, max_epochs=10, patience=2)
+    s0 = TrainSettings(batch_size=32, max_epochs=40, patience=3, compile=False)
+    rs = TrainSettings(batch_size=32, max_epochs=10, patience=2, compile=False)
     hp = HyperParams(lam=0.01, lam_star=0.005, theta=0.34)
     both = Batch(reps, [0, 1, 0, 1], arch, CPU, torch.float64)
     metrics = ["mse", "mse", "mae", "mae"]
-    soft = train_stage0(both, [hp.lam] * 4, s0, metrics)
+    soft = train_stage0(both, ["soft"] * 4, [hp.lam] * 4, s0, metrics)
     out = train_rounds(both, soft, ["adaptive"] * 4, hp, rs, metrics)
     for k, metric in enumerate(("mse", "mae")):
         alone = Batch(reps, [0, 1], arch, CPU, torch.float64)
         s0m, rsm = (TrainSettings(**{**vars(s), "metric": metric}) for s in (s0, rs))
-        soft_m = train_stage0(alone, [hp.lam] * 2, s0m)
+        soft_m = train_stage0(alone, ["soft"] * 2, [hp.lam] * 2, s0m)
         out_m = train_rounds(alone, soft_m, ["adaptive"] * 2, hp, rsm)
         part = slice(2 * k, 2 * k + 2)
         assert torch.equal(soft.epochs[part], soft_m.epochs)
@@ -114,8 +116,8 @@ def test_tail_sub_batch_changes_nothing(case1, arch, monkeypatch):
     """Once at most a quarter of the fits are active, epochs run on a sub-batch of them: every
     fit's result is exactly what the whole batch gives."""
     reps = replicates(case1, 200, 8)
-    s0 = TrainSettings(batch_size=32, max_epochs=60, patience=2)
-    rs = TrainSettings(batch_size=32, max_epochs=12, patience=2)
+    s0 = TrainSettings(batch_size=32, max_epochs=60, patience=2, compile=False)
+    rs = TrainSettings(batch_size=32, max_epochs=12, patience=2, compile=False)
     metrics = ["mse"] * 16 + ["mae"] * 16
     lam = [0.0] * 8 + [0.01] * 8 + [0.0] * 8 + [0.01] * 8
     hp = HyperParams(lam=0.01, lam_star=0.005, theta=0.2)
@@ -129,7 +131,7 @@ def test_tail_sub_batch_changes_nothing(case1, arch, monkeypatch):
 
     def run():
         batch = Batch(reps, list(range(8)) * 4, arch, CPU, torch.float64)
-        soft = train_stage0(batch, lam, s0, metrics)
+        soft = train_stage0(batch, ["soft"] * len(lam), lam, s0, metrics)
         return soft, train_rounds(batch, soft, ["adaptive"] * 32, hp, rs, metrics)
 
     monkeypatch.setattr(training.Trainer, "_epoch_fits", recorded)
@@ -175,16 +177,15 @@ def test_mini_batch_orders_follow_each_fits_own_stream():
 def test_same_seed_gives_bitwise_identical_results(case1, arch):
     def run():
         reps = replicates(case1, 300, 3)
-        rows = fit_cell(
+        rows = fit_methods(
             reps,
             ["ffn", "soft", "adaptive"],
             HyperParams(0.01, 0.005, 0.5),
-            arch,
-            TrainSettings(batch_size=32, max_epochs=20, patience=5),
-            TrainSettings(batch_size=32, max_epochs=5, patience=3),
-            CPU,
+            TrainSettings(batch_size=32, max_epochs=20, patience=5, compile=False),
+            TrainSettings(batch_size=32, max_epochs=5, patience=3, compile=False),
+            dtype="float32",
         )
-        return pd.DataFrame(rows).drop(columns="seconds")
+        return rows.drop(columns=["seconds", "job_seconds"])
 
     a, b = run(), run()
     pd.testing.assert_frame_equal(a, b, check_exact=True)
@@ -193,29 +194,29 @@ def test_same_seed_gives_bitwise_identical_results(case1, arch):
 
 def test_three_tasks_and_six_inputs():
     case = SimulationCase.from_config("k3", CASE2)
-    arch = Architecture(6, (4, 3), 3)
     reps = replicates(case, 300, 2, n_inputs=6, n_tasks=3)
     assert reps[0].data.x_train.shape == (147, 6) and reps[0].data.y_train.shape == (147, 3)
-    rows = fit_cell(
+    df = fit_methods(
         reps,
         ["ffn", "soft", "adaptive", "l2_only", "mean_only"],
         HyperParams(0.01, 0.005, 0.5),
-        arch,
-        TrainSettings(max_epochs=10, patience=5),
-        TrainSettings(max_epochs=5, patience=3),
-        CPU,
+        TrainSettings(batch_size=64, max_epochs=10, patience=5, compile=False),
+        TrainSettings(batch_size=64, max_epochs=5, patience=3, compile=False),
     )
-    df = pd.DataFrame(rows)
     assert len(df) == 10 and np.isfinite(df["test_mse"]).all() and not df["diverged"].any()
 
 
 def test_nan_fit_is_flagged_and_others_unaffected(case1, arch):
     reps = replicates(case1, 300, 3)
-    s = TrainSettings(batch_size=32, max_epochs=15, patience=15)
-    clean = train_stage0(Batch(reps, [0, 2], arch, CPU, torch.float64), [0.01, 0.01], s)
+    s = TrainSettings(batch_size=32, max_epochs=15, patience=15, compile=False)
+    clean = train_stage0(
+        Batch(reps, [0, 2], arch, CPU, torch.float64), ["soft"] * 2, [0.01, 0.01], s
+    )
     bad = replicates(case1, 300, 3)
     bad[1].data.x_train[5, 0] = np.nan
-    mixed = train_stage0(Batch(bad, [0, 1, 2], arch, CPU, torch.float64), [0.01] * 3, s)
+    mixed = train_stage0(
+        Batch(bad, [0, 1, 2], arch, CPU, torch.float64), ["soft"] * 3, [0.01] * 3, s
+    )
     assert mixed.diverged.tolist() == [False, True, False]
     for p, q in zip(mixed.params, clean.params, strict=True):
         assert_close(p[[0, 2]], q, atol=1e-12, rtol=0)  # batch width moves only the last ulp
@@ -224,8 +225,8 @@ def test_nan_fit_is_flagged_and_others_unaffected(case1, arch):
 
 def test_stopped_fit_does_not_move(case1, arch):
     reps = replicates(case1, 300, 2)
-    s = TrainSettings(batch_size=32, max_epochs=200, patience=3)
-    out = train_stage0(Batch(reps, [0, 1], arch, CPU, torch.float64), [0.01, 0.01], s)
+    s = TrainSettings(batch_size=32, max_epochs=200, patience=3, compile=False)
+    out = train_stage0(Batch(reps, [0, 1], arch, CPU, torch.float64), ["soft"] * 2, [0.01, 0.01], s)
     curve = out.curves["val"]
     for b in range(2):
         n = int(out.epochs[b])
@@ -236,6 +237,6 @@ def test_stopped_fit_does_not_move(case1, arch):
 
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="metric"):
-        TrainSettings(metric="rmse")
+        TrainSettings(batch_size=32, max_epochs=1, patience=1, compile=False, metric="rmse")
     with pytest.raises(ValueError, match="theta"):
         HyperParams(0.1, 0.1, 1.5)

@@ -107,7 +107,7 @@ def test_interrupted_study_resumes_to_the_same_trials(tmp_path):
 
 def test_diverged_fits_make_a_trial_worst(case1, arch):
     reps = replicates(case1, 150, 2)
-    settings = TrainSettings(batch_size=32, max_epochs=5, patience=5)
+    settings = TrainSettings(batch_size=32, max_epochs=5, patience=5, compile=False)
     tuner = Tuner(reps, arch, settings, settings, CPU, torch.float64)
     good, bad = tuner.soft_objective([{"lambda": 1e-3}, {"lambda": math.inf}])
     assert math.isfinite(good.value) and bad.value == math.inf
@@ -117,19 +117,19 @@ def test_batched_objectives_equal_separate_training(case1, arch):
     """A wave's fits (trials x replicates) trained together give each trial the mean validation
     metric it gets when trained alone."""
     reps = replicates(case1, 200, 2)
-    s0 = TrainSettings(batch_size=16, max_epochs=12, patience=4, metric="mae")
-    rs = TrainSettings(batch_size=16, max_epochs=5, patience=2, metric="mae")
+    s0 = TrainSettings(batch_size=16, max_epochs=12, patience=4, metric="mae", compile=False)
+    rs = TrainSettings(batch_size=16, max_epochs=5, patience=2, metric="mae", compile=False)
     tuner = Tuner(reps, arch, s0, rs, CPU, torch.float64)
     lambdas = [0.002, 0.05, 0.3]
     results = tuner.soft_objective([{"lambda": v} for v in lambdas])
     batch = Batch(reps, [0, 1], arch, CPU, torch.float64)
     for lam, res in zip(lambdas, results, strict=True):
-        alone = train_stage0(batch, [lam, lam], s0)
+        alone = train_stage0(batch, ["soft"] * 2, [lam, lam], s0)
         assert res.value == pytest.approx(float(alone.best_val.mean()), rel=1e-12)
 
     wave = [{"lambda_star": 0.01, "theta": 0.5}, {"lambda_star": 0.2, "theta": 0.34}]
     results = tuner.adaptive_objective(0.05)(wave)
-    soft = train_stage0(batch, [0.05, 0.05], s0)
+    soft = train_stage0(batch, ["soft"] * 2, [0.05, 0.05], s0)
     for p, res in zip(wave, results, strict=True):
         hp = HyperParams(0.05, p["lambda_star"], p["theta"])
         alone = train_rounds(batch, soft, ["adaptive", "adaptive"], hp, rs)

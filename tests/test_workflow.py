@@ -47,7 +47,6 @@ def test_shipped_configs_validate(name):
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        (lambda c: c.update(methods=["ffn", "bogus"]), "methods"),
         (lambda c: c["simulation"].update(sizes=[-5, 500]), "['sizes']"),
         (lambda c: c["hyperparameters"]["paper"]["case1"]["mse"].update(theta=1.5), "theta"),
         (lambda c: c.update(trainig={"patience": 3}), "'trainig' was unexpected"),
@@ -125,8 +124,8 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
     real = 2 if HAVE_DATA else 0
     assert jobs["simulate"] == 15
     assert jobs.get("ingest", 0) == real
-    assert jobs["train_stage0"] == jobs["train_adaptive"] == 3 * 5 + real
-    assert jobs["train_penalty_forms"] == 3
+    assert jobs["train_stage0"] == jobs["train_rounds"] == 3 * 5 + real
+    assert jobs["train_rounds_focus"] == 3
     tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0)
     assert jobs["total"] == 15 + real + 2 * (15 + real) + 3 + tables_figures + 2
 
@@ -141,7 +140,7 @@ def test_one_table_builds_only_its_inputs(tmp_path):
         "simulate": 6,
         "tune": 6,
         "train_stage0": 6,
-        "train_adaptive": 6,
+        "train_rounds": 6,
         "table3": 1,
         "total": 25,
     }
@@ -337,9 +336,191 @@ def test_changed_tuned_values_rerun_only_their_jobs(tiny_run):
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     expected = {
         (rule, f"dataset=case1, n={n}, block=0")
-        for rule in ("train_stage0", "train_adaptive")
+        for rule in ("train_stage0", "train_rounds")
         for n in (300, 500)
     }
-    expected.add(("train_penalty_forms", "dataset=case1, n=500, block=0"))
+    expected.add(("train_rounds_focus", "dataset=case1, n=500, block=0"))
     assert jobs == expected
     assert "Nothing to be done" in snakemake(cwd, "-n", *TINY).stdout  # restored
+
+
+# A method added through the registry alone: soft sharing with the absolute deviation from the
+# task mean (a stage-0 method with its own penalty, claimed to beat FFN).
+TOY_METHOD = """
+
+register(
+    Method(
+        "soft_abs",
+        "soft sharing, absolute deviation from the mean",
+        "stage0",
+        hyperparameters=("lambda",),
+        stage0_penalty="mean_absolute",
+        beats=("ffn",),
+    )
+)
+"""
+
+
+def register_toy_method(cwd: Path) -> None:
+    with open(cwd / "src/asp/methods.py", "a") as f:
+        f.write(TOY_METHOD)
+
+
+def tree_digest(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def dry_run_rules(text: str) -> dict[str, list[dict[str, str]]]:
+    """rule -> the jobs a dry run lists, each with its input and output lines."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for block in re.split(r"\n(?=rule \w+:\n)", text):
+        m = re.match(r"rule (\w+):\n", block)
+        if m:
+            fields = dict(re.findall(r"^\s+(input|output): (.*)$", block, re.M))
+            found.setdefault(m[1], []).append(fields)
+    return found
+
+
+def test_a_method_registered_alone_gets_its_jobs_and_table_rows(tmp_path):
+    cwd = workdir(tmp_path)
+    before = snakemake(cwd, "-n", *TINY)
+    register_toy_method(cwd)
+    tiny = yaml.safe_load((cwd / "config/tiny.yaml").read_text())
+    tiny["methods"] = ["ffn", "soft", "adaptive", "soft_abs"]
+    (cwd / "config/tiny.yaml").write_text(yaml.safe_dump(tiny, sort_keys=False))
+    out = snakemake(cwd, "-n", *TINY)
+    text = out.stdout + out.stderr
+    assert job_counts(text) == job_counts(before.stdout + before.stderr)  # no new rule or job
+    rules = dry_run_rules(text)
+    stage0 = " ".join(j["output"] for j in rules["train_stage0"])
+    for dataset, n in [("case1", 300), ("case3", 500)] + ([("air", "all")] if HAVE_DATA else []):
+        for metric in ("mse", "mae"):
+            for ext in ("parquet", "pt", "curves.npz"):
+                assert f"results/fits/{dataset}/N{n}/{metric}/soft_abs/block0.{ext}" in stage0
+    for table, metric in (("table3", "mse"), ("table4", "mae")):
+        (job,) = rules[table]
+        wanted = [
+            f"results/fits/{c}/N{n}/{metric}/soft_abs/block0.parquet"
+            for c in ("case1", "case2", "case3")
+            for n in (300, 500)
+        ]
+        assert all(f in job["input"] for f in wanted)
+    assert "soft_abs" not in " ".join(j["input"] for j in rules["table7"])
+    assert tree_digest(cwd / "workflow") == tree_digest(ROOT / "workflow")  # no rule changed
+
+
+def test_an_unknown_table_target_stops_with_its_name(tmp_path):
+    out = snakemake(workdir(tmp_path), "table12", "-n", *TINY, check=False)
+    assert out.returncode != 0 and "No rule to produce table12" in out.stdout + out.stderr
+
+
+def test_a_bad_config_stops_at_start_up_naming_the_key(tmp_path):
+    cwd = workdir(tmp_path)
+    tiny = yaml.safe_load((cwd / "config/tiny.yaml").read_text())
+    tiny["simulation"]["cases"]["case1"]["x"] = {"dist": "uniform", "low": 8, "high": 0}
+    (cwd / "config/tiny.yaml").write_text(yaml.safe_dump(tiny, sort_keys=False))
+    out = snakemake(cwd, "-n", *TINY, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert "config: simulation.cases.case1.x: uniform needs low < high" in text
+    assert "Traceback" not in text
+
+
+def test_no_job_log_holds_a_logging_error(tiny_run):
+    cwd, _ = tiny_run
+    logs = list((cwd / "logs").rglob("*.log"))
+    assert len(logs) > 40
+    bad = [str(p.relative_to(cwd)) for p in logs if "Logging error" in p.read_text()]
+    assert bad == []
+    case_study = cwd / "logs/train/stage0_student_Nall_block0.log"
+    if HAVE_DATA:
+        assert "stage0 student Nall block0" in case_study.read_text()
+
+
+# Every configuration knob the structure must honour, in one small run: MAE alone, K = 3 tasks
+# and M = 6 inputs, two simulation cases beyond the paper's (one with its own distributions,
+# noise and hidden width), and a method registered through the registry alone.
+VARIANTS = {
+    "base_seed": 11,
+    "device": "cpu",
+    "replicates": 2,
+    "replicate_block": 2,
+    "metrics": ["mae"],
+    "methods": ["ffn", "soft", "adaptive", "soft_abs"],
+    "focus_size": 200,
+    "simulation": {
+        "n_inputs": 6,
+        "n_tasks": 3,
+        "sizes": [200],
+        "cases": {
+            "case1": {
+                "x": {"dist": "uniform", "low": 0, "high": 8},
+                "weights": {"dist": "uniform", "low": 0, "high": 8},
+            },
+            "case4": {
+                "x": {"dist": "normal", "mean": 1, "sd": 2},
+                "weights": {"dist": "uniform", "low": -1, "high": 1},
+                "noise_sd": 0.5,
+                "hidden": 2,
+            },
+            "case5": {
+                "x": {"dist": "exponential", "rate": 2},
+                "weights": {"dist": "normal", "mean": 0, "sd": 1},
+            },
+        },
+    },
+    "case_studies": {"sets": {}},
+    "training": {
+        "batch_size": 32,
+        "max_epochs": 6,
+        "patience": 3,
+        "round_max_epochs": 3,
+        "round_patience": 2,
+        "compile": False,
+    },
+    "hyperparameters": {
+        "source": "paper",
+        "paper": {
+            c: {"mae": {"lambda": 0.01, "lambda_star": 0.005, "theta": 0.5}}
+            for c in ("case1", "case4", "case5")
+        },
+    },
+}
+
+
+def test_mae_alone_three_tasks_six_inputs_and_extra_cases_run(tmp_path):
+    import pandas as pd
+
+    cwd = workdir(tmp_path)
+    register_toy_method(cwd)
+    (cwd / "config/variants.yaml").write_text(yaml.safe_dump(VARIANTS, sort_keys=False))
+    snakemake(cwd, "--configfile", "config/variants.yaml")
+    tables = sorted(p.name for p in (cwd / "results/tables").glob("table?.csv"))
+    assert tables == ["table2.csv", "table4.csv", "table6.csv", "table7.csv"]  # the MAE ones
+    fits = list((cwd / "results/fits").rglob("*.parquet"))
+    assert fits and all("/mae/" in str(p) for p in fits)  # no MSE fit was trained
+    df = pd.concat(pd.read_parquet(p) for p in fits)
+    assert set(df["dataset"]) == {"case1", "case4", "case5"} and (df["n"] == 200).all()
+    data = pd.read_parquet(cwd / "results/data/case4/N200.parquet")
+    assert [c for c in data.columns if c != "replicate"] == [
+        *(f"x{i}" for i in range(6)),
+        *(f"y{j}" for j in range(3)),
+    ]
+    t4 = pd.read_csv(cwd / "results/tables/table4.csv")
+    assert set(t4["method"]) == {"ffn", "soft", "adaptive", "soft_abs"}
+    toy = t4[t4["method"] == "soft_abs"]
+    assert len(toy) == 3 and (toy["fits"] == 2).all() and toy["ours"].gt(0).all()
+    claims = pd.read_csv(cwd / "results/tables/table4_claims.csv")
+    assert "soft_abs < ffn" in set(claims["claim"])
+    figures = {p.name: p.read_bytes() for p in (cwd / "results/figures").glob("*.png")}
+    assert sorted(figures) == ["fig3.png", "fig_case4.png", "fig_case5.png"]
+    assert len(set(figures.values())) == 3  # three distinct figures
+    html = (cwd / "reports/report.html").read_text()
+    assert re.findall(r'<img alt="(Figure[^"]*)"', html) == [
+        "Figure 3",
+        "Figure (case4)",
+        "Figure (case5)",
+    ]
+    assert all(f'id="{t[:-4]}"' in html for t in tables) and "Validation MAE after" in html
+    bad = [p for p in (cwd / "logs").rglob("*.log") if "Logging error" in p.read_text()]
+    assert bad == []

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from asp.network import Architecture, weights
+from asp.networks import Network
 from asp.penalties import Penalty, get_penalty
-from asp.step import Layout
 from asp.training import (
     BatchSampler,
     FitData,
@@ -87,7 +86,7 @@ class AdaptiveOutcome:
 def run_rounds(
     soft: TrainOutcome,
     data: FitData,
-    arch: Architecture,
+    network: Network,
     penalty_of_fit: list[str],
     lam: torch.Tensor,
     lam_star: torch.Tensor,
@@ -118,18 +117,17 @@ def run_rounds(
     thetas = theta.tolist()
     rounds = torch.tensor([n_rounds(t) for t in thetas], device=device)
     groups = [
-        _Group.start(name, penalty_of_fit, soft.params, thetas)
+        _Group.start(name, penalty_of_fit, network, soft.params, thetas)
         for name in dict.fromkeys(penalty_of_fit)
     ]
-    layout = Layout(arch)
     sampler = BatchSampler([stage_seed(s, 1) for s in batch_seeds], data.x_train.shape[1])
     trainer = Trainer(
         data,
-        arch,
+        network,
         tuple(g.penalty for g in groups),
         settings,
         sampler,
-        layout.to_flat(soft.params),
+        network.to_flat(soft.params),
         metric_of_fit,
     )
 
@@ -154,7 +152,7 @@ def run_rounds(
         """Prune and start the next round of ``fits`` from their current (best) weights."""
         nonlocal coef, fraction, step_coefs, step_masks
         current.add_(fits.long())
-        params = layout.to_list(trainer.theta)
+        params = network.to_list(trainer.theta)
         for g in groups:
             g.prune(params, fits)
             fraction = torch.where(g.members & fits, g.active_fraction(), fraction)
@@ -196,7 +194,7 @@ def run_rounds(
         trainer.log_progress(epoch, f", median round {float(current.float().median()):.0f}")
 
     return AdaptiveOutcome(
-        params=layout.to_list(sel_theta),
+        params=network.to_list(sel_theta),
         t_star=t_star,
         theta_star=t_star.to(torch.float64) * theta.to(torch.float64),
         effective_lambda=eff_lambda,
@@ -215,6 +213,7 @@ class _Group:
     """The fits that share one penalty: its term masks and deletions per round."""
 
     penalty: Penalty
+    network: Network
     members: torch.Tensor  # (B,) bool
     masks: list[torch.Tensor]
     per_round: torch.Tensor  # (B,) terms deleted per round
@@ -222,21 +221,26 @@ class _Group:
 
     @classmethod
     def start(
-        cls, name: str, penalty_of_fit: list[str], params: list[torch.Tensor], thetas: list[float]
+        cls,
+        name: str,
+        penalty_of_fit: list[str],
+        network: Network,
+        params: list[torch.Tensor],
+        thetas: list[float],
     ) -> _Group:
         penalty = get_penalty(name)
-        masks = full_masks(penalty, weights(params))
+        masks = full_masks(penalty, network.weights(params))
         total = sum(m[0].numel() for m in masks)
         device = params[0].device
         members = torch.tensor([p == name for p in penalty_of_fit], device=device)
         per_round = torch.tensor([terms_per_round(t, total) for t in thetas], device=device)
-        return cls(penalty, members, masks, per_round, total)
+        return cls(penalty, network, members, masks, per_round, total)
 
     def prune(self, params: list[torch.Tensor], taking_part: torch.Tensor) -> None:
         k = torch.where(
             taking_part & self.members, self.per_round, torch.zeros_like(self.per_round)
         )
-        deviations = [self.penalty.deviations(w) for w in weights(params)]
+        deviations = [self.penalty.deviations(w) for w in self.network.weights(params)]
         self.masks = prune_largest_terms(deviations, self.masks, k)
 
     def active_fraction(self) -> torch.Tensor:

@@ -1,12 +1,12 @@
-"""Replicates and cells: from seeds to prepared data, and from a cell to one row per fit.
+"""Replicates and batches: from seeds to prepared data, from a batch of fits to trained
+outcomes, and from outcomes to one row per fit.
 
-A cell is (dataset, N, metric); its fits are replicates x methods. Stage 0 (ffn and soft) trains
-once per (replicate, lambda); the adaptive family continues from the soft outcome.
+Stage 0 trains the stage-0 methods of ``asp.methods`` from scratch; the rounds methods continue
+from a stage-0 outcome of the same replicate. ``asp.jobs`` runs both for the workflow's jobs.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -15,8 +15,8 @@ import torch
 
 from asp import metrics
 from asp.adaptive import AdaptiveOutcome, full_masks, run_rounds
-from asp.methods import STAGE0_PENALTY, HyperParams, get_method
-from asp.network import Architecture, forward, init_params, weights
+from asp.methods import HyperParams, get_method
+from asp.networks import Architecture, Network, get_network
 from asp.penalties import get_penalty
 from asp.preprocessing import PreparedData, prepare, split_indices
 from asp.seeds import replicate_seeds, torch_seed
@@ -51,12 +51,19 @@ class Replicate:
     data: PreparedData
 
 
+def simulated_arrays(
+    case: SimulationCase, n: int, n_inputs: int, n_tasks: int, base_seed: int, index: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """X and Y of replicate ``index`` of a simulation case (its "data" seed stream)."""
+    seeds = replicate_seeds(base_seed, case.name, n, index)
+    return simulate(case, n, n_inputs, n_tasks, np.random.default_rng(seeds["data"]))
+
+
 def simulated_replicate(
     case: SimulationCase, n: int, n_inputs: int, n_tasks: int, base_seed: int, index: int
 ) -> Replicate:
-    seeds = replicate_seeds(base_seed, case.name, n, index)
-    x, y = simulate(case, n, n_inputs, n_tasks, np.random.default_rng(seeds["data"]))
-    return observed_replicate(x, y, seeds, index)
+    x, y = simulated_arrays(case, n, n_inputs, n_tasks, base_seed, index)
+    return observed_replicate(x, y, replicate_seeds(base_seed, case.name, n, index), index)
 
 
 def observed_replicate(
@@ -76,6 +83,11 @@ class Batch:
     arch: Architecture
     device: torch.device
     dtype: torch.dtype
+    family: str = "per_task_mlp"  # network family of every fit (asp.networks)
+
+    @cached_property
+    def network(self) -> Network:
+        return get_network(self.family, self.arch)
 
     @cached_property
     def data(self) -> FitData:
@@ -84,7 +96,7 @@ class Batch:
         return FitData.stack(prepared, self.fit_replicate, self.device, self.dtype)
 
     def initial_params(self) -> list[torch.Tensor]:
-        per_rep = [init_params(self.arch, torch_seed(r.seeds["init"])) for r in self.replicates]
+        per_rep = [self.network.init_params(torch_seed(r.seeds["init"])) for r in self.replicates]
         return [
             torch.as_tensor(
                 np.stack([per_rep[i][k] for i in self.fit_replicate]), dtype=self.dtype
@@ -107,16 +119,27 @@ class Batch:
 
 
 def train_stage0(
-    batch: Batch, lam: list[float], settings: TrainSettings, metrics: list[str] | None = None
+    batch: Batch,
+    methods: list[str],
+    lam: list[float],
+    settings: TrainSettings,
+    metrics: list[str] | None = None,
 ) -> TrainOutcome:
-    """ffn (lambda 0) and soft (lambda > 0) fits: per-task networks with the mean penalty.
+    """Stage-0 fits from their initial weights: fit b with its method's stage-0 penalty at
+    coefficient ``lam[b]`` (0 for independent networks).
 
     ``metrics`` gives each fit's validation metric (default ``settings.metric``)."""
-    data = batch.data
+    specs = [get_method(m) for m in methods]
+    if any(m.stage != "stage0" for m in specs) or len(specs) != len(lam):
+        raise ValueError(f"stage 0 needs one stage0 method and one lambda per fit: {methods}")
     params = batch.initial_params()
-    penalty = get_penalty(STAGE0_PENALTY)
-    term = PenaltyTerm(penalty, batch.per_fit(lam), full_masks(penalty, weights(params)))
-    return train(params, data, batch.arch, [term], settings, batch.sampler(0), metrics)
+    ws = batch.network.weights(params)
+    terms = []
+    for name in dict.fromkeys(m.stage0_penalty for m in specs):
+        penalty = get_penalty(name)
+        coef = [c if m.stage0_penalty == name else 0.0 for m, c in zip(specs, lam, strict=True)]
+        terms.append(PenaltyTerm(penalty, batch.per_fit(coef), full_masks(penalty, ws)))
+    return train(params, batch.data, batch.network, terms, settings, batch.sampler(0), metrics)
 
 
 def train_rounds(
@@ -144,7 +167,7 @@ def train_rounds(
     return run_rounds(
         soft,
         batch.data,
-        batch.arch,
+        batch.network,
         penalties,
         # float64: reported theta* and lambda* are exact (0.98, not 0.9800000042)
         batch.per_fit([h.lam for h in hps], torch.float64),
@@ -157,10 +180,10 @@ def train_rounds(
     )
 
 
-def test_metrics(params: list[torch.Tensor], data: FitData, arch: Architecture) -> dict:
+def test_metrics(params: list[torch.Tensor], data: FitData, network: Network) -> dict:
     """Standard and literal test metrics per fit, as numpy arrays."""
     with torch.no_grad():
-        pred = forward(params, data.x_test, arch)
+        pred = network.predict(params, data.x_test)
         return {
             f"test_{k}": v.cpu().numpy() for k, v in metrics.evaluate(pred, data.y_test).items()
         }
@@ -213,7 +236,7 @@ def _rows(
     """One row per fit: test metrics (NaN if diverged), the seconds of each fit (one value
     for all or per fit) and the per-fit values given."""
     seconds = np.broadcast_to(np.asarray(seconds, dtype=float), (len(methods),))
-    tm = test_metrics(params, batch.data, batch.arch)
+    tm = test_metrics(params, batch.data, batch.network)
     diverged = per_fit.pop("diverged")
     rows = []
     for b, method in enumerate(methods):
@@ -273,45 +296,3 @@ def rounds_rows(
         active_fraction=out.active_fraction,
         diverged=out.diverged,
     )
-
-
-def fit_cell(
-    replicates: list[Replicate],
-    methods: list[str],
-    hp: HyperParams,
-    arch: Architecture,
-    stage0: TrainSettings,
-    rounds: TrainSettings,
-    device: torch.device,
-    dtype: torch.dtype = torch.float32,
-) -> list[dict]:
-    """All methods x replicates of one cell, batched; one row per fit.
-
-    ffn and soft train together in stage 0 (soft once per replicate, shared by the adaptive
-    family); all adaptive-family fits then run their rounds together.
-    """
-    specs = [get_method(m) for m in methods]
-    reps = range(len(replicates))
-    s0_methods = [m.name for m in specs if not m.adaptive]
-    need_soft = any(m.soft_lambda for m in specs) and "soft" not in s0_methods
-    s0_methods += ["soft"] if need_soft else []
-    s0_fits = [(m, r) for m in s0_methods for r in reps]
-    lam = [hp.lam if get_method(m).soft_lambda else 0.0 for m, _ in s0_fits]
-    batch0 = Batch(replicates, [r for _, r in s0_fits], arch, device, dtype)
-    start = time.perf_counter()
-    out0 = train_stage0(batch0, lam, stage0)
-    per_fit0 = (time.perf_counter() - start) / len(s0_fits)
-    rows = stage0_rows(batch0, out0, [m for m, _ in s0_fits], per_fit0)
-    rows = [r for r in rows if r["method"] in methods]  # drop the soft run kept for rounds
-
-    ad_methods = [m.name for m in specs if m.adaptive]
-    if ad_methods:
-        soft_pos = {r: i for i, (m, r) in enumerate(s0_fits) if m == "soft"}
-        ad_fits = [(m, r) for m in ad_methods for r in reps]
-        soft = select(out0, [soft_pos[r] for _, r in ad_fits])
-        batch = Batch(replicates, [r for _, r in ad_fits], arch, device, dtype)
-        start = time.perf_counter()
-        out = train_rounds(batch, soft, [m for m, _ in ad_fits], hp, rounds)
-        per_fit = per_fit0 + (time.perf_counter() - start) / len(ad_fits)
-        rows += rounds_rows(batch, soft, out, [m for m, _ in ad_fits], per_fit)
-    return rows

@@ -1,7 +1,10 @@
-"""The compared methods, each a registered entry (adding a method touches only this file).
+"""The compared methods: one registry that the workflow, the tables and the trainer all read.
 
-Every method starts with stage 0: per-task networks trained with the mean-constrained penalty at
-coefficient lambda (0 for ffn). Methods with a round penalty then run the adaptive rounds with it.
+Adding a method is one ``register(Method(...))`` here (plus a module in ``asp.networks`` when it
+needs a new network shape). The workflow derives its training jobs from these entries: a
+``stage0`` method trains from scratch in the stage-0 jobs; a ``rounds`` method continues from
+the stage-0 fits of the method it ``starts_from`` with the adaptive rounds. The config's method
+lists (checked against this registry at start-up) say which tables a method appears in.
 """
 
 from __future__ import annotations
@@ -10,36 +13,55 @@ from dataclasses import dataclass
 
 from asp.adaptive import SCHEDULES
 
-STAGE0_PENALTY = "mean_squared"
+STAGES = ("stage0", "rounds")
+HYPERPARAMETERS = ("lambda", "lambda_star", "theta")
 
 
 @dataclass(frozen=True)
 class Method:
     name: str
-    soft_lambda: bool  # stage 0 uses lambda (soft sharing) rather than 0 (independent networks)
-    round_penalty: str | None  # penalty of the adaptive rounds; None = no rounds
     description: str
+    stage: str  # "stage0": trained from scratch; "rounds": adaptive rounds from ``starts_from``
+    # The config values the method trains with, of HYPERPARAMETERS. A stage-0 method without
+    # "lambda" trains with coefficient 0 (independent networks).
+    hyperparameters: tuple[str, ...] = ()
+    network: str = "per_task_mlp"  # network family (asp.networks)
+    stage0_penalty: str = "mean_squared"  # sharing penalty of stage 0, at coefficient lambda
+    round_penalty: str | None = None  # penalty the rounds prune and apply at lambda*
+    starts_from: str | None = None  # the stage-0 method whose fits the rounds continue
+    beats: tuple[str, ...] = ()  # the paper's claims: lower test loss than these methods
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"method {self.name}: stage must be one of {STAGES}")
+        unknown = set(self.hyperparameters) - set(HYPERPARAMETERS)
+        if unknown:
+            raise ValueError(f"method {self.name}: unknown hyper-parameters {sorted(unknown)}")
+        rounds = self.stage == "rounds"
+        if rounds != (self.round_penalty is not None) or rounds != (self.starts_from is not None):
+            raise ValueError(
+                f"method {self.name}: a rounds method needs round_penalty and starts_from, "
+                "a stage0 method has neither"
+            )
+        if rounds and set(HYPERPARAMETERS) - set(self.hyperparameters):
+            raise ValueError(f"method {self.name}: rounds need lambda, lambda_star and theta")
 
     @property
     def adaptive(self) -> bool:
-        return self.round_penalty is not None
+        return self.stage == "rounds"
 
 
 METHODS: dict[str, Method] = {}
 
 
 def register(method: Method) -> Method:
+    """Add ``method`` to the registry; a name already taken is an error."""
+    if method.name in METHODS:
+        raise ValueError(f"method {method.name!r} is registered twice")
+    if method.starts_from is not None and get_method(method.starts_from).stage != "stage0":
+        raise ValueError(f"method {method.name}: starts_from must name a stage0 method")
     METHODS[method.name] = method
     return method
-
-
-register(Method("ffn", False, None, "K independent single-task networks (lambda = 0)"))
-register(Method("soft", True, None, "soft sharing: squared deviation from the task mean"))
-register(Method("adaptive", True, "mean_squared", "adaptive rounds, squared deviation from mean"))
-register(Method("l2_only", True, "pairwise_squared", "adaptive rounds, pairwise squared (Duong)"))
-register(
-    Method("mean_only", True, "mean_absolute", "adaptive rounds, absolute deviation from mean")
-)
 
 
 def get_method(name: str) -> Method:
@@ -47,6 +69,56 @@ def get_method(name: str) -> Method:
         return METHODS[name]
     except KeyError:
         raise ValueError(f"unknown method {name!r}; known: {sorted(METHODS)}") from None
+
+
+def claim_pairs(methods: list[str]) -> list[tuple[str, str]]:
+    """The ordering claims (a, b) = "a has lower test loss than b" among ``methods``: those
+    the registry declares, later-registered methods first (the paper's headline claim leads)."""
+    return [
+        (m.name, other)
+        for m in reversed(METHODS.values())
+        if m.name in methods
+        for other in m.beats
+        if other in methods
+    ]
+
+
+register(Method("ffn", "K independent single-task networks (lambda = 0)", "stage0"))
+register(
+    Method(
+        "soft",
+        "soft sharing: squared deviation from the task mean",
+        "stage0",
+        hyperparameters=("lambda",),
+        beats=("ffn",),
+    )
+)
+_ROUNDS = {"stage": "rounds", "hyperparameters": HYPERPARAMETERS, "starts_from": "soft"}
+register(
+    Method(
+        "adaptive",
+        "adaptive rounds, squared deviation from the mean (the paper's method)",
+        round_penalty="mean_squared",
+        beats=("soft", "l2_only", "mean_only"),
+        **_ROUNDS,
+    )
+)
+register(
+    Method(
+        "l2_only",
+        "adaptive rounds, pairwise squared (Duong)",
+        round_penalty="pairwise_squared",
+        **_ROUNDS,
+    )
+)
+register(
+    Method(
+        "mean_only",
+        "adaptive rounds, absolute deviation from the mean",
+        round_penalty="mean_absolute",
+        **_ROUNDS,
+    )
+)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from asp.adaptive import n_rounds, prune_largest_terms, terms_per_round
-from asp.network import Architecture
+from asp.networks import Architecture
 from asp.preprocessing import PreparedData
 from asp.training import BatchSampler, TrainSettings, stage_seed
 

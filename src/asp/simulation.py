@@ -18,15 +18,33 @@ class Distribution:
     dist: str
     params: dict[str, float] = field(default_factory=dict)
 
+    PARAMETERS = {"uniform": ("low", "high"), "normal": ("mean", "sd"), "exponential": ("rate",)}
+
+    def __post_init__(self) -> None:
+        need = self.PARAMETERS.get(self.dist)
+        if need is None:
+            raise ValueError(f"unknown distribution {self.dist!r}: use {list(self.PARAMETERS)}")
+        missing = [k for k in need if k not in self.params]
+        if missing:
+            raise ValueError(f"{self.dist} needs {missing}")
+        extra = sorted(set(self.params) - set(need))
+        if extra:
+            raise ValueError(f"{extra} are not parameters of {self.dist} (it takes {list(need)})")
+        p = self.params
+        if self.dist == "uniform" and not p["low"] < p["high"]:
+            raise ValueError(f"uniform needs low < high, got low {p['low']} high {p['high']}")
+        if p.get("sd", 1.0) <= 0 or p.get("rate", 1.0) <= 0:
+            raise ValueError(f"{self.dist} needs a positive {need[-1]}, got {p[need[-1]]}")
+
     def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         p = self.params
         if self.dist == "uniform":
-            return rng.uniform(p.get("low", 0.0), p.get("high", 1.0), size=shape)
+            return rng.uniform(p["low"], p["high"], size=shape)
         if self.dist == "normal":
-            return rng.normal(p.get("mean", 0.0), p.get("sd", 1.0), size=shape)
+            return rng.normal(p["mean"], p["sd"], size=shape)
         if self.dist == "exponential":
-            return rng.exponential(1.0 / p.get("rate", 1.0), size=shape)
-        raise ValueError(f"unknown distribution {self.dist!r}: use uniform, normal or exponential")
+            return rng.exponential(1.0 / p["rate"], size=shape)
+        raise AssertionError(self.dist)  # refused in __post_init__
 
     @classmethod
     def from_config(cls, spec: dict) -> Distribution:

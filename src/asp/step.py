@@ -1,19 +1,13 @@
-"""The fused training step: one Adam step of B fits' per-task MLPs in a handful of loops.
+"""The fused training step: one Adam step of B fits in a handful of loops.
 
-Layout: all parameters of all fits live in one buffer ``theta`` of shape (B, K, P): B fits,
-K tasks, P parameters per task network. The weight matrices come first (``theta[..., :Pw]``,
-the positions the sharing penalty sees; each the list layout's (in, out) matrix flattened),
-then the biases. A mini-batch is ``rows`` (B, M + K, S), read as ``x`` (B, M, S) and ``y``
-(B, K, S): fits outermost, samples innermost, so each fit's working set is a few contiguous
-vectors of S values and the cost grows linearly with the number of fits.
+All parameters of all fits live in one buffer ``theta`` (B, K, P) laid out by the fits' network
+family (``asp.networks``); its first ``n_weights`` values per task row are the weights the
+sharing penalty sees. A mini-batch is ``rows`` (B, M + K, S), read as ``x`` (B, M, S) and ``y``
+(B, K, S): fits outermost, samples innermost, so the cost grows linearly with the number of fits.
 
-Every contraction is a broadcast multiply-and-sum over tiny axes (inputs 4, hidden 4 and 3),
-and the backward pass is written by hand, so that the whole step (forward, backward, penalty
-gradient, Adam with per-fit step counts, holding idle fits) is elementwise work that
-``torch.compile`` fuses into a few plain loops. Its cost is then close to its arithmetic
-(about 12 kFLOP per fit-step), where batched GEMMs over thousands of 4 x 4 matrices and an
-autograd graph of ~150 kernels cost ten times more. Without compilation the same code runs
-eagerly (slower, same numbers to rounding).
+The network's hand-written gradient, the penalty gradient and Adam with per-fit step counts
+(holding idle fits) are elementwise work that TorchInductor fuses into a few plain loops.
+Without compilation the same code runs eagerly (slower, same numbers to rounding).
 """
 
 from __future__ import annotations
@@ -24,85 +18,10 @@ from dataclasses import dataclass
 
 import torch
 
-from asp.network import Architecture
+from asp.networks import Network
 from asp.penalties import Penalty
 
 log = logging.getLogger("asp")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where each layer's weight matrix and bias sit in the flat (B, K, P) buffer."""
-
-    arch: Architecture
-
-    @property
-    def n_weights(self) -> int:
-        return self.arch.n_weight_positions
-
-    @property
-    def n_params(self) -> int:
-        return self.n_weights + sum(o for _, o in self.arch.layer_sizes)
-
-    def layers(self, theta: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Views (W (B, K, in, out), b (B, K, out)) per layer."""
-        out, w_off, b_off = [], 0, self.n_weights
-        for fi, fo in self.arch.layer_sizes:
-            w = theta[..., w_off : w_off + fi * fo].unflatten(-1, (fi, fo))
-            out.append((w, theta[..., b_off : b_off + fo]))
-            w_off, b_off = w_off + fi * fo, b_off + fo
-        return out
-
-    def to_flat(self, params: list[torch.Tensor]) -> torch.Tensor:
-        """From the list layout ``[W (B, K, in, out), b (B, K, out), ...]`` to (B, K, P)."""
-        return torch.cat([w.flatten(2) for w in params[0::2]] + list(params[1::2]), dim=2)
-
-    def to_list(self, theta: torch.Tensor) -> list[torch.Tensor]:
-        """Back to the list layout (contiguous copies)."""
-        return [t.contiguous() for layer in self.layers(theta) for t in layer]
-
-
-def forward(layout: Layout, theta: torch.Tensor, x: torch.Tensor) -> list[torch.Tensor]:
-    """Activations of every layer for inputs x (B, M, S): [x, a1, ..., output], the hidden ones
-    (B, K, h, S) and the output (B, K, S)."""
-    h = x.unsqueeze(1)  # (B, 1, M, S): every task sees the same inputs
-    acts = [h]
-    layers = layout.layers(theta)
-    for i, (w, b) in enumerate(layers):
-        z = (w.unsqueeze(-1) * h.unsqueeze(3)).sum(2) + b.unsqueeze(-1)
-        last = i == len(layers) - 1
-        h = torch.sigmoid(z) if not last or layout.arch.output == "sigmoid" else z
-        acts.append(h)
-    acts[-1] = acts[-1].squeeze(2)
-    return acts
-
-
-def data_gradient(
-    layout: Layout, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, row_weight: torch.Tensor
-) -> torch.Tensor:
-    """Gradient (B, K, P) of sum_k sum_s row_weight[s] (pred - y)^2, by hand; x (B, M, S),
-    y (B, K, S).
-
-    ``row_weight`` (S,) is 1/rows for the rows of the mini-batch and 0 for padding, so the loss
-    is each task's mean squared error over the mini-batch, summed over tasks (SPEC §1).
-    """
-    acts = forward(layout, theta, x)
-    out = acts[-1]
-    dz = 2.0 * (out - y) * row_weight
-    if layout.arch.output == "sigmoid":
-        dz = dz * out * (1.0 - out)
-    dz = dz.unsqueeze(2)  # (B, K, 1, S)
-    layers = layout.layers(theta)
-    d_ws, d_bs = [], []
-    for i in range(len(layers) - 1, -1, -1):
-        a = acts[i]  # (B, K or 1, in, S)
-        d_ws.append((a.unsqueeze(3) * dz.unsqueeze(2)).sum(-1).flatten(2))
-        d_bs.append(dz.sum(-1))
-        if i > 0:
-            w = layers[i][0]
-            da = (w.unsqueeze(-1) * dz.unsqueeze(2)).sum(3)
-            dz = da * a * (1.0 - a)
-    return torch.cat(d_ws[::-1] + d_bs[::-1], dim=2)
 
 
 @dataclass(frozen=True)
@@ -157,17 +76,17 @@ def _inductor(fn: Callable, args: tuple[torch.Tensor, ...]) -> Callable:
 
 
 class Stepper:
-    """The compiled (or eager) step and validation metric for one architecture and a fixed
-    tuple of penalties; every other quantity is a per-fit tensor argument."""
+    """The compiled (or eager) step and validation metric for one network and a fixed tuple of
+    penalties; every other quantity is a per-fit tensor argument."""
 
     def __init__(
         self,
-        arch: Architecture,
+        network: Network,
         penalties: tuple[Penalty, ...],
         adam: AdamConstants,
         compile: bool,
     ):
-        self.layout = Layout(arch)
+        self.network = network
         self.penalties = penalties
         self.adam = adam
         self.compile = compile
@@ -190,9 +109,9 @@ class Stepper:
         return self._step_eager(theta, m, v, t, active, rows, row_weight, terms[:n], terms[n:])
 
     def _step_eager(self, theta, m, v, t, active, rows, row_weight, coefs, masks):
-        n_in = self.layout.arch.n_inputs
-        grad = data_gradient(self.layout, theta, rows[:, :n_in], rows[:, n_in:], row_weight)
-        n_w = self.layout.n_weights
+        n_in = self.network.arch.n_inputs
+        grad = self.network.data_gradient(theta, rows[:, :n_in], rows[:, n_in:], row_weight)
+        n_w = self.network.n_weights
         w = theta[..., :n_w]
         pen = None
         for penalty, coef, mask in zip(self.penalties, coefs, masks, strict=True):
@@ -203,8 +122,8 @@ class Stepper:
         return adam_step(theta, m, v, t, grad, active, self.adam)
 
     def _val_eager(self, theta, rows, row_weight):
-        n_in = self.layout.arch.n_inputs
-        err = forward(self.layout, theta, rows[:, :n_in])[-1] - rows[:, n_in:]  # (B, K, S)
+        n_in = self.network.arch.n_inputs
+        err = self.network.forward(theta, rows[:, :n_in]) - rows[:, n_in:]  # (B, K, S)
         finite = theta.isfinite().flatten(1).all(1)
         return (err.square() * row_weight).sum(2), (err.abs() * row_weight).sum(2), finite
 

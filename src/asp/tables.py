@@ -1,4 +1,5 @@
-"""The paper's tables rebuilt from fit rows, each beside the paper's values (SPEC §3).
+"""The paper's tables rebuilt from fit rows, each beside the paper's values (SPEC §3); ``build``
+makes any table declared in ``asp.catalog``.
 
 Input frames: fit rows (one per dataset, n, metric, method, replicate) and the paper's numbers
 (columns table, dataset, n, method, quantity, metric, value, scale).
@@ -9,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from asp.catalog import TableSpec
+from asp.methods import claim_pairs
 from asp.stats import mean_ci, ordering_verdict, paired_comparison
 
 IMPROVEMENT_CLAIM = 4.2  # percent, paper §3: "all improvements exceed 4.2 %"
@@ -293,3 +296,65 @@ def case_study_table(fits: pd.DataFrame, paper: pd.DataFrame, table: int) -> pd.
                     }
                 )
     return pd.DataFrame(rows).astype({"fits": "Int64", "diverged": "Int64"})
+
+
+CLAIM_COLUMNS = ["dataset", "n", "metric", "claim", "verdict"]
+
+
+def ordering_claims(fits: pd.DataFrame, metrics: list[str], methods: list[str]) -> pd.DataFrame:
+    """Paired tests of every ordering the method registry claims among ``methods``."""
+    parts = [paired(fits, m, a, b) for m in metrics for a, b in claim_pairs(methods)]
+    return pd.concat(parts) if parts else pd.DataFrame(columns=CLAIM_COLUMNS)
+
+
+def build(
+    spec: TableSpec,
+    fits: pd.DataFrame,
+    paper: pd.DataFrame,
+    methods: list[str],
+    tuned: dict | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One declared table and the verdicts on its claims, from its fit rows.
+
+    ``methods`` are the table's methods as configured; ``tuned`` maps metric -> dataset -> the
+    tune stage's summary (tables that show tuned values)."""
+    tuned = tuned or {}
+    metrics = [spec.metric] if spec.metric else sorted(fits["metric"].unique())
+    k = spec.paper
+    if spec.builder == "hyper":
+        table = pd.concat([hyper_table(fits, paper, k, m, tuned.get(m)) for m in metrics])
+    elif spec.builder == "loss":
+        table = pd.concat([loss_table(fits, paper, k, m) for m in metrics])
+    elif spec.builder == "timing":
+        table = pd.concat([timing_table(fits, paper, k, m) for m in metrics])
+    else:
+        table = case_study_table(fits, paper, k)
+    if spec.claims == "orderings":
+        claims = ordering_claims(fits, metrics, methods)
+    elif spec.claims == "improvement":
+        claims = improvement_claims(table)
+    else:
+        claims = pd.DataFrame(columns=CLAIM_COLUMNS)
+    return table, claims
+
+
+def verdict_counts(claims: pd.DataFrame) -> pd.DataFrame:
+    """Claims per (table, claim) counted by verdict (the report's summary of the claims)."""
+    if not len(claims):
+        return pd.DataFrame()
+    return (
+        claims.groupby(["table", "claim", "verdict"])
+        .size()
+        .unstack(fill_value=0)
+        .rename_axis(columns=None)
+        .reset_index()
+    )
+
+
+def wall_by_stage(fits: pd.DataFrame) -> pd.DataFrame:
+    """Training jobs and their summed seconds per stage (the first word of a job's name)."""
+    jobs = fits.drop_duplicates("job")
+    stage = jobs["job"].str.split().str[0].rename("stage")  # stage0, rounds, rounds_focus
+    wall = jobs.groupby(stage)["job_seconds"].agg(["count", "sum"]).reset_index()
+    wall.columns = ["stage", "jobs", "training seconds"]
+    return wall

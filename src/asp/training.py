@@ -15,32 +15,33 @@ import numpy as np
 import torch
 
 from asp import metrics
-from asp.network import Architecture
+from asp.networks import Network
 from asp.penalties import Penalty
 from asp.preprocessing import PreparedData
-from asp.step import AdamConstants, Layout, Stepper
+from asp.step import AdamConstants, Stepper
 
 log = logging.getLogger("asp")
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Adam as in the paper (eq. 3.3-3.7); batch size, epochs and patience are ours (SPEC §1d).
+    """Adam as in the paper (eq. 3.3-3.7); batch size, epochs and patience are ours (SPEC §1d),
+    given by the config (its schema holds their defaults, so they have none here).
 
     ``compile`` has TorchInductor compile the fused step (``asp.step``: seconds once per input
     shape, cached on disk between processes, then several times faster); without it the same
     step runs eagerly.
     """
 
-    batch_size: int = 64
-    max_epochs: int = 1000
-    patience: int = 50
+    batch_size: int
+    max_epochs: int
+    patience: int
+    compile: bool
     metric: str = "mse"
     lr: float = 1e-3
     betas: tuple[float, float] = (0.99, 0.9999)
     eps: float = 1e-8
     log_every: int = 0  # epochs between progress lines; 0 = quiet
-    compile: bool = False
 
     def __post_init__(self) -> None:
         metrics.metric_fn(self.metric)
@@ -170,12 +171,12 @@ _STEPPERS: dict[tuple, Stepper] = {}
 COMPACT_MIN_FITS = 32  # below this a sub-batch for the tail does not pay its compilation
 
 
-def stepper(arch: Architecture, penalties: tuple[Penalty, ...], settings: TrainSettings) -> Stepper:
-    """The fused step for this architecture, penalties and settings (compiled once per process)."""
+def stepper(network: Network, penalties: tuple[Penalty, ...], settings: TrainSettings) -> Stepper:
+    """The fused step for this network, penalties and settings (compiled once per process)."""
     adam = AdamConstants(settings.lr, *settings.betas, settings.eps)
-    key = (arch, tuple(p.name for p in penalties), adam, settings.compile)
+    key = (network, tuple(p.name for p in penalties), adam, settings.compile)
     if key not in _STEPPERS:
-        _STEPPERS[key] = Stepper(arch, penalties, adam, settings.compile)
+        _STEPPERS[key] = Stepper(network, penalties, adam, settings.compile)
     return _STEPPERS[key]
 
 
@@ -216,7 +217,7 @@ class Trainer:
     def __init__(
         self,
         data: FitData,
-        arch: Architecture,
+        network: Network,
         penalties: tuple[Penalty, ...],
         settings: TrainSettings,
         sampler: BatchSampler,
@@ -225,7 +226,7 @@ class Trainer:
     ):
         self.settings = settings
         self.sampler = sampler
-        self.stepper = stepper(arch, penalties, settings)
+        self.stepper = stepper(network, penalties, settings)
         n_fits, self.n_train = data.n_fits, data.x_train.shape[1]
         self.device, dtype = data.x_train.device, data.x_train.dtype
         self.metric_of_fit = _metric_of_fit(metric_of_fit, n_fits, settings)
@@ -384,7 +385,7 @@ def flat_masks(masks: list[torch.Tensor]) -> torch.Tensor:
 def train(
     params0: list[torch.Tensor],
     data: FitData,
-    arch: Architecture,
+    network: Network,
     penalties: list[PenaltyTerm],
     settings: TrainSettings,
     sampler: BatchSampler,
@@ -393,14 +394,13 @@ def train(
     """Train B fits together until each early-stops or ``max_epochs`` pass (one round).
 
     ``metric_of_fit`` gives each fit's validation metric (default: ``settings.metric``)."""
-    layout = Layout(arch)
     trainer = Trainer(
         data,
-        arch,
+        network,
         tuple(p.penalty for p in penalties),
         settings,
         sampler,
-        layout.to_flat(params0),
+        network.to_flat(params0),
         metric_of_fit,
     )
     coefs = [p.coef.to(data.x_train.dtype) for p in penalties]
@@ -412,7 +412,7 @@ def train(
         epoch += 1
         trainer.log_progress(epoch, "")
     return TrainOutcome(
-        layout.to_list(trainer.best),
+        network.to_list(trainer.best),
         trainer.best_val,
         trainer.best_epoch,
         trainer.epochs,

@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import optuna
+import pandas as pd
 import torch
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from asp.experiment import Batch, Replicate, select, train_rounds, train_stage0
+from asp.experiment import Batch, Replicate, resolve_device, select, train_rounds, train_stage0
+from asp.jobs import DTYPES, architecture, config_hash
 from asp.methods import HyperParams
-from asp.network import Architecture
+from asp.networks import Architecture
 from asp.training import TrainOutcome, TrainSettings
 
 PHASES = {"soft": ("lambda",), "adaptive": ("lambda_star", "theta")}
@@ -155,7 +157,7 @@ class Tuner:
         """Soft stage 0 of every (lambda, replicate); fits ordered trial-major."""
         batch = self._batch(len(lambdas))
         lam = [v for v in lambdas for _ in self.replicates]
-        return train_stage0(batch, lam, self.stage0)
+        return train_stage0(batch, ["soft"] * len(lam), lam, self.stage0)
 
     def _results(
         self, n_trials: int, best_val: torch.Tensor, diverged: torch.Tensor, **per_fit
@@ -201,3 +203,113 @@ class Tuner:
             )
 
         return evaluate
+
+
+def tuner_for(job: dict, replicates: list[Replicate]) -> Tuner:
+    """The batched objectives of a tune job (the workflow's tune params)."""
+    return Tuner(
+        replicates,
+        architecture(job, replicates),
+        TrainSettings(**job["stage0"], metric=job["metric"]),
+        TrainSettings(**job["rounds"], metric=job["metric"]),
+        resolve_device(job["device"]),
+        DTYPES[job["dtype"]],
+        job["schedule"],
+    )
+
+
+def study_name(job: dict, phase: str, extra: dict) -> str:
+    """A study's name: its dataset, metric and phase, and a hash of everything that defines it
+    but the trial budget (other settings start a new study, a larger budget continues it)."""
+    identity = {k: v for k, v in job.items() if k != "search"}
+    identity["search"] = {k: v for k, v in job["search"].items() if k != "trials"}
+    return f"{job['dataset']}_{job['metric']}_{phase}_{config_hash({**identity, **extra})}"
+
+
+def run_phase(
+    study: optuna.Study,
+    job: dict,
+    phase: str,
+    evaluate: Evaluate,
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[dict, pd.DataFrame]:
+    """Run (or continue) one phase's study of a tune job; its summary and its trials."""
+    search = job["search"]
+    space = SearchSpace.around(job["paper"], PHASES[phase], search["factors"])
+    plan = StudyPlan(
+        search["trials"][phase],
+        search["trials_per_batch"],
+        search["startup_trials"],
+        search["seed"],
+    )
+    progress(f"{study.study_name}: ranges {space.ranges}, {len(study.trials)} trials stored")
+    optimise(study, space, plan, evaluate, progress, first=job["paper"])
+    best = study.best_trial
+    progress(f"{study.study_name}: best {study.best_params}")
+    paper = [t for t in completed(study) if t.user_attrs.get("paper_values")]
+    trials = study.trials_dataframe(attrs=("number", "value", "params", "user_attrs", "state"))
+    trials.insert(0, "phase", phase)
+    summary = {
+        "study": study.study_name,
+        "ranges": {k: [float(lo), float(hi)] for k, (lo, hi) in space.ranges.items()},
+        "trials": len(completed(study)),
+        "best_trial": best.number,
+        "best_value": float(best.value),
+        "best_params": {k: float(v) for k, v in best.params.items()},
+        "best_attrs": {k: float(v) for k, v in best.user_attrs.items() if not isinstance(v, bool)},
+        # The paper's values as trial 0 (lambda* and theta continue from the chosen lambda).
+        "paper_values_value": float(paper[0].value) if paper else None,
+    }
+    return summary, trials
+
+
+def tuned_values(job: dict, soft: dict, adaptive: dict) -> dict:
+    """The tune stage's output: the chosen values beside the paper's, and both studies."""
+    search = job["search"]
+    return {
+        "dataset": job["dataset"],
+        "metric": job["metric"],
+        "n": job["n"],
+        "chosen": {
+            "lambda": soft["best_params"]["lambda"],
+            "lambda_star": adaptive["best_params"]["lambda_star"],
+            "theta": adaptive["best_params"]["theta"],
+        },
+        "paper": {k: float(v) for k, v in job["paper"].items()},
+        "objective": f"mean validation {job['metric']} over the tuning replicates",
+        "tuning_replicates": job["replicates"],
+        "sampler": {
+            "name": "TPE",
+            "seed": search["seed"],
+            "trials_per_batch": search["trials_per_batch"],
+            "startup_trials": search["startup_trials"],
+        },
+        "studies": {"soft": soft, "adaptive": adaptive},
+        "storage": job["storage"],
+        "config_hash": config_hash(job),
+    }
+
+
+def studies_frame(summaries: list[dict]) -> pd.DataFrame:
+    """One row per study of the tune stage's outputs: ranges, trials, the objective at the
+    paper's values and at the best trial, and the tuned values beside the paper's."""
+    return pd.DataFrame(
+        [
+            {
+                "dataset": t["dataset"],
+                "metric": t["metric"],
+                "N": t["n"],
+                "phase": phase,
+                "trials": s["trials"],
+                "searched in": ", ".join(
+                    f"{k} [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in s["ranges"].items()
+                ),
+                "objective at paper's values": s["paper_values_value"],
+                "best objective": s["best_value"],
+                **{f"tuned {k}": v for k, v in s["best_params"].items()},
+                **{f"paper {k}": t["paper"][k] for k in s["best_params"]},
+            }
+            for t in summaries
+            for phase, s in t["studies"].items()
+        ]
+    )

@@ -1,14 +1,30 @@
 import math
+import os
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-# The asp package (for the raw-file facts in error messages), installed or not.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# The asp package from src/, installed or not: for this file, and (PYTHONPATH) for the jobs'
+# scripts, local or on a cluster (whose jobs read this file again).
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
+# Set, not required, so not an envvars directive.
+os.environ.update(
+    PYTHONPATH=os.pathsep.join([SRC, *filter(None, [os.environ.get("PYTHONPATH")])])
+)
+
+from asp.catalog import FIGURE_METHODS, TABLES as TABLE_SPECS, figures_for
+from asp.config import ConfigError, check_config, method_lists
+from asp.jobs import cell as job_cell
+from asp.methods import METHODS as REGISTRY, get_method
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+try:
+    check_config(config)
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None
 
 SIM = config["simulation"]
 CASES = list(SIM["cases"])
@@ -16,26 +32,10 @@ REAL = list(config["case_studies"]["sets"])  # paper §4: air, student
 DATASETS = CASES + REAL
 SIZES = SIM["sizes"]
 METRICS = config["metrics"]
-METHODS = config["methods"]
-PENALTY_METHODS = config["penalty_methods"]
 FOCUS = config["focus_size"]
 TRAINING = config["training"]
 CONDA_ENV = workflow.source_path("../../environment.yml")
-
-
-def config_error(key, why):
-    raise ValueError(f"config: {key}: {why}")
-
-
-if FOCUS not in SIZES:
-    config_error("focus_size", f"{FOCUS} is not one of simulation.sizes {SIZES}")
-for _case in DATASETS:
-    for _metric in METRICS:
-        if _metric not in config["hyperparameters"]["paper"].get(_case, {}):
-            config_error(
-                f"hyperparameters.paper.{_case}.{_metric}",
-                "missing (lambda, lambda_star, theta)",
-            )
+METHOD_LISTS = method_lists(config)
 
 
 def uses_gpu():
@@ -68,12 +68,6 @@ def block_replicates(block):
 
 TUNING = config["tuning"]
 TUNED = config["hyperparameters"]["source"] == "tuned"
-if TUNING["first_replicate"] < config["replicates"]:
-    config_error(
-        "tuning.first_replicate",
-        f"{TUNING['first_replicate']} overlaps the evaluation replicates "
-        f"0..{config['replicates'] - 1}; tuning replicates must be disjoint from them",
-    )
 
 
 def tuned_path(dataset, metric):
@@ -84,16 +78,6 @@ def tuned_inputs(w):
     """The tuned values a training job depends on: one file per metric when training uses
     tuned values (new values for one metric rerun the jobs that train that metric)."""
     return [tuned_path(w.dataset, m) for m in METRICS] if TUNED else []
-
-
-def hyperparameters(dataset, metric, keys):
-    """A cell's lambda, lambda*, theta: the paper's values from config, or, when tuned, the
-    names of those its script reads from the tuned input file of its metric (which is what ties
-    the job to that file)."""
-    if TUNED:
-        return {"hyperparameters": "tuned", "from_tuned_file": list(keys)}
-    hp = config["hyperparameters"]["paper"][dataset][metric]
-    return {"hyperparameters": "paper", **{k: hp[k] for k in keys}}
 
 
 def fits(dataset, n, metric, method):
@@ -107,12 +91,88 @@ def fits(dataset, n, metric, method):
     )
 
 
-# Each training job trains every metric of one (dataset, N, replicate block) as one batch:
-# stage 0 (ffn and soft), the adaptive rounds, and Table 7's other penalty forms at focus_size.
-# Its outputs are one file set per cell (metric, method), in the order of its "cells" param.
-CASE_METHODS = config["case_studies"]["methods"] if REAL else []
-STAGE0_METHODS = ["ffn", "soft"] if "ffn" in METHODS + CASE_METHODS else ["soft"]
-PENALTY_FORMS = [m for m in PENALTY_METHODS if m != "adaptive"]
+# The tables and figures of this config (asp.catalog), and the fits each needs.
+def table_datasets(spec):
+    if spec.datasets == "simulation":
+        return CASES
+    return [spec.datasets] if spec.datasets in REAL else []
+
+
+def table_sizes(spec):
+    return {"every": SIZES, "focus": [FOCUS], "all": ["all"]}[spec.sizes]
+
+
+def table_methods(spec):
+    if isinstance(spec.methods, str):
+        return METHOD_LISTS[spec.methods]
+    return list(spec.methods)
+
+
+def table_metrics(spec):
+    return [spec.metric] if spec.metric else METRICS
+
+
+TABLES = [
+    spec
+    for spec in TABLE_SPECS.values()
+    if table_datasets(spec) and (spec.metric is None or spec.metric in METRICS)
+]
+FIGURES = figures_for(DATASETS)
+# Figures draw the curves of one metric: MSE when the config has it.
+FIGURE_METRIC = "mse" if "mse" in METRICS else METRICS[0]
+
+
+def FIGURE_N(fig):
+    return "all" if fig.dataset in REAL else FOCUS
+
+
+def table_inputs(spec):
+    """Fit files a table needs (an explicit list: a table rebuilds only from its own fits)."""
+    return [
+        f
+        for d in table_datasets(spec)
+        for n in table_sizes(spec)
+        for metric in table_metrics(spec)
+        for method in table_methods(spec)
+        for f in fits(d, n, metric, method)
+    ]
+
+
+# Training jobs, from the method registry (asp.methods). Each trains every metric of one
+# (dataset, N, replicate block) as one batch: the stage-0 methods (from scratch), then the
+# rounds methods (from the stage-0 fits they start from). Rounds methods needed only at
+# focus_size (Table 7's penalty forms) train there only. A job's outputs are one file set per
+# cell (metric, method), in the order of its "cells" param.
+def needed_methods(at_every_size):
+    """Methods some table or figure needs: at every N and in the case studies, or at
+    focus_size only."""
+    names = set()
+    for spec in TABLES:
+        if (spec.sizes != "focus") == at_every_size:
+            names.update(table_methods(spec))
+    if at_every_size:
+        names.update(FIGURE_METHODS)
+    return names
+
+
+def registry_order(names):
+    names = set(names)
+    return [m for m in REGISTRY if m in names]
+
+
+_EVERY = needed_methods(True)
+ROUNDS_EVERY = registry_order(m for m in _EVERY if get_method(m).adaptive)
+ROUNDS_FOCUS = registry_order(
+    m for m in needed_methods(False) - _EVERY if get_method(m).adaptive
+)
+_STARTS = {get_method(m).starts_from for m in ROUNDS_EVERY + ROUNDS_FOCUS}
+STAGE0_METHODS = registry_order(
+    {m for m in _EVERY | needed_methods(False) if not get_method(m).adaptive} | _STARTS
+)
+
+
+def starts_of(methods):
+    return list(dict.fromkeys(get_method(m).starts_from for m in methods))
 
 
 def cells(methods):
@@ -154,31 +214,23 @@ ROUNDS_TRAINING = {
 }
 
 
-def stage0_params(w):
-    job = job_common(w, "stage0")
-    job["cells"] = [
-        {"metric": metric, "method": method}
-        | (
-            {"hyperparameters": "none", "lambda": 0.0}
-            if method == "ffn"
-            else hyperparameters(w.dataset, metric, ["lambda"])
-        )
-        for metric, method in cells(STAGE0_METHODS)
-    ]
-    job["training"] = STAGE0_TRAINING
-    return job
+def cell_params(dataset, metric, method):
+    """A cell with the paper's values from config, or, when tuned, the names of those its
+    script reads from the tuned input file of its metric (which ties the job to that file).
+    """
+    values = None if TUNED else config["hyperparameters"]["paper"][dataset][metric]
+    return job_cell(metric, method, values)
 
 
-def rounds_params(methods, stage):
+def training_params(methods, stage):
     def params(w):
         job = job_common(w, stage)
-        job["cells"] = [
-            {"metric": metric, "method": method}
-            | hyperparameters(w.dataset, metric, ["lambda", "lambda_star", "theta"])
-            for metric, method in cells(methods)
-        ]
-        job["schedule"] = TRAINING["lambda_star_schedule"]
-        job["training"] = ROUNDS_TRAINING
+        job["cells"] = [cell_params(w.dataset, mt, m) for mt, m in cells(methods)]
+        if stage == "stage0":
+            job["training"] = STAGE0_TRAINING
+        else:
+            job["schedule"] = TRAINING["lambda_star_schedule"]
+            job["training"] = ROUNDS_TRAINING
         return job
 
     return params
@@ -217,77 +269,13 @@ def tune_params(w):
     return job
 
 
-TABLE_METRIC = {1: "mse", 2: "mae", 3: "mse", 4: "mae", 5: "mse", 6: "mae"}
-CASE_STUDY_TABLES = {"air": (8, 9), "student": (10, 11)}  # hyper-parameters, results
-
-
-HYPER_TABLES = {
-    1: (CASES, ["mse"]),
-    2: (CASES, ["mae"]),
-    8: (["air"], METRICS),
-    10: (["student"], METRICS),
-}
-
-
-def tuned_table_inputs(table):
-    """The tuned values beside Tables 1, 2, 8 and 10 (when training uses them)."""
-    if not TUNED or table not in HYPER_TABLES:
+def tuned_table_inputs(spec):
+    """The tuned values beside a hyper-parameter table (when training uses them)."""
+    if not TUNED or not spec.tuned:
         return []
-    datasets, metrics = HYPER_TABLES[table]
-    return [tuned_path(d, m) for d in datasets for m in metrics]
+    return [tuned_path(d, m) for d in table_datasets(spec) for m in table_metrics(spec)]
 
 
-def table_inputs(table):
-    """Fit files each table needs (an explicit list: a table rebuilds only from its own fits)."""
-    for dataset, (hyper, results) in CASE_STUDY_TABLES.items():
-        if table == hyper:
-            return [f for mt in METRICS for f in fits(dataset, "all", mt, "adaptive")]
-        if table == results:
-            methods = config["case_studies"]["methods"]
-            return [
-                f
-                for mt in METRICS
-                for m in methods
-                for f in fits(dataset, "all", mt, m)
-            ]
-    metric = TABLE_METRIC.get(table)
-    if table in (1, 2):
-        return [f for c in CASES for n in SIZES for f in fits(c, n, metric, "adaptive")]
-    if table in (3, 4):
-        return [
-            f
-            for c in CASES
-            for n in SIZES
-            for m in METHODS
-            for f in fits(c, n, metric, m)
-        ]
-    if table in (5, 6):
-        return [
-            f
-            for c in CASES
-            for m in ("soft", "adaptive")
-            for f in fits(c, FOCUS, metric, m)
-        ]
-    return [
-        f
-        for c in CASES
-        for mt in METRICS
-        for m in PENALTY_METHODS
-        for f in fits(c, FOCUS, mt, m)
-    ]
-
-
-# Tables 1-6 are each about one metric; a config without that metric has no such table.
-TABLES = [k for k in range(1, 8) if TABLE_METRIC.get(k, METRICS[0]) in METRICS]
-TABLES += [k for d in REAL for k in CASE_STUDY_TABLES[d]]
-# Figures 3-5: the simulation cases at focus_size; 6-7: air and student.
-FIGURES = {3 + i: (case, FOCUS) for i, case in enumerate(CASES)}
-FIGURES.update(
-    {
-        6 + i: (d, "all")
-        for i, d in enumerate(d for d in ("air", "student") if d in REAL)
-    }
-)
 # Optimisation histories of the studies behind the tuned values (the report's last figure).
 TUNING_FIGURE = ["results/figures/tuning_history.png"] if TUNED else []
 

@@ -1,12 +1,12 @@
 rule report:
     """One self-contained HTML file: every table beside the paper's, claims, figures, provenance."""
     input:
-        tables=expand("results/tables/table{k}.csv", k=TABLES),
-        claims=expand("results/tables/table{k}_claims.csv", k=TABLES),
-        figures=expand("results/figures/fig{k}.png", k=FIGURES),
+        tables=[f"results/tables/{t.id}.csv" for t in TABLES],
+        claims=[f"results/tables/{t.id}_claims.csv" for t in TABLES],
+        figures=[f"results/figures/{f.id}.png" for f in FIGURES],
         checksums=expand("results/data/{dataset}/N{n}.sha256", dataset=CASES, n=SIZES),
         case_studies=expand("results/data/{dataset}/Nall.json", dataset=REAL),
-        fits=sorted({f for k in TABLES for f in table_inputs(k)}),
+        fits=sorted({f for t in TABLES for f in table_inputs(t)}),
         tuned=[tuned_path(d, m) for d in DATASETS for m in METRICS] if TUNED else [],
         tuning_figure=TUNING_FIGURE,
         template=workflow.source_path("../templates/report.html.j2"),
@@ -20,6 +20,11 @@ rule report:
         CONDA_ENV
     params:
         config=config,
-        figures=FIGURES,
+        tables=[t.id for t in TABLES],
+        figures=[
+            {"id": f.id, "label": f.label, "dataset": f.dataset, "n": FIGURE_N(f)}
+            for f in FIGURES
+        ],
+        figure_metric=FIGURE_METRIC,
     script:
         "../scripts/report.py"

@@ -1,6 +1,9 @@
+# The training rules come from the method registry (asp.methods, see common.smk): adding a
+# method changes the outputs of these rules, never the rules.
+
+
 rule train_stage0:
-    """ffn (lambda 0) and soft (lambda) fits of one block of replicates, every metric, trained
-    as one batch."""
+    """Stage-0 methods (from scratch) of one block of replicates, every metric, one batch."""
     input:
         data="results/data/{dataset}/N{n}.parquet",
         tuned=tuned_inputs,
@@ -18,50 +21,51 @@ rule train_stage0:
     resources:
         gpu=GPU,
     params:
-        job=stage0_params,
+        job=training_params(STAGE0_METHODS, "stage0"),
     script:
-        "../scripts/train_stage0.py"
+        "../scripts/train.py"
 
 
-rule train_adaptive:
-    """Adaptive rounds 1..floor(1/theta) of every metric, continuing from the soft fits."""
+rule train_rounds:
+    """Rounds methods needed at every N (the adaptive family of Tables 1-4, 8-11), every
+    metric, continuing from the stage-0 fits they start from."""
     input:
         data="results/data/{dataset}/N{n}.parquet",
-        soft=cell_files(["soft"], "pt"),
+        start=cell_files(starts_of(ROUNDS_EVERY), "pt"),
         tuned=tuned_inputs,
     output:
-        fits=cell_files(["adaptive"], "parquet"),
-        curves=cell_files(["adaptive"], "curves.npz"),
+        fits=cell_files(ROUNDS_EVERY, "parquet"),
+        curves=cell_files(ROUNDS_EVERY, "curves.npz"),
     log:
-        "logs/train/adaptive_{dataset}_N{n}_block{block}.log",
+        "logs/train/rounds_{dataset}_N{n}_block{block}.log",
     benchmark:
-        "benchmarks/train/adaptive_{dataset}_N{n}_block{block}.tsv"
+        "benchmarks/train/rounds_{dataset}_N{n}_block{block}.tsv"
     conda:
         CONDA_ENV
     threads: config["threads"]
     resources:
         gpu=GPU,
     params:
-        job=rounds_params(["adaptive"], "adaptive"),
+        job=training_params(ROUNDS_EVERY, "rounds"),
     script:
-        "../scripts/train_rounds.py"
+        "../scripts/train.py"
 
 
-if PENALTY_FORMS:
+if ROUNDS_FOCUS:
 
-    rule train_penalty_forms:
-        """Table 7: the adaptive algorithm with the other penalty forms, at focus_size."""
+    rule train_rounds_focus:
+        """Rounds methods needed at focus_size only (Table 7's penalty forms)."""
         input:
             data="results/data/{dataset}/N{n}.parquet",
-            soft=cell_files(["soft"], "pt"),
+            start=cell_files(starts_of(ROUNDS_FOCUS), "pt"),
             tuned=tuned_inputs,
         output:
-            fits=cell_files(PENALTY_FORMS, "parquet"),
-            curves=cell_files(PENALTY_FORMS, "curves.npz"),
+            fits=cell_files(ROUNDS_FOCUS, "parquet"),
+            curves=cell_files(ROUNDS_FOCUS, "curves.npz"),
         log:
-            "logs/train/penalty_forms_{dataset}_N{n}_block{block}.log",
+            "logs/train/rounds_focus_{dataset}_N{n}_block{block}.log",
         benchmark:
-            "benchmarks/train/penalty_forms_{dataset}_N{n}_block{block}.tsv"
+            "benchmarks/train/rounds_focus_{dataset}_N{n}_block{block}.tsv"
         wildcard_constraints:
             dataset="|".join(CASES),
             n=str(FOCUS),
@@ -71,6 +75,6 @@ if PENALTY_FORMS:
         resources:
             gpu=GPU,
         params:
-            job=rounds_params(PENALTY_FORMS, "penalty_forms"),
+            job=training_params(ROUNDS_FOCUS, "rounds_focus"),
         script:
-            "../scripts/train_rounds.py"
+            "../scripts/train.py"

@@ -1,4 +1,4 @@
-"""Draw one of Figures 3-7 from the soft and adaptive curves of its cell."""
+"""Draw one declared figure from the soft and adaptive curves of its cell."""
 
 import numpy as np
 from io_utils import start_logging
@@ -13,7 +13,8 @@ soft_rows, ad_rows = [], []
 for s, a in zip(soft_parts, ad_parts, strict=True):
     if not np.array_equal(s["replicates"], a["replicates"]):
         raise ValueError("soft and adaptive curve files cover different replicates")
-    sc, ac = after_soft_minimum(s["val_mse"], s["best_epoch"], a["val_mse"])
+    key = f"val_{smk.params.metric}"
+    sc, ac = after_soft_minimum(s[key], s["best_epoch"], a[key])
     soft_rows += list(sc)
     ad_rows += list(ac)
 

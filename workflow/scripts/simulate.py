@@ -1,11 +1,10 @@
 """Simulate all replicates of one (case, N) and write them with a checksum."""
 
-import numpy as np
 import pandas as pd
 from io_utils import sha256_file, start_logging, write_parquet
 
-from asp.seeds import replicate_seeds
-from asp.simulation import SimulationCase, simulate
+from asp.experiment import simulated_arrays
+from asp.simulation import SimulationCase
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
@@ -14,8 +13,7 @@ case = SimulationCase.from_config(smk.wildcards.dataset, p.case)
 n = int(smk.wildcards.n)
 frames = []
 for r in range(p.replicates):
-    seeds = replicate_seeds(p.base_seed, case.name, n, r)
-    x, y = simulate(case, n, p.n_inputs, p.n_tasks, np.random.default_rng(seeds["data"]))
+    x, y = simulated_arrays(case, n, p.n_inputs, p.n_tasks, p.base_seed, r)
     frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
     frame[[f"y{j}" for j in range(y.shape[1])]] = y
     frame.insert(0, "replicate", r)

@@ -1,0 +1,73 @@
+"""Checks of a configuration beyond its JSON schema: what the schema cannot say (names known to
+the registries, values consistent with each other). The workflow runs them at start-up, so a
+config that passes them runs, and one that does not stops naming the key."""
+
+from __future__ import annotations
+
+from asp.methods import METHODS
+from asp.preprocessing import split_sizes
+from asp.simulation import Distribution
+
+
+class ConfigError(ValueError):
+    def __init__(self, key: str, why: str):
+        super().__init__(f"config: {key}: {why}")
+        self.key = key
+
+
+def _check_distribution(key: str, spec: dict) -> None:
+    try:
+        Distribution.from_config(spec)
+    except ValueError as err:
+        raise ConfigError(key, str(err)) from None
+
+
+def method_lists(config: dict) -> dict[str, list[str]]:
+    """The config's method lists by key (the case studies' only when it has case studies)."""
+    lists = {"methods": config["methods"], "penalty_methods": config["penalty_methods"]}
+    if config["case_studies"]["sets"]:
+        lists["case_studies.methods"] = config["case_studies"]["methods"]
+    return lists
+
+
+def check_config(config: dict) -> None:
+    """Raise ConfigError naming the first key that cannot run (the schema has passed)."""
+    for key, names in method_lists(config).items():
+        for name in names:
+            if name not in METHODS:
+                raise ConfigError(key, f"unknown method {name!r}; registered: {list(METHODS)}")
+    sim = config["simulation"]
+    if config["focus_size"] not in sim["sizes"]:
+        raise ConfigError(
+            "focus_size", f"{config['focus_size']} is not one of simulation.sizes {sim['sizes']}"
+        )
+    for case, spec in sim["cases"].items():
+        for part in ("x", "weights"):
+            _check_distribution(f"simulation.cases.{case}.{part}", spec[part])
+    datasets = list(sim["cases"]) + list(config["case_studies"]["sets"])
+    paper = config["hyperparameters"]["paper"]
+    for dataset in datasets:
+        for metric in config["metrics"]:
+            if metric not in paper.get(dataset, {}):
+                raise ConfigError(
+                    f"hyperparameters.paper.{dataset}.{metric}",
+                    "missing (lambda, lambda_star, theta)",
+                )
+    tuning = config["tuning"]
+    if tuning["first_replicate"] < config["replicates"]:
+        raise ConfigError(
+            "tuning.first_replicate",
+            f"{tuning['first_replicate']} overlaps the evaluation replicates "
+            f"0..{config['replicates'] - 1}; tuning replicates must be disjoint from them",
+        )
+    batch = config["training"]["batch_size"]
+    for key, n in [("simulation.sizes", min(sim["sizes"])), ("tuning.n", tuning["n"])]:
+        try:
+            n_train = split_sizes(n)[0]
+        except ValueError as err:
+            raise ConfigError(key, str(err)) from None
+        if batch > n_train:
+            raise ConfigError(
+                "training.batch_size",
+                f"{batch} exceeds the {n_train} training rows of N={n} ({key})",
+            )

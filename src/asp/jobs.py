@@ -1,0 +1,387 @@
+"""Training jobs: the one entry point of the workflow's training rules, the tests and the
+benchmark.
+
+A job is a plain dict (the workflow builds it from the config; it is hashed into every row and
+stored beside the fits): the dataset, N, replicates, seeds, device and dtype, the network's
+hidden widths and output, the training settings, and its ``cells``, each a (metric, method)
+with the hyper-parameters it trains with. A stage-0 job trains its cells from scratch; a rounds
+job continues each cell from the stage-0 state of the method its method ``starts_from``. Both
+train all their cells as one batch per network family and return, per cell, its rows, curves
+and (stage 0) the state the rounds jobs start from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from asp.experiment import (
+    Batch,
+    Replicate,
+    concat,
+    epoch_share,
+    observed_replicate,
+    resolve_device,
+    rounds_rows,
+    select,
+    simulated_replicate,
+    stage0_rows,
+    train_rounds,
+    train_stage0,
+)
+from asp.methods import METHODS, HyperParams, get_method
+from asp.networks import Architecture
+from asp.seeds import replicate_seeds
+from asp.simulation import SimulationCase
+from asp.training import TrainOutcome, TrainSettings
+
+log = logging.getLogger("asp")
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+LOG_EVERY = 50  # epochs between progress lines in a job's log
+
+
+def config_hash(params: dict) -> str:
+    """Short hash of a job's own config slice: rows carry it so results can be traced."""
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def cell(metric: str, method: str, values: dict | None, source: str = "paper") -> dict:
+    """One cell of a job: the metric, the method, and the hyper-parameters the method trains
+    with (``asp.methods``), taken from ``values`` (lambda, lambda_star, theta) or, when
+    ``values`` is None, named for ``with_tuned_values`` to fill in from the tune stage."""
+    keys = list(get_method(method).hyperparameters)
+    if not keys:  # independent networks: no sharing penalty
+        return {"metric": metric, "method": method, "hyperparameters": "none", "lambda": 0.0}
+    if values is None:
+        return {
+            "metric": metric,
+            "method": method,
+            "hyperparameters": "tuned",
+            "from_tuned_file": keys,
+        }
+    return {
+        "metric": metric,
+        "method": method,
+        "hyperparameters": source,
+        **{k: values[k] for k in keys},
+    }
+
+
+def split_stages(methods: list[str]) -> tuple[list[str], list[str]]:
+    """(stage-0 methods, rounds methods) that train ``methods``: the stage-0 ones include
+    those the rounds methods start from; both in registry order."""
+    rounds = [m for m in METHODS if m in methods and METHODS[m].adaptive]
+    stage0 = {m for m in methods if not get_method(m).adaptive}
+    stage0 |= {METHODS[m].starts_from for m in rounds}
+    return [m for m in METHODS if m in stage0], rounds
+
+
+def with_tuned_values(job: dict, tuned: list[tuple[str, dict]]) -> dict:
+    """The job with the values its cells name in ``from_tuned_file`` taken from the tune stage's
+    output of their metric; ``tuned`` holds (source, contents) of those outputs. Cells on the
+    paper's values stay as they are."""
+    chosen = {values["metric"]: (source, values["chosen"]) for source, values in tuned}
+    cells = []
+    for cell in job["cells"]:
+        keys = cell.get("from_tuned_file")
+        if keys is not None:
+            if cell["metric"] not in chosen:
+                raise ValueError(f"{job['name']}: no tuned input for metric {cell['metric']}")
+            source, values = chosen[cell["metric"]]
+            missing = [k for k in keys if k not in values]
+            if missing:
+                raise ValueError(f"{source}: 'chosen' lacks {missing}")
+            cell = {k: v for k, v in cell.items() if k != "from_tuned_file"}
+            cell |= {k: float(values[k]) for k in keys}
+        cells.append(cell)
+    return {**job, "cells": cells}
+
+
+def job_replicates(
+    job: dict, arrays: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
+) -> list[Replicate]:
+    """The job's replicates: from ``arrays`` (replicate -> X, Y of a simulate or ingest output),
+    or simulated from ``job["simulation"]`` (the tuning replicates of a simulation case)."""
+    if arrays is None:
+        sim = job["simulation"]
+        case = SimulationCase.from_config(job["dataset"], sim["case"])
+        return [
+            simulated_replicate(
+                case, job["n"], sim["n_inputs"], sim["n_tasks"], job["base_seed"], r
+            )
+            for r in job["replicates"]
+        ]
+    reps = []
+    for r in job["replicates"]:
+        x, y = arrays[r]
+        n = len(x) if job["n"] == "all" else job["n"]  # case studies: N = usable rows
+        seeds = replicate_seeds(job["base_seed"], job["dataset"], n, r)
+        reps.append(observed_replicate(x, y, seeds, r))
+    return reps
+
+
+def architecture(job: dict, replicates: list[Replicate]) -> Architecture:
+    data = replicates[0].data
+    n_in, n_out = data.x_train.shape[1], data.y_train.shape[1]
+    return Architecture(n_in, tuple(job["hidden"]), n_out, job["output"])
+
+
+def check_batch_size(job: dict, replicates: list[Replicate]) -> None:
+    """A mini-batch larger than the training split would silently be full-batch training."""
+    n_train = replicates[0].data.x_train.shape[0]
+    size = job["training"]["batch_size"]
+    if size > n_train:
+        raise ValueError(
+            f"training.batch_size {size} exceeds the {n_train} training rows of "
+            f"{job['dataset']} N={job['n']}; lower it or raise the sample size"
+        )
+
+
+@dataclass
+class StageState:
+    """What a stage-0 cell hands to the rounds that start from it."""
+
+    outcome: TrainOutcome
+    seconds: np.ndarray  # per fit
+    replicates: list[int]
+    metric: str
+    method: str
+
+    def to_dict(self) -> dict:
+        """Plain tensors, arrays and lists, for torch.save."""
+        return {
+            "outcome": self.outcome.state_dict(),
+            "seconds": self.seconds,
+            "replicates": self.replicates,
+            "metric": self.metric,
+            "method": self.method,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict, device: torch.device | str = "cpu") -> StageState:
+        return cls(
+            TrainOutcome.from_state(state["outcome"], device),
+            np.asarray(state["seconds"]),
+            list(state["replicates"]),
+            state["metric"],
+            state["method"],
+        )
+
+
+@dataclass
+class CellResult:
+    cell: dict
+    rows: pd.DataFrame  # one row per fit
+    curves: dict[str, np.ndarray]  # replicates, val_<metric> (epochs x fits), epochs of note
+    state: StageState | None = None  # stage 0 only
+
+
+def _settings(job: dict) -> TrainSettings:
+    return TrainSettings(**job["training"], log_every=LOG_EVERY)
+
+
+def _family_groups(cells: list[dict]) -> dict[str, list[int]]:
+    """Cell positions by network family: the fits of one family train as one batch."""
+    groups: dict[str, list[int]] = {}
+    for i, cell in enumerate(cells):
+        groups.setdefault(get_method(cell["method"]).network, []).append(i)
+    return groups
+
+
+def _per_fit(cells: list[dict], n_reps: int, key: str, default=None) -> list:
+    """A cell value for every fit of a batch (cell-major: each cell's replicates in turn)."""
+    return [c.get(key, default) for c in cells for _ in range(n_reps)]
+
+
+def cell_frame(
+    rows: list[dict], job: dict, cell: dict, device: torch.device, job_seconds: float
+) -> pd.DataFrame:
+    """One cell's rows, with the hyper-parameters it trained with (Tables 1, 2, 8, 10 read them
+    from here), the job's config hash and wall time."""
+    df = pd.DataFrame(rows)
+    for key in ("dataset", "n"):
+        df.insert(0, key, job[key])
+    df.insert(2, "metric", cell["metric"])
+    for key in ("lambda", "lambda_star", "theta"):
+        df[key] = float(cell.get(key, float("nan")))
+    df["hyperparameters"] = cell["hyperparameters"]
+    df["device"] = str(device)
+    df["config_hash"] = config_hash(job)
+    df["job"] = job["name"]
+    df["job_seconds"] = job_seconds
+    return df
+
+
+def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
+    """Train every cell of a stage-0 job from scratch; one result per cell, in job order."""
+    check_batch_size(job, replicates)
+    device, dtype = resolve_device(job["device"]), DTYPES[job["dtype"]]
+    arch = architecture(job, replicates)
+    settings = _settings(job)
+    n_reps = len(replicates)
+    cells = job["cells"]
+    trained = []
+    start = time.perf_counter()
+    for family, positions in _family_groups(cells).items():
+        part = [cells[i] for i in positions]
+        batch = Batch(replicates, list(range(n_reps)) * len(part), arch, device, dtype, family)
+        methods = _per_fit(part, n_reps, "method")
+        log.info("%s: %d %s fits on %s", job["name"], len(methods), family, device)
+        t0 = time.perf_counter()
+        out = train_stage0(
+            batch,
+            methods,
+            _per_fit(part, n_reps, "lambda", 0.0),
+            settings,
+            _per_fit(part, n_reps, "metric"),
+        )
+        seconds = time.perf_counter() - t0
+        log.info("%s fits done in %.1f s; %d diverged", family, seconds, int(out.diverged.sum()))
+        fit_seconds = epoch_share(seconds, out.epochs)
+        trained.append(
+            (positions, batch, out, stage0_rows(batch, out, methods, fit_seconds), fit_seconds)
+        )
+    job_seconds = time.perf_counter() - start
+    results: list[CellResult | None] = [None] * len(cells)
+    for positions, batch, out, rows, fit_seconds in trained:
+        for j, i in enumerate(positions):
+            part = slice(j * n_reps, (j + 1) * n_reps)
+            mine = select(out, list(range(part.start, part.stop)))
+            cell = cells[i]
+            state = StageState(
+                mine, fit_seconds[part], job["replicates"], cell["metric"], cell["method"]
+            )
+            curves = {
+                "replicates": np.asarray(job["replicates"]),
+                f"val_{cell['metric']}": mine.curves["val"],
+                "best_epoch": mine.best_epoch.cpu().numpy(),
+                "epochs": mine.epochs.cpu().numpy(),
+            }
+            frame = cell_frame(rows[part], job, cell, batch.device, job_seconds)
+            results[i] = CellResult(cell, frame, curves, state)
+    return results
+
+
+def run_rounds(
+    job: dict, replicates: list[Replicate], starts: list[StageState]
+) -> list[CellResult]:
+    """Continue every cell of a rounds job from the stage-0 state of its method's
+    ``starts_from`` (same metric and replicates) with the adaptive rounds."""
+    check_batch_size(job, replicates)
+    device, dtype = resolve_device(job["device"]), DTYPES[job["dtype"]]
+    arch = architecture(job, replicates)
+    settings = _settings(job)
+    n_reps = len(replicates)
+    by_key = {}
+    for s in starts:
+        if s.replicates != job["replicates"]:
+            raise ValueError(
+                f"{job['name']}: the {s.method} {s.metric} state holds replicates "
+                f"{s.replicates}, not this job's {job['replicates']}"
+            )
+        by_key[(s.metric, s.method)] = s
+    cells = job["cells"]
+    trained = []
+    start = time.perf_counter()
+    for family, positions in _family_groups(cells).items():
+        part = [cells[i] for i in positions]
+        begin = []
+        for c in part:
+            key = (c["metric"], get_method(c["method"]).starts_from)
+            if key not in by_key:
+                raise ValueError(f"{job['name']}: no stage-0 state of {key[1]} for {key[0]}")
+            begin.append(by_key[key])
+        soft = concat([TrainOutcome.from_state(s.outcome.state_dict(), device) for s in begin])
+        soft_seconds = np.concatenate([s.seconds for s in begin])
+        hps = [
+            HyperParams(c["lambda"], c["lambda_star"], c["theta"], job["schedule"])
+            for c in part
+            for _ in range(n_reps)
+        ]
+        methods = _per_fit(part, n_reps, "method")
+        batch = Batch(replicates, list(range(n_reps)) * len(part), arch, device, dtype, family)
+        log.info("%s: %d %s fits from stage 0 on %s", job["name"], len(methods), family, device)
+        t0 = time.perf_counter()
+        out = train_rounds(batch, soft, methods, hps, settings, _per_fit(part, n_reps, "metric"))
+        seconds = time.perf_counter() - t0
+        log.info(
+            "%s fits done in %.1f s; t* median %s; %d diverged",
+            family,
+            seconds,
+            float(out.t_star.float().median()),
+            int(out.diverged.sum()),
+        )
+        fit_seconds = soft_seconds + epoch_share(seconds, out.epochs)
+        trained.append((positions, batch, out, rounds_rows(batch, soft, out, methods, fit_seconds)))
+    job_seconds = time.perf_counter() - start
+    results: list[CellResult | None] = [None] * len(cells)
+    for positions, batch, out, rows in trained:
+        for j, i in enumerate(positions):
+            part = slice(j * n_reps, (j + 1) * n_reps)
+            cell = cells[i]
+            curves = {
+                "replicates": np.asarray(job["replicates"]),
+                f"val_{cell['metric']}": out.curves["val"][:, part],
+                "selected_epoch": out.selected_epoch[part].cpu().numpy(),
+                "t_star": out.t_star[part].cpu().numpy(),
+            }
+            results[i] = CellResult(
+                cell, cell_frame(rows[part], job, cell, batch.device, job_seconds), curves
+            )
+    return results
+
+
+def make_job(
+    stage: str, replicates: list[Replicate], cells: list[dict], training: dict, **keys
+) -> dict:
+    """A job outside the workflow (tests, benchmarks): the workflow's job keys, with defaults
+    for those that only label it; ``keys`` overrides any (dtype, device, hidden, output,
+    schedule, dataset, n)."""
+    job = {
+        "stage": stage,
+        "name": f"{stage} {keys.get('dataset', 'test')}",
+        "dataset": "test",
+        "n": replicates[0].data.x_train.shape[0],
+        "replicates": [r.index for r in replicates],
+        "device": "cpu",
+        "dtype": "float32",
+        "hidden": [4, 3],
+        "output": "linear",
+        "cells": cells,
+        "training": training,
+    }
+    if stage != "stage0":
+        job["schedule"] = "constant"
+    return job | keys
+
+
+def run_methods(
+    replicates: list[Replicate],
+    methods: list[str],
+    values: dict,
+    stage0: dict,
+    rounds: dict,
+    metric: str = "mse",
+    **keys,
+) -> pd.DataFrame:
+    """Rows of ``methods`` x replicates through the workflow's entry points: a stage-0 job,
+    then a rounds job from its states. ``values`` holds lambda, lambda_star, theta; ``stage0``
+    and ``rounds`` the training keys of the two jobs; ``keys`` go to both jobs (a soft run
+    the rounds start from but ``methods`` lack is trained and left out of the rows)."""
+    first, later = split_stages(methods)
+    cells = [cell(metric, m, values) for m in first]
+    results = run_stage0(make_job("stage0", replicates, cells, stage0, **keys), replicates)
+    frames = [r.rows for r in results if r.cell["method"] in methods]
+    if later:
+        cells = [cell(metric, m, values) for m in later]
+        job = make_job("rounds", replicates, cells, rounds, **keys)
+        frames += [r.rows for r in run_rounds(job, replicates, [r.state for r in results])]
+    return pd.concat(frames, ignore_index=True)
