@@ -77,6 +77,7 @@ class AdaptiveOutcome:
     active_fraction: torch.Tensor  # (B,) fraction of penalty terms still active in round t*
     best_val: torch.Tensor  # (B,) validation metric of round t*
     round_val: np.ndarray  # (B, R+1) best validation metric per round; NaN where not run
+    round_epochs: np.ndarray  # (B, R) epochs trained in rounds 1..R; 0 where not run
     epochs: torch.Tensor  # (B,) epochs trained over rounds 1..R
     selected_epoch: torch.Tensor  # (B,) epochs after the soft minimum where t*'s weights were
     diverged: torch.Tensor  # (B,)
@@ -95,6 +96,8 @@ def run_rounds(
     batch_seeds: list[np.random.SeedSequence],
     schedule: str = "constant",
     metric_of_fit: list[str] | None = None,
+    prune_of_fit: list[bool] | None = None,
+    round_budget: np.ndarray | None = None,
 ) -> AdaptiveOutcome:
     """Adaptive rounds 1..floor(1/theta) for B fits starting from their soft outcome (round 0).
 
@@ -107,6 +110,12 @@ def run_rounds(
     Each fit keeps its own clock: when its round ends it is pruned and starts the next round in
     the next epoch, whatever the other fits are doing. ``metric_of_fit`` gives each fit's
     validation metric (default: ``settings.metric``).
+
+    The matched-budget control: fits with ``prune_of_fit[b]`` False keep every penalty term,
+    and ``round_budget`` (B, R) fixes each round's length (rounds 1..R, a 0 ends the fit's
+    rounds): such a fit runs as many rounds as it has positive entries, each exactly that many
+    epochs, keeping the best weights of each round and the best round. A row of -1 leaves that
+    fit to theta, patience and ``settings.max_epochs``.
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"lambda_star_schedule must be one of {SCHEDULES}, got {schedule!r}")
@@ -115,10 +124,19 @@ def run_rounds(
     device, dtype = data.x_train.device, data.x_train.dtype
     n_fits = data.n_fits
     thetas = theta.tolist()
-    rounds = torch.tensor([n_rounds(t) for t in thetas], device=device)
+    prunes = [True] * n_fits if prune_of_fit is None else list(prune_of_fit)
+    budget = np.full((n_fits, 1), -1) if round_budget is None else np.asarray(round_budget)
+    fixed = budget[:, 0] >= 0
+    counts = [
+        int(np.cumprod(budget[b] > 0).sum()) if fixed[b] else n_rounds(t)
+        for b, t in enumerate(thetas)
+    ]
+    rounds = torch.tensor(counts, device=device)
+    budget_t = torch.as_tensor(np.clip(budget, 0, None), device=device)
+    fixed_t = torch.as_tensor(fixed, device=device)
     groups = [
-        _Group.start(name, penalty_of_fit, network, soft.params, thetas)
-        for name in dict.fromkeys(penalty_of_fit)
+        _Group.start(name, prune, penalty_of_fit, prunes, network, soft.params, thetas)
+        for name, prune in dict.fromkeys(zip(penalty_of_fit, prunes, strict=True))
     ]
     sampler = BatchSampler([stage_seed(s, 1) for s in batch_seeds], data.x_train.shape[1])
     trainer = Trainer(
@@ -140,6 +158,7 @@ def run_rounds(
     active_frac = torch.ones(n_fits, dtype=torch.float64, device=device)
     round_val = np.full((n_fits, int(rounds.max()) + 1), np.nan)
     round_val[:, 0] = soft.best_val.cpu().numpy()
+    round_epochs = np.zeros((n_fits, int(rounds.max())), dtype=np.int64)
     current = torch.zeros(n_fits, dtype=torch.long, device=device)  # round each fit is in
     done_epochs = torch.zeros(n_fits, dtype=torch.long, device=device)  # in finished rounds
     selected_epoch = torch.zeros(n_fits, dtype=torch.long, device=device)
@@ -163,7 +182,13 @@ def run_rounds(
         starting = torch.nonzero(fits).flatten().tolist()
         rounds_now = current.tolist()
         sampler.restart(starting, [stage_seed(batch_seeds[b], rounds_now[b]) for b in starting])
-        trainer.start(fits)
+        if bool((fits & fixed_t).any()):
+            idx = (current - 1).clamp(0, budget_t.shape[1] - 1).unsqueeze(1)
+            length = budget_t.gather(1, idx).squeeze(1)
+            trainer.start(fits & fixed_t, length)
+            trainer.start(fits & ~fixed_t)
+        else:
+            trainer.start(fits)
 
     def finish(ended: torch.Tensor) -> None:
         """Bookkeeping of the fits whose round ended; the healthy ones go on to their next."""
@@ -172,6 +197,7 @@ def run_rounds(
         diverged.logical_or_(ended & trainer.diverged)
         idx = torch.nonzero(ended).flatten().cpu().numpy()
         round_val[idx, current[ended].cpu().numpy()] = trainer.best_val[ended].cpu().numpy()
+        round_epochs[idx, current[ended].cpu().numpy() - 1] = trainer.epochs[ended].cpu().numpy()
         better = ok & (trainer.best_val < sel_val)
         selected_epoch = torch.where(better, done_epochs + trainer.best_epoch, selected_epoch)
         done_epochs.add_(torch.where(ended, trainer.epochs, 0))
@@ -201,6 +227,7 @@ def run_rounds(
         active_fraction=active_frac,
         best_val=sel_val,
         round_val=round_val,
+        round_epochs=round_epochs,
         epochs=done_epochs,
         selected_epoch=selected_epoch,
         diverged=diverged,
@@ -213,6 +240,7 @@ class _Group:
     """The fits that share one penalty: its term masks and deletions per round."""
 
     penalty: Penalty
+    prunes: bool  # False: every term stays (the matched-budget control)
     network: Network
     members: torch.Tensor  # (B,) bool
     masks: list[torch.Tensor]
@@ -223,7 +251,9 @@ class _Group:
     def start(
         cls,
         name: str,
+        prunes: bool,
         penalty_of_fit: list[str],
+        prune_of_fit: list[bool],
         network: Network,
         params: list[torch.Tensor],
         thetas: list[float],
@@ -232,11 +262,16 @@ class _Group:
         masks = full_masks(penalty, network.weights(params))
         total = sum(m[0].numel() for m in masks)
         device = params[0].device
-        members = torch.tensor([p == name for p in penalty_of_fit], device=device)
+        members = torch.tensor(
+            [p == name and q == prunes for p, q in zip(penalty_of_fit, prune_of_fit, strict=True)],
+            device=device,
+        )
         per_round = torch.tensor([terms_per_round(t, total) for t in thetas], device=device)
-        return cls(penalty, network, members, masks, per_round, total)
+        return cls(penalty, prunes, network, members, masks, per_round, total)
 
     def prune(self, params: list[torch.Tensor], taking_part: torch.Tensor) -> None:
+        if not self.prunes:
+            return
         k = torch.where(
             taking_part & self.members, self.per_round, torch.zeros_like(self.per_round)
         )

@@ -149,14 +149,17 @@ def train_rounds(
     hp: HyperParams | list[HyperParams],
     settings: TrainSettings,
     metrics: list[str] | None = None,
+    round_budget: np.ndarray | None = None,
 ) -> AdaptiveOutcome:
     """The adaptive rounds of each fit's method, from the soft outcome of the same replicate.
 
     ``hp`` is shared by all fits or given per fit (one schedule for all); ``metrics`` gives
-    each fit's validation metric (default ``settings.metric``).
+    each fit's validation metric (default ``settings.metric``). Each method says whether its
+    rounds prune and whether they apply lambda* or lambda; ``round_budget`` (B, R) fixes the
+    rounds and epochs of matched fits (-1 rows: the others; see ``asp.adaptive.run_rounds``).
     """
-    penalties = [get_method(m).round_penalty for m in methods]
-    if None in penalties:
+    specs = [get_method(m) for m in methods]
+    if any(not m.adaptive for m in specs):
         raise ValueError(f"methods {methods} include one without adaptive rounds")
     hps = [hp] * len(methods) if isinstance(hp, HyperParams) else list(hp)
     if len(hps) != len(methods):
@@ -164,19 +167,25 @@ def train_rounds(
     schedules = {h.schedule for h in hps}
     if len(schedules) != 1:
         raise ValueError(f"one lambda* schedule per batch, got {sorted(schedules)}")
+    coefs = [
+        h.lam if m.round_coefficient == "lambda" else h.lam_star
+        for m, h in zip(specs, hps, strict=True)
+    ]
     return run_rounds(
         soft,
         batch.data,
         batch.network,
-        penalties,
+        [m.round_penalty for m in specs],
         # float64: reported theta* and lambda* are exact (0.98, not 0.9800000042)
         batch.per_fit([h.lam for h in hps], torch.float64),
-        batch.per_fit([h.lam_star for h in hps], torch.float64),
+        batch.per_fit(coefs, torch.float64),
         batch.per_fit([h.theta for h in hps], torch.float64),
         settings,
         batch.batch_seeds,
         schedules.pop(),
         metrics,
+        [m.prunes for m in specs],
+        round_budget,
     )
 
 

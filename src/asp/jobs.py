@@ -217,6 +217,8 @@ def cell_frame(
     df["config_hash"] = config_hash(job)
     df["job"] = job["name"]
     df["job_seconds"] = job_seconds
+    if "budget" in job:  # the budget study: stage 0's epoch budget
+        df["budget"] = job["budget"]
     return df
 
 
@@ -274,7 +276,10 @@ def run_rounds(
     job: dict, replicates: list[Replicate], starts: list[StageState]
 ) -> list[CellResult]:
     """Continue every cell of a rounds job from the stage-0 state of its method's
-    ``starts_from`` (same metric and replicates) with the adaptive rounds."""
+    ``starts_from`` (same metric and replicates) with the adaptive rounds.
+
+    Cells of a matched-budget method (``Method.matches``) train after the others, each fit
+    with the rounds and epochs of its twin of the same metric and replicate in this job."""
     check_batch_size(job, replicates)
     device, dtype = resolve_device(job["device"]), DTYPES[job["dtype"]]
     arch = architecture(job, replicates)
@@ -289,38 +294,25 @@ def run_rounds(
             )
         by_key[(s.metric, s.method)] = s
     cells = job["cells"]
+    matched = [i for i, c in enumerate(cells) if get_method(c["method"]).matches]
+    first = [i for i in range(len(cells)) if i not in matched]
+    budgets: dict[tuple[str, str], np.ndarray] = {}  # (metric, method) -> (reps, R) epochs
     trained = []
     start = time.perf_counter()
-    for family, positions in _family_groups(cells).items():
-        part = [cells[i] for i in positions]
-        begin = []
-        for c in part:
-            key = (c["metric"], get_method(c["method"]).starts_from)
-            if key not in by_key:
-                raise ValueError(f"{job['name']}: no stage-0 state of {key[1]} for {key[0]}")
-            begin.append(by_key[key])
-        soft = concat([TrainOutcome.from_state(s.outcome.state_dict(), device) for s in begin])
-        soft_seconds = np.concatenate([s.seconds for s in begin])
-        hps = [
-            HyperParams(c["lambda"], c["lambda_star"], c["theta"], job["schedule"])
-            for c in part
-            for _ in range(n_reps)
-        ]
-        methods = _per_fit(part, n_reps, "method")
-        batch = Batch(replicates, list(range(n_reps)) * len(part), arch, device, dtype, family)
-        log.info("%s: %d %s fits from stage 0 on %s", job["name"], len(methods), family, device)
-        t0 = time.perf_counter()
-        out = train_rounds(batch, soft, methods, hps, settings, _per_fit(part, n_reps, "metric"))
-        seconds = time.perf_counter() - t0
-        log.info(
-            "%s fits done in %.1f s; t* median %s; %d diverged",
-            family,
-            seconds,
-            float(out.t_star.float().median()),
-            int(out.diverged.sum()),
-        )
-        fit_seconds = soft_seconds + epoch_share(seconds, out.epochs)
-        trained.append((positions, batch, out, rounds_rows(batch, soft, out, methods, fit_seconds)))
+    for positions in (first, matched):
+        by_family: dict[str, list[int]] = {}
+        for i in positions:
+            by_family.setdefault(get_method(cells[i]["method"]).network, []).append(i)
+        for family, members in by_family.items():
+            part = [cells[i] for i in members]
+            out, batch, rows = _train_rounds_part(
+                job, replicates, part, family, by_key, budgets, settings, arch, device, dtype
+            )
+            for j, c in enumerate(part):
+                budgets[(c["metric"], c["method"])] = out.round_epochs[
+                    j * n_reps : (j + 1) * n_reps
+                ]
+            trained.append((members, batch, out, rows))
     job_seconds = time.perf_counter() - start
     results: list[CellResult | None] = [None] * len(cells)
     for positions, batch, out, rows in trained:
@@ -332,11 +324,58 @@ def run_rounds(
                 f"val_{cell['metric']}": out.curves["val"][:, part],
                 "selected_epoch": out.selected_epoch[part].cpu().numpy(),
                 "t_star": out.t_star[part].cpu().numpy(),
+                "round_epochs": out.round_epochs[part],
             }
             results[i] = CellResult(
                 cell, cell_frame(rows[part], job, cell, batch.device, job_seconds), curves
             )
     return results
+
+
+def _train_rounds_part(
+    job, replicates, part, family, by_key, budgets, settings, arch, device, dtype
+):
+    """One batch of a rounds job: the cells ``part`` of one network family."""
+    n_reps = len(replicates)
+    begin = []
+    for c in part:
+        key = (c["metric"], get_method(c["method"]).starts_from)
+        if key not in by_key:
+            raise ValueError(f"{job['name']}: no stage-0 state of {key[1]} for {key[0]}")
+        begin.append(by_key[key])
+    soft = concat([TrainOutcome.from_state(s.outcome.state_dict(), device) for s in begin])
+    soft_seconds = np.concatenate([s.seconds for s in begin])
+    hps = [
+        HyperParams(c["lambda"], c["lambda_star"], c["theta"], job["schedule"])
+        for c in part
+        for _ in range(n_reps)
+    ]
+    budget = None
+    twins = [get_method(c["method"]).matches for c in part]
+    if any(twins):
+        rows = []
+        for c, twin in zip(part, twins, strict=True):
+            if (c["metric"], twin) not in budgets:
+                raise ValueError(f"{job['name']}: {c['method']} needs its twin {twin} in this job")
+            rows.append(budgets[(c["metric"], twin)])
+        width = max(r.shape[1] for r in rows)
+        budget = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
+    methods = _per_fit(part, n_reps, "method")
+    batch = Batch(replicates, list(range(n_reps)) * len(part), arch, device, dtype, family)
+    log.info("%s: %d %s fits from stage 0 on %s", job["name"], len(methods), family, device)
+    t0 = time.perf_counter()
+    metrics = _per_fit(part, n_reps, "metric")
+    out = train_rounds(batch, soft, methods, hps, settings, metrics, budget)
+    seconds = time.perf_counter() - t0
+    log.info(
+        "%s fits done in %.1f s; t* median %s; %d diverged",
+        family,
+        seconds,
+        float(out.t_star.float().median()),
+        int(out.diverged.sum()),
+    )
+    fit_seconds = soft_seconds + epoch_share(seconds, out.epochs)
+    return out, batch, rounds_rows(batch, soft, out, methods, fit_seconds)
 
 
 def make_job(

@@ -29,7 +29,12 @@ class Method:
     stage0_penalty: str = "mean_squared"  # sharing penalty of stage 0, at coefficient lambda
     round_penalty: str | None = None  # penalty the rounds prune and apply at lambda*
     starts_from: str | None = None  # the stage-0 method whose fits the rounds continue
-    beats: tuple[str, ...] = ()  # the paper's claims: lower test loss than these methods
+    beats: tuple[str, ...] = ()  # claims: lower test loss than these methods
+    prunes: bool = True  # rounds delete penalty terms (False: every term stays)
+    round_coefficient: str = "lambda_star"  # the rounds' penalty coefficient (or "lambda")
+    # A matched-budget control: each fit runs exactly as many rounds, of exactly as many
+    # epochs, as its twin of this (rounds) method, in the same job.
+    matches: str | None = None
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -45,6 +50,10 @@ class Method:
             )
         if rounds and set(HYPERPARAMETERS) - set(self.hyperparameters):
             raise ValueError(f"method {self.name}: rounds need lambda, lambda_star and theta")
+        if self.round_coefficient not in ("lambda", "lambda_star"):
+            raise ValueError(f"method {self.name}: round_coefficient is lambda or lambda_star")
+        if self.matches is not None and not rounds:
+            raise ValueError(f"method {self.name}: only a rounds method matches another")
 
     @property
     def adaptive(self) -> bool:
@@ -60,6 +69,13 @@ def register(method: Method) -> Method:
         raise ValueError(f"method {method.name!r} is registered twice")
     if method.starts_from is not None and get_method(method.starts_from).stage != "stage0":
         raise ValueError(f"method {method.name}: starts_from must name a stage0 method")
+    if method.matches is not None:
+        twin = get_method(method.matches)
+        if twin.stage != "rounds" or twin.matches or twin.starts_from != method.starts_from:
+            raise ValueError(
+                f"method {method.name}: matches must name an unmatched rounds method that "
+                "starts from the same stage-0 method"
+            )
     METHODS[method.name] = method
     return method
 
@@ -99,7 +115,19 @@ register(
         "adaptive",
         "adaptive rounds, squared deviation from the mean (the paper's method)",
         round_penalty="mean_squared",
-        beats=("soft", "l2_only", "mean_only"),
+        beats=("soft", "soft_extended", "l2_only", "mean_only"),
+        **_ROUNDS,
+    )
+)
+register(
+    Method(
+        "soft_extended",
+        "soft continued at the same lambda, nothing pruned, for exactly the rounds and epochs "
+        "of its adaptive twin (the matched-budget control)",
+        round_penalty="mean_squared",
+        prunes=False,
+        round_coefficient="lambda",
+        matches="adaptive",
         **_ROUNDS,
     )
 )

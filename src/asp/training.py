@@ -259,11 +259,23 @@ class Trainer:
         self.since_best = torch.zeros(n_fits, dtype=torch.long, device=self.device)
         self.epochs = torch.zeros(n_fits, dtype=torch.long, device=self.device)  # this round
         self.active = torch.zeros(n_fits, dtype=torch.bool, device=self.device)
+        # A round ends by patience or at its epoch limit; a fixed-length round (the matched
+        # budget of asp.adaptive) sets the limit per fit and switches patience off.
+        self.max_epochs = torch.full((n_fits,), settings.max_epochs, device=self.device)
+        self.patience = torch.full((n_fits,), settings.patience, device=self.device)
         self.diverged = torch.zeros(n_fits, dtype=torch.bool, device=self.device)
         self.curve: list[torch.Tensor] = []
 
-    def start(self, fits: torch.Tensor) -> None:
-        """Fits ``fits`` begin a round from their current weights, with a fresh Adam."""
+    def start(self, fits: torch.Tensor, epochs: torch.Tensor | None = None) -> None:
+        """Fits ``fits`` begin a round from their current weights, with a fresh Adam. With
+        ``epochs`` (B,) the round of each of them lasts exactly that many epochs (no early
+        stop; its best weights are still the ones kept)."""
+        if epochs is None:
+            limit, patience = self.settings.max_epochs, self.settings.patience
+        else:
+            limit, patience = epochs.to(self.device), torch.iinfo(torch.long).max
+        self.max_epochs = _where(fits, limit, self.max_epochs)
+        self.patience = _where(fits, patience, self.patience)
         zero = torch.zeros((), dtype=self.theta.dtype, device=self.device)
         self.m = _where(fits, zero, self.m)
         self.v = _where(fits, zero, self.v)
@@ -335,11 +347,7 @@ class Trainer:
             self.best_epoch = _where(improved, self.epochs, self.best_epoch)
             self.best = _where(improved, theta, self.best)
             self.since_best = _where(improved, 0, self.since_best + 1)
-            running = (
-                trained
-                & (self.since_best < self.settings.patience)
-                & (self.epochs < self.settings.max_epochs)
-            )
+            running = trained & (self.since_best < self.patience) & (self.epochs < self.max_epochs)
             ended = self.active & ~running
             self.active = running
             self.theta = _where(ended, self.best, theta)  # a round ends at its best weights
