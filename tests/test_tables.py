@@ -4,7 +4,10 @@ import pytest
 from conftest import ROOT
 
 from asp import tables
-from asp.stats import mean_ci, ordering_verdict, paired_comparison
+from asp.catalog import TABLES
+from asp.findings import findings
+from asp.layout import paper_layout
+from asp.stats import holm, holm_verdicts, mean_ci, ordering_verdict, paired_comparison
 
 PAPER = pd.read_csv(ROOT / "data" / "paper" / "paper_tables.csv")
 
@@ -90,3 +93,115 @@ def test_figure_data_start_at_the_soft_minimum():
     np.testing.assert_array_equal(ad[0], [2.0, 1.5, 1.0])
     np.testing.assert_array_equal(ad[1], [4.0, 3.9, np.nan])
     assert soft_vs_adaptive(soft, ad, "t").axes[0].get_yscale() == "log"
+
+
+def test_holm_adjusts_within_a_claim_family():
+    p = np.array([0.01, 0.04, np.nan, 0.03, 0.005])
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1, then made monotone
+    np.testing.assert_allclose(holm(p), [0.03, 0.06, np.nan, 0.06, 0.02])
+    tests = [{"wilcoxon_p": v, "mean_diff": -1.0} for v in p]
+    assert holm_verdicts(tests) == [
+        "supported",
+        "not significant",
+        "untestable",
+        "not significant",
+        "supported",
+    ]
+
+
+def test_ordering_claims_carry_holm_verdicts():
+    f = pd.concat([fits_frame(n=n) for n in (500, 1000, 2000)], ignore_index=True)
+    claims = tables.ordering_claims(f, ["mse"], ["ffn", "soft", "adaptive"])
+    assert list(claims["claim"].unique()) == ["adaptive < soft", "soft < ffn"]
+    # 4 pairs, all one way: Wilcoxon p = 0.125 per cell; Holm across 3 cells only raises it
+    assert (claims["p_holm"] >= claims["wilcoxon_p"]).all()
+    assert set(claims["holm_verdict"]) == {"not significant"}
+
+
+def four_methods(n_reps=12, n=2000):
+    """adaptive < soft_extended < soft > ffn in every replicate (soft_extended makes 55 % of
+    adaptive's gain over soft)."""
+    rows = []
+    for r in range(n_reps):
+        for method, base in (
+            ("ffn", 1e-4),
+            ("soft", 3e-4),
+            ("adaptive", 2e-4),
+            ("soft_extended", 2.45e-4),
+        ):
+            v = base + r * 1e-6
+            rows.append(
+                {
+                    "dataset": "case1",
+                    "n": n,
+                    "metric": "mse",
+                    "method": method,
+                    "replicate": r,
+                    "test_mse": v,
+                    "test_literal_mse": 1e3 * v,
+                    "seconds": 1.0,
+                    "diverged": False,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_findings_weigh_the_matched_budget_control():
+    methods = ["ffn", "soft", "adaptive", "soft_extended"]
+    f = pd.concat([four_methods(n=n) for n in (500, 2000)], ignore_index=True)
+    t3 = tables.loss_table(f, PAPER, 3, "mse")
+    c3 = tables.ordering_claims(f, ["mse"], methods)
+    assert list(dict.fromkeys(c3["claim"])) == [
+        "adaptive < soft",
+        "adaptive < soft_extended",
+        "soft < ffn",
+    ]
+    found = {x["claim"]: x for x in findings({"table3": t3}, {"table3": c3})}
+    assert found["adaptive < soft"]["verdict"] == "reproduced"
+    assert found["adaptive < soft"]["evidence"].startswith("2 of 2 cells supported")
+    assert "median 55 % of adaptive's gain" in found["adaptive < soft"]["explanation"]
+    assert "Most of the gain is extra training" in found["adaptive < soft"]["explanation"]
+    assert found["soft < ffn"]["verdict"] == "not reproduced"
+    assert found["adaptive < soft_extended"]["verdict"] == "reproduced"
+    reading = found["which reading of eq. 2.7/2.8 matches the paper's magnitudes"]
+    assert reading["verdict"] == "the standard reading is closer"
+
+
+def test_paper_layout_puts_methods_in_columns_with_claims_marked():
+    methods = ["ffn", "soft", "adaptive", "soft_extended"]
+    f = four_methods()
+    t3 = tables.loss_table(f, PAPER, 3, "mse")
+    c3 = tables.ordering_claims(f, ["mse"], methods)
+    grid = paper_layout(TABLES["table3"], t3, c3, methods, br=" | ")
+    assert list(grid.columns) == ["dataset", "n", *methods] and len(grid) == 1
+    soft = grid.loc[0, "soft"]
+    assert soft.startswith("0.0003055 (") and "[0.0002588]" in soft and "✗ < ffn" in soft
+    assert grid.loc[0, "adaptive"].endswith("✓ < soft | ✓ < soft_extended")
+
+
+def test_budget_table_and_its_claims_per_budget():
+    parts = []
+    for budget, stop in ((10, 10), (40, 25)):
+        f = four_methods(n=500).assign(budget=budget, epochs=stop)
+        f.loc[f["method"] == "adaptive", "epochs"] = stop + 7
+        parts.append(f)
+    fits = pd.concat(parts, ignore_index=True)
+    table, claims = tables.build(
+        TABLES["budget"], fits, PAPER, ["ffn", "soft", "adaptive", "soft_extended"]
+    )
+    soft = table[table["method"] == "soft"].set_index("budget")
+    assert list(soft.index) == [10, 40] and (soft["fits"] == 12).all()
+    assert soft.loc[10, "stopped_early"] == 0.0 and soft.loc[40, "stopped_early"] == 1.0
+    ad = table[table["method"] == "adaptive"].set_index("budget")
+    assert ad["stopped_early"].isna().all() and ad.loc[40, "epochs_median"] == 32
+    assert sorted(claims["budget"].unique()) == [10, 40]
+    assert set(claims.loc[claims["claim"] == "adaptive < soft", "holm_verdict"]) == {"supported"}
+    grid = paper_layout(TABLES["budget"], table, claims, ["ffn", "soft", "adaptive"], br=" | ")
+    assert list(grid["budget"]) == [10, 40] and "✓ < soft" in grid.loc[0, "adaptive"]
+    found = {x["claim"]: x for x in findings({"budget": table}, {"budget": claims})}
+    budget = found["adaptive < soft once soft has converged (our budget study)"]
+    assert budget["verdict"] == "reproduced"
+    assert budget["evidence"] == (
+        "budget 10: 1 of 1 cells supported; budget 40: 1 of 1 cells supported; "
+        "at 40 epochs 100 % of soft fits stopped early (flat)"
+    )

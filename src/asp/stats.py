@@ -49,3 +49,24 @@ def ordering_verdict(test: dict[str, float]) -> str:
     if p < ALPHA:
         return "supported" if diff < 0 else "contradicted"
     return "not significant"
+
+
+def holm(pvalues: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error control across the cells of one
+    claim); NaN entries (untestable cells) are left out of the family and stay NaN."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = ok.size
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+def holm_verdicts(tests: list[dict[str, float]]) -> list[str]:
+    """Verdicts on the claim "a < b" in each of its cells, at family-wise level ALPHA."""
+    adjusted = holm(np.array([t["wilcoxon_p"] for t in tests]))
+    return [ordering_verdict({**t, "wilcoxon_p": p}) for t, p in zip(tests, adjusted, strict=True)]

@@ -1,0 +1,88 @@
+"""Tables laid out as the paper prints them: one row per data set and N, one column per method
+(or quantity), each cell ours (95 % CI) above the paper's value, with the verdicts of the
+paired claims of that method marked. The CSVs keep the long form; this is for reading."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from asp.catalog import TableSpec
+
+MARK = {"supported": "✓", "contradicted": "✗", "not significant": "~", "untestable": "?"}
+
+
+def fmt(v: float) -> str:
+    return "–" if pd.isna(v) else f"{v:.4g}"
+
+
+def _cell(row: pd.Series, br: str) -> str:
+    text = fmt(row["ours"])
+    if "ci_low" in row and np.isfinite(row.get("ci_low", np.nan)):
+        text += f" ({fmt(row['ci_low'])}–{fmt(row['ci_high'])})"
+    if np.isfinite(row.get("paper", np.nan)):
+        text += f"{br}[{fmt(row['paper'])}]"
+    return text
+
+
+def _marks(claims: pd.DataFrame, row: pd.Series, br: str) -> str:
+    """The verdicts (after Holm where present) of the claims "method < other" of one cell."""
+    if claims is None or not len(claims):
+        return ""
+    col = "holm_verdict" if "holm_verdict" in claims else "verdict"
+    sel = claims[
+        (claims["dataset"] == row["dataset"])
+        & (claims["n"].astype(str) == str(row["n"]))
+        & (claims["metric"] == row["metric"])
+        & claims["claim"].str.startswith(f"{row['method']} < ")
+    ]
+    if "budget" in claims and "budget" in row:
+        sel = sel[sel["budget"] == row["budget"]]
+    return "".join(
+        f"{br}{MARK.get(r[col], '?')} < {r['claim'].split(' < ', 1)[1]}" for _, r in sel.iterrows()
+    )
+
+
+def paper_layout(
+    spec: TableSpec,
+    table: pd.DataFrame,
+    claims: pd.DataFrame | None = None,
+    methods: list[str] | None = None,
+    br: str = "<br>",
+) -> pd.DataFrame:
+    """The long table of ``spec`` as a grid of text cells (``br`` between the lines of a cell:
+    "<br>" for HTML, " " for Markdown); method columns in the order of ``methods``."""
+    if not len(table):
+        return pd.DataFrame()
+    t = table.copy()
+    multi_metric = t["metric"].nunique() > 1
+    if spec.builder in ("loss", "budget"):
+        t["column"] = t["method"]
+        rows = ["dataset", "n"] + (["budget"] if spec.builder == "budget" else [])
+        rows += ["metric"] if multi_metric else []
+    elif spec.builder == "case_study":
+        t["column"] = np.where(
+            t["quantity"] == "test_loss_mean", t["method"], t["method"] + ": " + t["quantity"]
+        )
+        t["n"] = "all"
+        rows = ["dataset", "metric"]
+    elif spec.builder == "timing":
+        t["column"] = t["method"] + ": " + t["quantity"]
+        rows = ["dataset", "n"]
+    else:  # hyper-parameters
+        t["column"] = t["quantity"]
+        rows = ["dataset", "metric", "n"]
+    t["text"] = [
+        _cell(r, br)
+        + (
+            _marks(claims, r, br)
+            if "method" in r
+            and (spec.builder in ("loss", "budget") or r.get("quantity") == "test_loss_mean")
+            else ""
+        )
+        for _, r in t.iterrows()
+    ]
+    order = {m: i for i, m in enumerate(methods or [])}
+    columns = sorted(dict.fromkeys(t["column"]), key=lambda c: order.get(c, len(order)))
+    grid = t.pivot_table(index=rows, columns="column", values="text", aggfunc="first", sort=False)
+    return grid.reindex(columns=columns).fillna("–").rename_axis(columns=None).reset_index()
