@@ -39,7 +39,7 @@ def load(name: str) -> dict:
     return yaml.safe_load((ROOT / name).read_text())
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "config/tiny.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "config/tiny.yaml", "config/tuned.yaml"])
 def test_shipped_configs_validate(name):
     validate(load(name), str(SCHEMA))
 
@@ -126,8 +126,10 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
     assert jobs.get("ingest", 0) == real
     assert jobs["train_stage0"] == jobs["train_rounds"] == 3 * 5 + real
     assert jobs["train_rounds_focus"] == 3
-    tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0)
-    assert jobs["total"] == 15 + real + 2 * (15 + real) + 3 + tables_figures + 2
+    # The budget study: 3 budgets x 3 cases at N=2000, stage 0 and rounds; its table and figure.
+    assert jobs["budget_stage0"] == jobs["budget_rounds"] == 9
+    tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 2
+    assert jobs["total"] == 15 + real + 2 * (15 + real) + 3 + 18 + tables_figures + 2
 
 
 def test_one_table_builds_only_its_inputs(tmp_path):
@@ -214,6 +216,14 @@ def test_report_has_every_table_and_figure(tiny_run):
     for _, data in images:
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Provenance" in html and "sha256" in html
+    # Findings first, the matched-budget control in Tables 3-6, the budget study
+    assert html.index('id="findings"') < html.index('id="table1"')
+    for claim in ("adaptive &lt; soft", "soft &lt; ffn", "adaptive &lt; soft_extended"):
+        assert f"<td>{claim}</td>" in html
+    for k in (3, 4, 5, 6):
+        table = (cwd / f"results/tables/table{k}.csv").read_text()
+        assert "soft_extended" in table
+    assert 'id="budget"' in html and '<img alt="Budget study" src="data:image/png;base64,' in html
 
 
 def test_second_run_does_nothing(tiny_run):

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BUILDERS = ("hyper", "loss", "timing", "case_study")
-METHOD_LISTS = ("methods", "penalty_methods", "case_studies.methods")
+BUILDERS = ("hyper", "loss", "timing", "case_study", "budget")
+METHOD_LISTS = ("methods", "penalty_methods", "case_studies.methods", "budget_study.methods")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class TableSpec:
     metric: str | None = None
     claims: str | None = None  # "orderings" (asp.methods.claim_pairs), "improvement" or None
     tuned: bool = False  # shows the tuned values beside the paper's when training uses them
+    study: str | None = None  # "budget": fits of the budget study (one set per epoch budget)
 
     def __post_init__(self) -> None:
         if self.builder not in BUILDERS:
@@ -120,7 +121,7 @@ TABLES: dict[str, TableSpec] = {
             "timing",
             "simulation",
             "focus",
-            ("soft", "adaptive"),
+            "methods",
             "mse",
             "improvement",
         ),
@@ -131,7 +132,7 @@ TABLES: dict[str, TableSpec] = {
             "timing",
             "simulation",
             "focus",
-            ("soft", "adaptive"),
+            "methods",
             "mae",
             "improvement",
         ),
@@ -171,6 +172,18 @@ TABLES: dict[str, TableSpec] = {
             "case_studies.methods",
             None,
             "orderings",
+        ),
+        TableSpec(
+            "budget",
+            "Budget study: mean test loss (95 % CI) and stage-0 epochs against the soft budget",
+            None,
+            "budget",
+            "simulation",
+            "focus",
+            "budget_study.methods",
+            None,
+            "orderings",
+            study="budget",
         ),
     ]
 }

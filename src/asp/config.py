@@ -27,6 +27,8 @@ def method_lists(config: dict) -> dict[str, list[str]]:
     lists = {"methods": config["methods"], "penalty_methods": config["penalty_methods"]}
     if config["case_studies"]["sets"]:
         lists["case_studies.methods"] = config["case_studies"]["methods"]
+    if config["budget_study"]["epochs"]:
+        lists["budget_study.methods"] = config["budget_study"]["methods"]
     return lists
 
 
@@ -59,6 +61,13 @@ def check_config(config: dict) -> None:
             "tuning.first_replicate",
             f"{tuning['first_replicate']} overlaps the evaluation replicates "
             f"0..{config['replicates'] - 1}; tuning replicates must be disjoint from them",
+        )
+    budget = config["budget_study"]
+    if budget["epochs"] and budget["replicates"] > config["replicates"]:
+        raise ConfigError(
+            "budget_study.replicates",
+            f"{config['budget_study']['replicates']} exceeds the {config['replicates']} "
+            "evaluation replicates it takes its first ones from",
         )
     batch = config["training"]["batch_size"]
     for key, n in [("simulation.sizes", min(sim["sizes"])), ("tuning.n", tuning["n"])]:

@@ -119,3 +119,36 @@ def tuning_history(trials: pd.DataFrame) -> plt.Figure:
     grid.figure.suptitle("Tuning: trial objective (grey) and best so far (red)", y=1.0)
     grid.figure.tight_layout()
     return grid.figure
+
+
+def budget_lines(table: pd.DataFrame) -> plt.Figure:
+    """The budget study: mean test loss (95 % CI as error bars) against the stage-0 epoch
+    budget, one line per method, one panel per case and metric (``asp.tables.budget_table``)."""
+    if table.empty:
+        raise ValueError("the budget table is empty: nothing to plot")
+    t = table.copy()
+    t["panel"] = t["dataset"] + ", " + t["metric"].str.upper()
+    panels = sorted(t["panel"].unique())
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.2), squeeze=False)
+    for ax, panel in zip(axes[0], panels, strict=True):
+        for method, g in t[t["panel"] == panel].groupby("method", sort=False):
+            g = g.sort_values("budget")
+            err = np.vstack([g["ours"] - g["ci_low"], g["ci_high"] - g["ours"]])
+            ax.errorbar(
+                g["budget"],
+                g["ours"],
+                yerr=np.nan_to_num(err),
+                marker="o",
+                ms=4,
+                capsize=2,
+                label=method,
+            )
+        ax.set_xscale("log")
+        ax.set_title(panel)
+        ax.set_xlabel("stage-0 epoch budget")
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3), useOffset=False)
+    axes[0][0].set_ylabel("mean test loss")
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle("Budget study: does adaptive still beat soft once soft has converged?")
+    fig.tight_layout()
+    return fig

@@ -60,10 +60,12 @@ wildcard_constraints:
     block=r"\d+",
 
 
-def block_replicates(block):
+def block_replicates(block, total=None):
+    """Replicates of one block of the evaluation replicates 0..total-1 (default: all)."""
     size = config["replicate_block"]
+    total = config["replicates"] if total is None else total
     block = int(block)
-    return list(range(block * size, min((block + 1) * size, config["replicates"])))
+    return list(range(block * size, min((block + 1) * size, total)))
 
 
 TUNING = config["tuning"]
@@ -91,6 +93,26 @@ def fits(dataset, n, metric, method):
     )
 
 
+# The budget study (config budget_study): its own fits under results/budget/E<epochs>/.
+BUDGET = config["budget_study"]
+BUDGETS = BUDGET["epochs"]
+BUDGET_BLOCKS = list(range(math.ceil(BUDGET["replicates"] / config["replicate_block"])))
+BUDGET_ROOT = "results/budget/E{epochs}/fits"
+BUDGET_FIGURE = ["results/figures/fig_budget.png"] if BUDGETS else []
+
+
+def budget_fits(dataset, n, metric, method):
+    return expand(
+        "results/budget/E{epochs}/fits/{dataset}/N{n}/{metric}/{method}/block{block}.parquet",
+        epochs=BUDGETS,
+        dataset=dataset,
+        n=n,
+        metric=metric,
+        method=method,
+        block=BUDGET_BLOCKS,
+    )
+
+
 # The tables and figures of this config (asp.catalog), and the fits each needs.
 def table_datasets(spec):
     if spec.datasets == "simulation":
@@ -115,7 +137,9 @@ def table_metrics(spec):
 TABLES = [
     spec
     for spec in TABLE_SPECS.values()
-    if table_datasets(spec) and (spec.metric is None or spec.metric in METRICS)
+    if table_datasets(spec)
+    and (spec.metric is None or spec.metric in METRICS)
+    and (spec.study != "budget" or BUDGETS)
 ]
 FIGURES = figures_for(DATASETS)
 # Figures draw the curves of one metric: MSE when the config has it.
@@ -128,13 +152,14 @@ def FIGURE_N(fig):
 
 def table_inputs(spec):
     """Fit files a table needs (an explicit list: a table rebuilds only from its own fits)."""
+    files = budget_fits if spec.study == "budget" else fits
     return [
         f
         for d in table_datasets(spec)
         for n in table_sizes(spec)
         for metric in table_metrics(spec)
         for method in table_methods(spec)
-        for f in fits(d, n, metric, method)
+        for f in files(d, n, metric, method)
     ]
 
 
@@ -148,7 +173,7 @@ def needed_methods(at_every_size):
     focus_size only."""
     names = set()
     for spec in TABLES:
-        if (spec.sizes != "focus") == at_every_size:
+        if spec.study is None and (spec.sizes != "focus") == at_every_size:
             names.update(table_methods(spec))
     if at_every_size:
         names.update(FIGURE_METHODS)
@@ -160,14 +185,20 @@ def registry_order(names):
     return [m for m in REGISTRY if m in names]
 
 
-_EVERY = needed_methods(True)
+def with_twins(names):
+    """A matched-budget method trains in the job of its twin (asp.methods)."""
+    return set(names) | {get_method(m).matches for m in names if get_method(m).matches}
+
+
+_EVERY = with_twins(needed_methods(True))
+_FOCUS = with_twins(needed_methods(False)) - _EVERY
+_EVERY |= {m for m in _FOCUS if get_method(m).matches in _EVERY}
+_FOCUS -= _EVERY
 ROUNDS_EVERY = registry_order(m for m in _EVERY if get_method(m).adaptive)
-ROUNDS_FOCUS = registry_order(
-    m for m in needed_methods(False) - _EVERY if get_method(m).adaptive
-)
+ROUNDS_FOCUS = registry_order(m for m in _FOCUS if get_method(m).adaptive)
 _STARTS = {get_method(m).starts_from for m in ROUNDS_EVERY + ROUNDS_FOCUS}
 STAGE0_METHODS = registry_order(
-    {m for m in _EVERY | needed_methods(False) if not get_method(m).adaptive} | _STARTS
+    {m for m in _EVERY | _FOCUS if not get_method(m).adaptive} | _STARTS
 )
 
 
@@ -179,21 +210,25 @@ def cells(methods):
     return [(metric, method) for metric in METRICS for method in methods]
 
 
-def cell_files(methods, ext):
+def cell_files(methods, ext, root="results/fits"):
     return [
-        f"results/fits/{{dataset}}/N{{n}}/{metric}/{method}/block{{block}}.{ext}"
+        f"{root}/{{dataset}}/N{{n}}/{metric}/{method}/block{{block}}.{ext}"
         for metric, method in cells(methods)
     ]
 
 
 def job_common(w, stage):
     """The slice of config every training job depends on."""
+    budget = "epochs" in w.keys()
+    name = f"{stage} {w.dataset} N{w.n}" + (f" E{w.epochs}" if budget else "")
     return {
         "stage": stage,
-        "name": f"{stage} {w.dataset} N{w.n} block{w.block}",
+        "name": f"{name} block{w.block}",
         "dataset": w.dataset,
         "n": w.n if w.n == "all" else int(w.n),
-        "replicates": block_replicates(w.block),
+        "replicates": block_replicates(
+            w.block, BUDGET["replicates"] if budget else None
+        ),
         "base_seed": config["base_seed"],
         "device": config["device"],
         "dtype": config["dtype"],
@@ -223,17 +258,33 @@ def cell_params(dataset, metric, method):
 
 
 def training_params(methods, stage):
+    """A training job's params; in the budget study (an ``epochs`` wildcard) stage 0 trains
+    with that many epochs at most, and the rows record the budget."""
+
     def params(w):
         job = job_common(w, stage)
         job["cells"] = [cell_params(w.dataset, mt, m) for mt, m in cells(methods)]
-        if stage == "stage0":
+        if stage.endswith("stage0"):
             job["training"] = STAGE0_TRAINING
         else:
             job["schedule"] = TRAINING["lambda_star_schedule"]
             job["training"] = ROUNDS_TRAINING
+        if "epochs" in w.keys():
+            job["budget"] = int(w.epochs)
+            if stage.endswith("stage0"):
+                job["training"] = STAGE0_TRAINING | {"max_epochs": int(w.epochs)}
         return job
 
     return params
+
+
+# The budget study's methods: stage 0 (with those the rounds start from), then the rounds.
+_BUDGET_METHODS = with_twins(BUDGET["methods"]) if BUDGETS else set()
+BUDGET_ROUNDS = registry_order(m for m in _BUDGET_METHODS if get_method(m).adaptive)
+BUDGET_STAGE0 = registry_order(
+    {m for m in _BUDGET_METHODS if not get_method(m).adaptive}
+    | {get_method(m).starts_from for m in BUDGET_ROUNDS}
+)
 
 
 def tune_params(w):

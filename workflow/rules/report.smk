@@ -9,6 +9,7 @@ rule report:
         fits=sorted({f for t in TABLES for f in table_inputs(t)}),
         tuned=[tuned_path(d, m) for d in DATASETS for m in METRICS] if TUNED else [],
         tuning_figure=TUNING_FIGURE,
+        budget_figure=BUDGET_FIGURE,
         template=workflow.source_path("../templates/report.html.j2"),
     output:
         "reports/report.html",
@@ -21,6 +22,7 @@ rule report:
     params:
         config=config,
         tables=[t.id for t in TABLES],
+        table_methods={t.id: table_methods(t) for t in TABLES},
         figures=[
             {"id": f.id, "label": f.label, "dataset": f.dataset, "n": FIGURE_N(f)}
             for f in FIGURES

@@ -12,6 +12,8 @@ import yaml
 from io_utils import read_meta, start_logging
 
 from asp.catalog import get_table
+from asp.findings import findings
+from asp.layout import paper_layout
 from asp.tables import verdict_counts, wall_by_stage
 from asp.tuning import studies_frame
 
@@ -46,25 +48,29 @@ def git_commit() -> str:
 
 
 tables, claims = [], []
+by_id, claims_by_id = {}, {}
 for table_id, tpath, cpath in zip(
     smk.params.tables, smk.input.tables, smk.input.claims, strict=True
 ):
     spec = get_table(table_id)
+    long = by_id[table_id] = pd.read_csv(tpath)
+    c = claims_by_id[table_id] = pd.read_csv(cpath)
+    grid = paper_layout(spec, long, c, smk.params.table_methods[table_id])
     tables.append(
         {
             "id": spec.id,
             "title": spec.title,
-            "html": html_table(pd.read_csv(tpath)),
+            "html": grid.to_html(index=False, escape=False, border=0, classes="t paper"),
+            "long": html_table(long),
             # the provenance note of a case study goes above its results table
             "case_study_results": spec.datasets if spec.builder == "case_study" else None,
         }
     )
-    c = pd.read_csv(cpath)
     if len(c):
-        c.insert(0, "table", spec.id)
-        claims.append(c)
+        claims.append(c.assign(table=spec.id)[["table", *c.columns]])
 claims_df = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame()
 verdicts = verdict_counts(claims_df)
+found = findings(by_id, claims_by_id)
 figures = [
     {
         "id": fig["id"],
@@ -97,6 +103,8 @@ meta = read_meta(smk.input.fits[0])
 html = jinja2.Template(Path(smk.input.template).read_text()).render(
     generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     tables=tables,
+    findings=found,
+    budget_figure=data_uri(smk.input.budget_figure[0]) if smk.input.budget_figure else None,
     verdicts=html_table(verdicts) if len(verdicts) else "",
     claims=html_table(claims_df) if len(claims_df) else "",
     figures=figures,

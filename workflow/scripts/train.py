@@ -12,7 +12,7 @@ log = start_logging(smk.log[0])
 torch.set_num_threads(smk.threads)
 job = with_tuned_values(dict(smk.params.job), read_tuned(smk.input.tuned))
 replicates = job_replicates(job, read_arrays(smk.input.data, job["replicates"]))
-if job["stage"] == "stage0":
+if job["stage"].endswith("stage0"):  # stage0, budget_stage0
     results = run_stage0(job, replicates)
 else:
     starts = [
