@@ -205,3 +205,13 @@ def test_budget_table_and_its_claims_per_budget():
         "budget 10: 1 of 1 cells supported; budget 40: 1 of 1 cells supported; "
         "at 40 epochs 100 % of soft fits stopped early (flat)"
     )
+
+
+def test_a_claim_no_cell_can_decide_is_inconclusive():
+    f = fits_frame()  # four replicates: no Wilcoxon p below 0.125
+    c3 = tables.ordering_claims(f, ["mse"], ["ffn", "soft", "adaptive"])
+    found = {
+        x["claim"]: x
+        for x in findings({"table3": tables.loss_table(f, PAPER, 3, "mse")}, {"table3": c3})
+    }
+    assert found["adaptive < soft"]["verdict"] == "inconclusive"

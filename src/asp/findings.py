@@ -14,11 +14,16 @@ import pandas as pd
 from asp.tables import IMPROVEMENT_CLAIM, OVERHEAD_CLAIM
 
 
-def _verdict(supported: int, testable: int) -> str:
+def _verdict(supported: int, testable: int, contradicted: int | None = None) -> str:
+    """reproduced: every testable cell supports the claim; not reproduced: none does (and, for
+    a paired claim, some cell contradicts it); inconclusive: no cell is significant either way
+    (too few replicates, say); partly otherwise."""
     if testable == 0:
         return "untested"
     if supported == testable:
         return "reproduced"
+    if supported == 0 and contradicted == 0:
+        return "inconclusive"
     return "not reproduced" if supported == 0 else "partly"
 
 
@@ -52,7 +57,7 @@ def _ordering_finding(claim, where, claims, control=None) -> dict:
     return {
         "claim": claim,
         "tables": where,
-        "verdict": _verdict(sup, n),
+        "verdict": _verdict(sup, n, con),
         "evidence": evidence,
         "explanation": control or "",
     }
@@ -79,9 +84,12 @@ def findings(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -
                 f"cells; the matched budget alone makes a median {100 * share:.0f} % of "
                 "adaptive's gain over soft. "
                 + (
-                    "Most of the gain is extra training, not pruning."
-                    if share >= 0.5
-                    else "Most of the gain needs the pruning."
+                    "Most of the gain needs the pruning."
+                    if share < 0.5
+                    else "Most of the gain is extra training; pruning adds a smaller part, "
+                    "significant in most cells."
+                    if 2 * sup >= n
+                    else "Most of the gain is extra training, not pruning."
                 )
             )
         out.append(_ordering_finding("adaptive < soft", "3, 4", sim_claims, control))
@@ -109,11 +117,12 @@ def findings(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -
         c7 = claims["table7"]
         parts = [_ordering(c7, f"adaptive < {o}") for o in ("l2_only", "mean_only")]
         sup, n = sum(p[0] for p in parts), sum(p[2] for p in parts)
+        con = sum(p[1] for p in parts)
         out.append(
             {
                 "claim": "the combined penalty is best (adaptive < l2_only, mean_only)",
                 "tables": "7",
-                "verdict": _verdict(sup, n),
+                "verdict": _verdict(sup, n, con),
                 "evidence": f"{parts[0][0]} of {parts[0][2]} cells against l2_only, "
                 f"{parts[1][0]} of {parts[1][2]} against mean_only (Holm)",
                 "explanation": "l2_only at lambda* equals the combined form at K lambda* "
@@ -156,12 +165,12 @@ def findings(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -
         per = {e: _ordering(g, "adaptive < soft") for e, g in cb.groupby("budget")}
         largest = max(per)
         soft = tb[(tb["method"] == "soft") & (tb["budget"] == largest)]
-        sup, _, n = per[largest]
+        sup, con, n = per[largest]
         out.append(
             {
                 "claim": "adaptive < soft once soft has converged (our budget study)",
                 "tables": "budget",
-                "verdict": _verdict(sup, n),
+                "verdict": _verdict(sup, n, con),
                 "evidence": "; ".join(
                     f"budget {e}: {p[0]} of {p[2]} cells supported" for e, p in per.items()
                 )
