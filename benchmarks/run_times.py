@@ -17,6 +17,7 @@ import pandas as pd
 # benchmark file name -> rule
 PATTERNS = [
     (r"train/(stage0|rounds_focus|rounds)_(\w+?)_N(\w+)_block\d+\.tsv", None),
+    (r"budget/(stage0|rounds)_(\w+?)_N(\w+)_E\d+_block\d+\.tsv", "budget"),
     (r"tune/.*\.tsv", "tune"),
     (r"simulate/.*\.tsv", "simulate"),
     (r"ingest/.*\.tsv", "ingest"),
@@ -36,10 +37,9 @@ def read(folder: Path) -> pd.DataFrame:
                 continue
             b = pd.read_csv(path, sep="\t").iloc[-1]
             row = {"rule": rule, "dataset": None, "n": None, "s": b["s"], "rss": b["max_rss"]}
-            if rule is None:
+            if m.groups():
                 stage, dataset, n = m.groups()
-                row |= {"rule": f"train_{stage}", "dataset": dataset}
-                row["n"] = n
+                row |= {"rule": f"{rule or 'train'}_{stage}", "dataset": dataset, "n": n}
             rows.append(row)
             break
     return pd.DataFrame(rows)

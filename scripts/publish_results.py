@@ -50,7 +50,7 @@ def main() -> None:
     args = ap.parse_args()
     out = args.out.resolve()
     run = args.run_folder.resolve()
-    tables = sorted((run / "results" / "tables").glob("table*.csv"))
+    tables = sorted((run / "results" / "tables").glob("*.csv"))
     if not tables:
         raise SystemExit(f"{run}/results/tables has no tables: run the workflow first")
     (out / "tables").mkdir(parents=True, exist_ok=True)

@@ -123,31 +123,39 @@ def tuning_history(trials: pd.DataFrame) -> plt.Figure:
 
 def budget_lines(table: pd.DataFrame) -> plt.Figure:
     """The budget study: mean test loss (95 % CI as error bars) against the stage-0 epoch
-    budget, one line per method, one panel per case and metric (``asp.tables.budget_table``)."""
+    budget, one line per method; a row per metric, a column per case
+    (``asp.tables.budget_table``)."""
     if table.empty:
         raise ValueError("the budget table is empty: nothing to plot")
-    t = table.copy()
-    t["panel"] = t["dataset"] + ", " + t["metric"].str.upper()
-    panels = sorted(t["panel"].unique())
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.2), squeeze=False)
-    for ax, panel in zip(axes[0], panels, strict=True):
-        for method, g in t[t["panel"] == panel].groupby("method", sort=False):
-            g = g.sort_values("budget")
-            err = np.vstack([g["ours"] - g["ci_low"], g["ci_high"] - g["ours"]])
-            ax.errorbar(
-                g["budget"],
-                g["ours"],
-                yerr=np.nan_to_num(err),
-                marker="o",
-                ms=4,
-                capsize=2,
-                label=method,
-            )
-        ax.set_xscale("log")
-        ax.set_title(panel)
-        ax.set_xlabel("stage-0 epoch budget")
-        ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3), useOffset=False)
-    axes[0][0].set_ylabel("mean test loss")
+    cases, metrics = sorted(table["dataset"].unique()), sorted(table["metric"].unique())
+    budgets = sorted(table["budget"].unique())
+    fig, axes = plt.subplots(
+        len(metrics), len(cases), figsize=(3.4 * len(cases), 2.8 * len(metrics)), squeeze=False
+    )
+    for i, metric in enumerate(metrics):
+        for j, case in enumerate(cases):
+            ax = axes[i][j]
+            panel = table[(table["metric"] == metric) & (table["dataset"] == case)]
+            for method, g in panel.groupby("method", sort=False):
+                g = g.sort_values("budget")
+                err = np.vstack([g["ours"] - g["ci_low"], g["ci_high"] - g["ours"]])
+                ax.errorbar(
+                    g["budget"],
+                    g["ours"],
+                    yerr=np.nan_to_num(err),
+                    marker="o",
+                    ms=4,
+                    capsize=2,
+                    label=method,
+                )
+            ax.set_xscale("log")
+            ax.set_xticks(budgets, [str(b) for b in budgets])
+            ax.minorticks_off()
+            ax.set_title(f"{case}, {metric.upper()}")
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3), useOffset=False)
+            if i == len(metrics) - 1:
+                ax.set_xlabel("stage-0 epoch budget")
+        axes[i][0].set_ylabel(f"mean test {metric.upper()}")
     axes[0][-1].legend(fontsize=8)
     fig.suptitle("Budget study: does adaptive still beat soft once soft has converged?")
     fig.tight_layout()
