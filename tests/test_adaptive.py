@@ -96,20 +96,22 @@ def test_reported_theta_star_is_exact_in_float32(case1, arch):
         assert theta_star == t * 0.07
 
 
-def test_soft_extended_trains_exactly_its_twins_rounds_and_epochs(case1, arch):
-    """The matched-budget control: per fit, as many rounds as its adaptive twin, each of the
-    twin's length, so the same epochs in all; nothing is pruned and lambda stays."""
-    reps = replicates(case1, 300, 3)
-    hp = HyperParams(lam=0.01, lam_star=0.004, theta=0.25)
+def adaptive_and_matched(case1, lam_star: float):
+    """Rows of adaptive and soft_extended, 3 replicates, theta 0.25, split by method."""
     rows = fit_methods(
-        reps,
+        replicates(case1, 300, 3),
         ["adaptive", "soft_extended"],
-        hp,
+        HyperParams(lam=0.01, lam_star=lam_star, theta=0.25),
         TrainSettings(batch_size=32, max_epochs=30, patience=5, compile=False),
         TrainSettings(batch_size=32, max_epochs=12, patience=3, compile=False),
     )
-    ad = rows[rows["method"] == "adaptive"].set_index("replicate")
-    ext = rows[rows["method"] == "soft_extended"].set_index("replicate")
+    return tuple(rows[rows["method"] == m].set_index("replicate") for m in rows["method"].unique())
+
+
+def test_soft_extended_trains_exactly_its_twins_rounds_and_epochs(case1):
+    """The matched-budget control: per fit, as many rounds as its adaptive twin, each of the
+    twin's length, so the same epochs in all; nothing is pruned and lambda stays."""
+    ad, ext = adaptive_and_matched(case1, lam_star=0.004)
     assert len(ad) == len(ext) == 3
     assert (ad["epochs"] == ext["epochs"]).all()
     assert (ext["active_fraction"] == 1.0).all() and (ad["active_fraction"] < 1.0).any()
@@ -117,21 +119,11 @@ def test_soft_extended_trains_exactly_its_twins_rounds_and_epochs(case1, arch):
     assert not np.allclose(ad["test_mse"], ext["test_mse"])
 
 
-def test_without_pruning_adaptive_equals_soft_extended(case1, arch, monkeypatch):
+def test_without_pruning_adaptive_equals_soft_extended(case1, monkeypatch):
     """With pruning switched off and lambda* = lambda, the adaptive rounds are the matched
     control itself: same rounds, epochs, t* and test loss, fit by fit."""
     monkeypatch.setattr(adaptive._Group, "prune", lambda self, params, taking_part: None)
-    reps = replicates(case1, 300, 3)
-    hp = HyperParams(lam=0.01, lam_star=0.01, theta=0.25)
-    rows = fit_methods(
-        reps,
-        ["adaptive", "soft_extended"],
-        hp,
-        TrainSettings(batch_size=32, max_epochs=30, patience=5, compile=False),
-        TrainSettings(batch_size=32, max_epochs=12, patience=3, compile=False),
-    )
-    ad = rows[rows["method"] == "adaptive"].set_index("replicate")
-    ext = rows[rows["method"] == "soft_extended"].set_index("replicate")
+    ad, ext = adaptive_and_matched(case1, lam_star=0.01)
     for col in ("epochs", "best_epoch", "t_star", "active_fraction"):
         assert (ad[col] == ext[col]).all(), col
     assert (ad["t_star"] > 0).any()  # the rounds were run and chosen

@@ -132,8 +132,7 @@ def run_rounds(
         for b, t in enumerate(thetas)
     ]
     rounds = torch.tensor(counts, device=device)
-    budget_t = torch.as_tensor(np.clip(budget, 0, None), device=device)
-    fixed_t = torch.as_tensor(fixed, device=device)
+    budget_t = torch.as_tensor(budget, device=device)
     groups = [
         _Group.start(name, prune, penalty_of_fit, prunes, network, soft.params, thetas)
         for name, prune in dict.fromkeys(zip(penalty_of_fit, prunes, strict=True))
@@ -182,13 +181,8 @@ def run_rounds(
         starting = torch.nonzero(fits).flatten().tolist()
         rounds_now = current.tolist()
         sampler.restart(starting, [stage_seed(batch_seeds[b], rounds_now[b]) for b in starting])
-        if bool((fits & fixed_t).any()):
-            idx = (current - 1).clamp(0, budget_t.shape[1] - 1).unsqueeze(1)
-            length = budget_t.gather(1, idx).squeeze(1)
-            trainer.start(fits & fixed_t, length)
-            trainer.start(fits & ~fixed_t)
-        else:
-            trainer.start(fits)
+        idx = (current - 1).clamp(0, budget_t.shape[1] - 1).unsqueeze(1)
+        trainer.start(fits, budget_t.gather(1, idx).squeeze(1))  # -1: patience decides
 
     def finish(ended: torch.Tensor) -> None:
         """Bookkeeping of the fits whose round ended; the healthy ones go on to their next."""

@@ -188,11 +188,12 @@ def _settings(job: dict) -> TrainSettings:
     return TrainSettings(**job["training"], log_every=LOG_EVERY)
 
 
-def _family_groups(cells: list[dict]) -> dict[str, list[int]]:
-    """Cell positions by network family: the fits of one family train as one batch."""
+def _family_groups(cells: list[dict], positions: list[int] | None = None) -> dict[str, list[int]]:
+    """Cell positions (of ``positions``, default all) by network family: the fits of one
+    family train as one batch."""
     groups: dict[str, list[int]] = {}
-    for i, cell in enumerate(cells):
-        groups.setdefault(get_method(cell["method"]).network, []).append(i)
+    for i in range(len(cells)) if positions is None else positions:
+        groups.setdefault(get_method(cells[i]["method"]).network, []).append(i)
     return groups
 
 
@@ -300,10 +301,7 @@ def run_rounds(
     trained = []
     start = time.perf_counter()
     for positions in (first, matched):
-        by_family: dict[str, list[int]] = {}
-        for i in positions:
-            by_family.setdefault(get_method(cells[i]["method"]).network, []).append(i)
-        for family, members in by_family.items():
+        for family, members in _family_groups(cells, positions).items():
             part = [cells[i] for i in members]
             out, batch, rows = _train_rounds_part(
                 job, replicates, part, family, by_key, budgets, settings, arch, device, dtype

@@ -46,6 +46,20 @@ def _metric_col(metric: str) -> str:
     return f"test_{metric}"
 
 
+def _summary(g: pd.DataFrame, metric: str) -> dict:
+    """Mean test metric with its 95 % CI over a group's fits, and the fits counted; a diverged
+    fit is counted, never averaged in."""
+    ok = g[~g["diverged"]]
+    mean, lo, hi = mean_ci(ok[_metric_col(metric)])
+    return {
+        "ours": mean,
+        "ci_low": lo,
+        "ci_high": hi,
+        "fits": int((~g["diverged"]).sum()),
+        "diverged": int(g["diverged"].sum()),
+    }
+
+
 def loss_table(fits: pd.DataFrame, paper: pd.DataFrame, table: int, metric: str) -> pd.DataFrame:
     """Tables 3/4 (and 7, 9, 11): mean test metric with 95 % CI per dataset, N, method."""
     pv = paper_values(paper, table)
@@ -53,24 +67,20 @@ def loss_table(fits: pd.DataFrame, paper: pd.DataFrame, table: int, metric: str)
     for (dataset, n, method), g in fits[fits["metric"] == metric].groupby(
         ["dataset", "n", "method"]
     ):
-        ok = g[~g["diverged"]]  # a diverged fit is counted, never averaged in
-        mean, lo, hi = mean_ci(ok[_metric_col(metric)])
+        summary = _summary(g, metric)
         paper_method = PAPER_METHOD.get(table, {}).get(method, method)
         ref = _lookup(pv, dataset=dataset, n=n, method=paper_method, metric=metric)
+        literal = g.loc[~g["diverged"], f"test_literal_{metric}"]
         rows.append(
             {
                 "dataset": dataset,
                 "n": n,
                 "method": method,
                 "metric": metric,
-                "ours": mean,
-                "ci_low": lo,
-                "ci_high": hi,
-                "fits": int((~g["diverged"]).sum()),
-                "diverged": int(g["diverged"].sum()),
-                "ours_literal": float(ok[f"test_literal_{metric}"].mean()),
+                **summary,
+                "ours_literal": float(literal.mean()),
                 "paper": ref,
-                "ratio": _ratio(mean, ref),
+                "ratio": _ratio(summary["ours"], ref),
             }
         )
     return pd.DataFrame(rows)
@@ -316,8 +326,6 @@ def budget_table(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
     rows = []
     sub = fits[fits["metric"] == metric]
     for (dataset, n, budget, method), g in sub.groupby(["dataset", "n", "budget", "method"]):
-        ok = g[~g["diverged"]]
-        mean, lo, hi = mean_ci(ok[_metric_col(metric)])
         stage0 = not get_method(method).adaptive
         rows.append(
             {
@@ -326,11 +334,7 @@ def budget_table(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
                 "budget": budget,
                 "method": method,
                 "metric": metric,
-                "ours": mean,
-                "ci_low": lo,
-                "ci_high": hi,
-                "fits": int((~g["diverged"]).sum()),
-                "diverged": int(g["diverged"].sum()),
+                **_summary(g, metric),
                 "epochs_median": float(g["epochs"].median()),
                 "stopped_early": float((g["epochs"] < budget).mean()) if stage0 else np.nan,
             }

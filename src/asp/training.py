@@ -267,13 +267,14 @@ class Trainer:
         self.curve: list[torch.Tensor] = []
 
     def start(self, fits: torch.Tensor, epochs: torch.Tensor | None = None) -> None:
-        """Fits ``fits`` begin a round from their current weights, with a fresh Adam. With
-        ``epochs`` (B,) the round of each of them lasts exactly that many epochs (no early
-        stop; its best weights are still the ones kept)."""
-        if epochs is None:
-            limit, patience = self.settings.max_epochs, self.settings.patience
-        else:
-            limit, patience = epochs.to(self.device), torch.iinfo(torch.long).max
+        """Fits ``fits`` begin a round from their current weights, with a fresh Adam. Where
+        ``epochs`` (B,) is >= 0 the round lasts exactly that many epochs (no early stop; its
+        best weights are still the ones kept); elsewhere patience and max_epochs end it."""
+        limit, patience = self.settings.max_epochs, self.settings.patience
+        if epochs is not None:
+            fixed = epochs.to(self.device) >= 0
+            limit = torch.where(fixed, epochs.to(self.device), limit)
+            patience = torch.where(fixed, torch.iinfo(torch.long).max, patience)
         self.max_epochs = _where(fits, limit, self.max_epochs)
         self.patience = _where(fits, patience, self.patience)
         zero = torch.zeros((), dtype=self.theta.dtype, device=self.device)
