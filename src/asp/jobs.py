@@ -75,9 +75,11 @@ def cell(metric: str, method: str, values: dict | None, source: str = "paper") -
     }
 
 
-def split_stages(methods: list[str]) -> tuple[list[str], list[str]]:
+def split_stages(methods) -> tuple[list[str], list[str]]:
     """(stage-0 methods, rounds methods) that train ``methods``: the stage-0 ones include
-    those the rounds methods start from; both in registry order."""
+    those the rounds methods start from, the rounds ones the twins of matched-budget methods
+    (which train in their twin's job); both in registry order."""
+    methods = set(methods) | {get_method(m).matches for m in methods} - {None}
     rounds = [m for m in METHODS if m in methods and METHODS[m].adaptive]
     stage0 = {m for m in methods if not get_method(m).adaptive}
     stage0 |= {METHODS[m].starts_from for m in rounds}

@@ -17,8 +17,8 @@ os.environ.update(
 
 from asp.catalog import FIGURE_METHODS, TABLES as TABLE_SPECS, figures_for
 from asp.config import ConfigError, check_config, method_lists
-from asp.jobs import cell as job_cell
-from asp.methods import METHODS as REGISTRY, get_method
+from asp.jobs import cell as job_cell, split_stages
+from asp.methods import get_method
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 try:
@@ -180,26 +180,14 @@ def needed_methods(at_every_size):
     return names
 
 
-def registry_order(names):
-    names = set(names)
-    return [m for m in REGISTRY if m in names]
-
-
-def with_twins(names):
-    """A matched-budget method trains in the job of its twin (asp.methods)."""
-    return set(names) | {get_method(m).matches for m in names if get_method(m).matches}
-
-
-_EVERY = with_twins(needed_methods(True))
-_FOCUS = with_twins(needed_methods(False)) - _EVERY
-_EVERY |= {m for m in _FOCUS if get_method(m).matches in _EVERY}
-_FOCUS -= _EVERY
-ROUNDS_EVERY = registry_order(m for m in _EVERY if get_method(m).adaptive)
-ROUNDS_FOCUS = registry_order(m for m in _FOCUS if get_method(m).adaptive)
-_STARTS = {get_method(m).starts_from for m in ROUNDS_EVERY + ROUNDS_FOCUS}
-STAGE0_METHODS = registry_order(
-    {m for m in _EVERY | _FOCUS if not get_method(m).adaptive} | _STARTS
-)
+# A matched-budget method trains in its twin's job, so with the methods needed at every N.
+_EVERY = needed_methods(True)
+_EVERY |= {m for m in needed_methods(False) if get_method(m).matches}
+STAGE0_METHODS = split_stages(_EVERY | needed_methods(False))[0]
+ROUNDS_EVERY = split_stages(_EVERY)[1]
+ROUNDS_FOCUS = [
+    m for m in split_stages(needed_methods(False))[1] if m not in ROUNDS_EVERY
+]
 
 
 def starts_of(methods):
@@ -279,12 +267,7 @@ def training_params(methods, stage):
 
 
 # The budget study's methods: stage 0 (with those the rounds start from), then the rounds.
-_BUDGET_METHODS = with_twins(BUDGET["methods"]) if BUDGETS else set()
-BUDGET_ROUNDS = registry_order(m for m in _BUDGET_METHODS if get_method(m).adaptive)
-BUDGET_STAGE0 = registry_order(
-    {m for m in _BUDGET_METHODS if not get_method(m).adaptive}
-    | {get_method(m).starts_from for m in BUDGET_ROUNDS}
-)
+BUDGET_STAGE0, BUDGET_ROUNDS = split_stages(BUDGET["methods"]) if BUDGETS else ([], [])
 
 
 def tune_params(w):
