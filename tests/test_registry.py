@@ -41,9 +41,9 @@ def test_shipped_configs_pass_the_checks(name):
         (lambda c: c.update(methods=["ffn", "bogus"]), "methods", "unknown method 'bogus'"),
         (lambda c: c.update(penalty_methods=["l2"]), "penalty_methods", "unknown method 'l2'"),
         (
-            lambda c: c["case_studies"].update(methods=["soft", "hard"]),
+            lambda c: c["case_studies"].update(methods=["soft", "hardest"]),
             "case_studies.methods",
-            "unknown method 'hard'",
+            "unknown method 'hardest'",
         ),
         (lambda c: c.update(focus_size=1234), "focus_size", "not one of simulation.sizes"),
         (

@@ -126,7 +126,7 @@ def train_stage0(
     metrics: list[str] | None = None,
 ) -> TrainOutcome:
     """Stage-0 fits from their initial weights: fit b with its method's stage-0 penalty at
-    coefficient ``lam[b]`` (0 for independent networks).
+    coefficient ``lam[b]`` (0 for independent networks; none for a family without one).
 
     ``metrics`` gives each fit's validation metric (default ``settings.metric``)."""
     specs = [get_method(m) for m in methods]
@@ -135,7 +135,7 @@ def train_stage0(
     params = batch.initial_params()
     ws = batch.network.weights(params)
     terms = []
-    for name in dict.fromkeys(m.stage0_penalty for m in specs):
+    for name in dict.fromkeys(m.stage0_penalty for m in specs if m.stage0_penalty):
         penalty = get_penalty(name)
         coef = [c if m.stage0_penalty == name else 0.0 for m, c in zip(specs, lam, strict=True)]
         terms.append(PenaltyTerm(penalty, batch.per_fit(coef), full_masks(penalty, ws)))

@@ -26,7 +26,9 @@ class Method:
     # "lambda" trains with coefficient 0 (independent networks).
     hyperparameters: tuple[str, ...] = ()
     network: str = "per_task_mlp"  # network family (asp.networks)
-    stage0_penalty: str = "mean_squared"  # sharing penalty of stage 0, at coefficient lambda
+    # Sharing penalty of stage 0, at coefficient lambda (None: the family shares by its shape)
+    stage0_penalty: str | None = "mean_squared"
+    source: str = "the paper"  # where the method comes from (the README's list of methods)
     round_penalty: str | None = None  # penalty the rounds prune and apply at lambda*
     starts_from: str | None = None  # the stage-0 method whose fits the rounds continue
     beats: tuple[str, ...] = ()  # claims: lower test loss than these methods
@@ -52,6 +54,8 @@ class Method:
             raise ValueError(f"method {self.name}: rounds need lambda, lambda_star and theta")
         if self.round_coefficient not in ("lambda", "lambda_star"):
             raise ValueError(f"method {self.name}: round_coefficient is lambda or lambda_star")
+        if self.stage0_penalty is None and "lambda" in self.hyperparameters:
+            raise ValueError(f"method {self.name}: lambda needs a stage-0 penalty")
         if self.matches is not None and not rounds:
             raise ValueError(f"method {self.name}: only a rounds method matches another")
 
@@ -145,6 +149,46 @@ register(
         "adaptive rounds, absolute deviation from the mean",
         round_penalty="mean_absolute",
         **_ROUNDS,
+    )
+)
+
+
+# Baselines beyond the paper: multi-task networks that share by their shape, no penalty.
+_BASELINE = {"stage": "stage0", "stage0_penalty": None}
+register(
+    Method(
+        "hard",
+        "hard sharing: hidden layers shared by the tasks, one output head per task",
+        network="hard_sharing",
+        source="Caruana 1997; the multi-task overviews (hard parameter sharing)",
+        **_BASELINE,
+    )
+)
+register(
+    Method(
+        "cross_stitch",
+        "per-task networks mixed by a learned K x K cross-stitch unit after each hidden layer",
+        network="cross_stitch",
+        source="Misra et al. 2016; the multi-task overviews",
+        **_BASELINE,
+    )
+)
+register(
+    Method(
+        "cll",
+        "per-task networks followed by a correlation learning layer (K -> K, linear)",
+        network="cll",
+        source="Xu, Luo, Li et al. 2023 (the CLL paper, MultiRBF+)",
+        **_BASELINE,
+    )
+)
+register(
+    Method(
+        "cll_leaky",
+        "the correlation learning layer with a LeakyReLU",
+        network="cll_leaky",
+        source="Xu, Luo, Li et al. 2023 (the CLL paper, MultiRBF+ReLU)",
+        **_BASELINE,
     )
 )
 

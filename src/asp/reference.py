@@ -7,7 +7,7 @@ trainer (tests) and to time it (benchmarks/bench_engine.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import numpy as np
 import torch
@@ -47,14 +47,112 @@ class TaskNetworks(nn.Module):
         linears = [[m for m in net if isinstance(m, nn.Linear)] for net in self.nets]
         return [torch.stack([lin[layer].weight.T for lin in linears]) for layer in range(n_layers)]
 
-    def params_batched(self) -> list[torch.Tensor]:
-        """Parameters in the batched layout, (1, K, in, out) and (1, K, out)."""
+    def params_batched(self, grad: bool = False) -> list[torch.Tensor]:
+        """Parameters (or their gradients) in the batched layout, (1, K, in, out), (1, K, out)."""
         linears = [[m for m in net if isinstance(m, nn.Linear)] for net in self.nets]
-        out = []
-        for layer in range(len(self.arch.layer_sizes)):
-            out.append(torch.stack([lin[layer].weight.T for lin in linears])[None].detach())
-            out.append(torch.stack([lin[layer].bias for lin in linears])[None].detach())
-        return out
+        return [
+            t[None]
+            for layer in range(len(self.arch.layer_sizes))
+            for t in _linear_layout([lin[layer] for lin in linears], grad)
+        ]
+
+
+def _linear(weight: np.ndarray, bias: np.ndarray, dtype: torch.dtype) -> nn.Linear:
+    """An nn.Linear holding a list-layout weight (in, out) and bias (out,)."""
+    lin = nn.Linear(*weight.shape, dtype=dtype)
+    with torch.no_grad():
+        lin.weight.copy_(torch.as_tensor(weight.T))
+        lin.bias.copy_(torch.as_tensor(bias))
+    return lin
+
+
+def _linear_layout(lins: list[nn.Linear], grad: bool) -> list[torch.Tensor]:
+    """Weights (R, in, out) and biases (R, out) of R parallel layers, or their gradients."""
+    pick = (lambda t: t.grad) if grad else (lambda t: t.detach())
+    return [
+        torch.stack([pick(lin.weight).T for lin in lins]),
+        torch.stack([pick(lin.bias) for lin in lins]),
+    ]
+
+
+class HardSharingNet(nn.Module):
+    """Shared hidden layers and K nn.Linear heads (``asp.networks.hard_sharing``)."""
+
+    def __init__(self, arch: Architecture, init: list[np.ndarray], dtype: torch.dtype):
+        super().__init__()
+        self.arch = arch
+        n_shared = len(arch.hidden)
+        self.shared = nn.ModuleList(
+            _linear(init[2 * i][0], init[2 * i + 1][0], dtype) for i in range(n_shared)
+        )
+        w, b = init[-2], init[-1]
+        self.heads = nn.ModuleList(_linear(w[k], b[k], dtype) for k in range(arch.n_tasks))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for lin in self.shared:
+            x = torch.sigmoid(lin(x))
+        out = torch.cat([head(x) for head in self.heads], dim=1)
+        return torch.sigmoid(out) if self.arch.output == "sigmoid" else out
+
+    def layout(self, grad: bool = False) -> list[torch.Tensor]:
+        """Parameters (or gradients) of this fit in the family's list layout, without B."""
+        out = [t for lin in self.shared for t in _linear_layout([lin], grad)]
+        return out + _linear_layout(list(self.heads), grad)
+
+
+class CrossStitchNet(nn.Module):
+    """K nn.Linear networks whose hidden activations K x K units mix after every hidden layer
+    (``asp.networks.cross_stitch``), written task by task."""
+
+    def __init__(self, arch: Architecture, init: list[np.ndarray], dtype: torch.dtype):
+        super().__init__()
+        self.arch = arch
+        n = len(arch.layer_sizes)
+        self.nets = nn.ModuleList(
+            nn.ModuleList(_linear(init[2 * i][k], init[2 * i + 1][k], dtype) for i in range(n))
+            for k in range(arch.n_tasks)
+        )
+        self.units = nn.ParameterList(
+            nn.Parameter(torch.as_tensor(u, dtype=dtype)) for u in init[2 * n :]
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k_tasks = self.arch.n_tasks
+        h = [x] * k_tasks
+        for i, unit in enumerate(self.units):
+            a = [torch.sigmoid(self.nets[k][i](h[k])) for k in range(k_tasks)]
+            h = [sum(unit[k, j] * a[j] for j in range(k_tasks)) for k in range(k_tasks)]
+        out = torch.cat([self.nets[k][-1](h[k]) for k in range(k_tasks)], dim=1)
+        return torch.sigmoid(out) if self.arch.output == "sigmoid" else out
+
+    def layout(self, grad: bool = False) -> list[torch.Tensor]:
+        n = len(self.arch.layer_sizes)
+        out = [t for i in range(n) for t in _linear_layout([net[i] for net in self.nets], grad)]
+        return out + [u.grad if grad else u.detach() for u in self.units]
+
+
+class CorrelationLayerNet(nn.Module):
+    """K nn.Linear networks with linear outputs, then an nn.Linear(K, K) correlation layer
+    (and nn.LeakyReLU) (``asp.networks.cll``)."""
+
+    def __init__(self, arch: Architecture, init: list[np.ndarray], dtype: torch.dtype, leaky: bool):
+        super().__init__()
+        self.arch = arch
+        self.tasks = TaskNetworks(Architecture(*astuple(arch)[:3], "linear"), init[:-2], dtype)
+        self.layer = nn.Linear(arch.n_tasks, arch.n_tasks, dtype=dtype)
+        with torch.no_grad():
+            self.layer.weight.copy_(torch.as_tensor(init[-2]))  # C[k, j]: task k from task j
+            self.layer.bias.copy_(torch.as_tensor(init[-1]))
+        self.act = nn.LeakyReLU() if leaky else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.act(self.layer(self.tasks(x)))
+        return torch.sigmoid(out) if self.arch.output == "sigmoid" else out
+
+    def layout(self, grad: bool = False) -> list[torch.Tensor]:
+        pick = (lambda t: t.grad) if grad else (lambda t: t.detach())
+        tasks = [p[0] for p in self.tasks.params_batched(grad)]
+        return tasks + [pick(self.layer.weight), pick(self.layer.bias)]
 
 
 def deviations(kind: str, w: torch.Tensor) -> torch.Tensor:

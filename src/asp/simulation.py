@@ -1,7 +1,20 @@
-"""Simulated multi-task regression data of paper §3 (eq. 3.2), generalised to any M, K.
+"""Simulated multi-task regression data of paper §3 (eq. 3.2), generalised to any M, K and to
+related tasks.
 
-Per task j, independently: ``Y_j = (X W1_j + B1_j) W2_j + b2_j + eps_j`` where X is shared by
-the tasks, W1_j is M x h, W2_j is h x 1, B1_j an N x h noise matrix and b2_j, eps_j N-vectors.
+Per task j: ``Y_j = (X W1_j + B1_j) W2_j + b2_j + eps_j`` where X is shared by the tasks, W1_j
+is M x h, W2_j is h x 1, B1_j an N x h noise matrix and b2_j, eps_j N-vectors. In the paper the
+tasks' true weights are independent draws. A case's relatedness ``rho`` in [0, 1] (as the CLL
+paper's task correlation p) mixes each true weight matrix with one shared by all tasks:
+
+    W_j = mu + rho (W_shared - mu) + sqrt(1 - rho^2) (W_j,own - mu)
+
+with both W drawn from the case's weight distribution and mu its mean: centred, mixed, shifted
+back, so every weight keeps its distribution's mean and variance (not its shape: a mix of two
+uniforms is not uniform). Each task's weights correlate with the shared ones at rho, two tasks'
+at rho^2 (in the CLL paper's w2 = c (p u1 + sqrt(1 - p^2) u2) task 1 is the shared draw, so
+there p is the tasks' correlation). At rho = 0 the tasks are independent, as in the paper; at
+rho = 1 they share one set of true weights and differ only in their noise. The shared draws
+come after all of a replicate's own draws, so rho = 0 reproduces the paper's data bit for bit.
 """
 
 from __future__ import annotations
@@ -46,6 +59,15 @@ class Distribution:
             return rng.exponential(1.0 / p["rate"], size=shape)
         raise AssertionError(self.dist)  # refused in __post_init__
 
+    @property
+    def mean(self) -> float:
+        p = self.params
+        if self.dist == "uniform":
+            return 0.5 * (p["low"] + p["high"])
+        if self.dist == "normal":
+            return p["mean"]
+        return 1.0 / p["rate"]
+
     @classmethod
     def from_config(cls, spec: dict) -> Distribution:
         spec = dict(spec)
@@ -61,6 +83,11 @@ class SimulationCase:
     weights: Distribution
     noise_sd: float = 1.0
     hidden: int = 3
+    rho: float = 0.0  # task relatedness of the true weights (module docstring)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.rho <= 1.0:
+            raise ValueError(f"{self.name}: rho must be in [0, 1], got {self.rho}")
 
     @classmethod
     def from_config(cls, name: str, spec: dict) -> SimulationCase:
@@ -70,20 +97,51 @@ class SimulationCase:
             weights=Distribution.from_config(spec["weights"]),
             noise_sd=float(spec.get("noise_sd", 1.0)),
             hidden=int(spec.get("hidden", 3)),
+            rho=float(spec.get("rho", 0.0)),
         )
+
+
+@dataclass
+class Simulated:
+    """One replicate: X (n, M), Y (n, K) and the tasks' true weights W1 (K, M, h), W2 (K, h, 1)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    w1: np.ndarray
+    w2: np.ndarray
+
+
+def simulate_tasks(
+    case: SimulationCase, n: int, n_inputs: int, n_tasks: int, rng: np.random.Generator
+) -> Simulated:
+    """Draw one replicate: X, then each task's own weights and noise, then (rho > 0 only) the
+    shared weights, which are mixed into the own ones."""
+    x = case.x.draw(rng, (n, n_inputs))
+    w1 = np.empty((n_tasks, n_inputs, case.hidden))
+    w2 = np.empty((n_tasks, case.hidden, 1))
+    noise = []
+    for j in range(n_tasks):
+        w1[j] = case.weights.draw(rng, (n_inputs, case.hidden))
+        w2[j] = case.weights.draw(rng, (case.hidden, 1))
+        b1 = rng.normal(0.0, case.noise_sd, size=(n, case.hidden))
+        b2 = rng.normal(0.0, case.noise_sd, size=(n, 1))
+        eps = rng.normal(0.0, case.noise_sd, size=(n, 1))
+        noise.append((b1, b2, eps))
+    if case.rho > 0:
+        mu = case.weights.mean
+        own = np.sqrt(1.0 - case.rho**2)
+        for w in (w1, w2):
+            shared = case.weights.draw(rng, w.shape[1:])
+            w[:] = mu + case.rho * (shared - mu) + own * (w - mu)
+    y = np.empty((n, n_tasks))
+    for j, (b1, b2, eps) in enumerate(noise):
+        y[:, j] = ((x @ w1[j] + b1) @ w2[j] + b2 + eps)[:, 0]
+    return Simulated(x, y, w1, w2)
 
 
 def simulate(
     case: SimulationCase, n: int, n_inputs: int, n_tasks: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw X (n x M) and Y (n x K) for one replicate."""
-    x = case.x.draw(rng, (n, n_inputs))
-    y = np.empty((n, n_tasks))
-    for j in range(n_tasks):
-        w1 = case.weights.draw(rng, (n_inputs, case.hidden))
-        w2 = case.weights.draw(rng, (case.hidden, 1))
-        b1 = rng.normal(0.0, case.noise_sd, size=(n, case.hidden))
-        b2 = rng.normal(0.0, case.noise_sd, size=(n, 1))
-        eps = rng.normal(0.0, case.noise_sd, size=(n, 1))
-        y[:, j] = ((x @ w1 + b1) @ w2 + b2 + eps)[:, 0]
-    return x, y
+    sim = simulate_tasks(case, n, n_inputs, n_tasks, rng)
+    return sim.x, sim.y

@@ -1,12 +1,16 @@
 """Network families: the shapes a method's fits can take, behind one interface the trainer calls.
 
 A family is bound to an :class:`Architecture` (inputs, hidden widths, tasks, output) and holds
-the parameters of B fits in one buffer ``theta`` of shape (B, K, P): K task rows of P values.
-The first ``n_weights`` values of each row are the weights the sharing penalty sees; the rest
-(biases, or anything a family keeps out of the penalty) follow. The family provides:
+the parameters of B fits in one buffer ``theta`` of shape (B, R, P): R = ``n_rows`` rows of P
+values, one row per task for the families whose tasks have networks of their own (R = K), one
+row for a family whose parameters are mostly shared (hard sharing). The first ``n_weights``
+values of each row are the weights the sharing penalty sees (none where there is no penalty);
+the rest (biases, mixing units, anything a family keeps out of the penalty) follow. The family
+provides:
 
 - ``init_params`` / ``to_flat`` / ``to_list``: the initial weights of one fit in its natural
-  list layout, and the conversions between that layout and the buffer;
+  list layout (each array with a leading axis of tasks, or of 1 for what the tasks share), and
+  the conversions between that layout and the buffer;
 - ``weights``: the penalised matrices of a list layout (what the adaptive rounds prune);
 - ``predict``: predictions for evaluation (test metrics);
 - ``forward`` / ``data_gradient``: the fused training step's forward pass and the gradient of
@@ -59,11 +63,21 @@ class Network(ABC):
     def __init__(self, arch: Architecture):
         self.arch = arch
 
+    def _key(self) -> tuple:
+        """What makes two instances the same network: the class, the architecture and any
+        options a family sets in its ``__init__`` (compiled steps are cached by this)."""
+        return (type(self), tuple(sorted(vars(self).items())))
+
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.arch == self.arch
+        return isinstance(other, Network) and other._key() == self._key()
 
     def __hash__(self) -> int:
-        return hash((self.family, self.arch))
+        return hash(self._key())
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of the buffer: one per task unless a family says otherwise."""
+        return self.arch.n_tasks
 
     @property
     @abstractmethod
@@ -91,9 +105,9 @@ class Network(ABC):
     def weights(self, params: list[torch.Tensor]) -> list[torch.Tensor]:
         """The penalised matrices of a list layout, each (B, K, ...)."""
 
-    @abstractmethod
     def predict(self, params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        """Predictions (B, n, K) for inputs (B, n, M)."""
+        """Predictions (B, n, K) for inputs (B, n, M): the training step's forward pass."""
+        return self.forward(self.to_flat(params), x.transpose(1, 2)).transpose(1, 2)
 
     @abstractmethod
     def forward(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -124,4 +138,5 @@ def get_network(family: str, arch: Architecture) -> Network:
     return cls(arch)
 
 
-from asp.networks import per_task_mlp  # noqa: E402,F401  (registers the family)
+# The modules register their families.
+from asp.networks import cll, cross_stitch, hard_sharing, per_task_mlp  # noqa: E402,F401

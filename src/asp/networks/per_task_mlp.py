@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from asp.networks import Network, register_network
+from asp.networks.dense import dense, dense_backward, linear_init, sigmoid_backward
 
 
 @register_network
@@ -38,13 +39,11 @@ class PerTaskMLP(Network):
         task. Drawn in float64 from one torch.Generator, so the same seed gives the same start
         in any dtype."""
         gen = torch.Generator().manual_seed(seed)
-        params = []
-        for fan_in, fan_out in self.arch.layer_sizes:
-            bound = 1.0 / np.sqrt(fan_in)
-            for shape in ((self.arch.n_tasks, fan_in, fan_out), (self.arch.n_tasks, fan_out)):
-                u = torch.rand(shape, generator=gen, dtype=torch.float64)
-                params.append(((2.0 * u - 1.0) * bound).numpy())
-        return params
+        return [
+            p
+            for fan_in, fan_out in self.arch.layer_sizes
+            for p in linear_init(gen, self.arch.n_tasks, fan_in, fan_out)
+        ]
 
     def layers(self, theta: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Views (W (B, K, in, out), b (B, K, out)) per layer of the buffer."""
@@ -74,22 +73,40 @@ class PerTaskMLP(Network):
                 h = torch.sigmoid(h)
         return h.squeeze(-1).transpose(1, 2)
 
-    def activations(self, theta: torch.Tensor, x: torch.Tensor) -> list[torch.Tensor]:
+    def activations(self, theta: torch.Tensor, x: torch.Tensor, output: str | None = None):
         """Activations of every layer for inputs x (B, M, S): [x, a1, ..., output], the hidden
-        ones (B, K, h, S) and the output (B, K, S)."""
+        ones (B, K, h, S) and the output (B, K, S); ``output`` overrides the architecture's
+        output activation (a family that adds layers after the task networks)."""
+        output = output or self.arch.output
         h = x.unsqueeze(1)  # (B, 1, M, S)
         acts = [h]
         layers = self.layers(theta)
         for i, (w, b) in enumerate(layers):
-            z = (w.unsqueeze(-1) * h.unsqueeze(3)).sum(2) + b.unsqueeze(-1)
+            z = dense(w, b, h)
             last = i == len(layers) - 1
-            h = torch.sigmoid(z) if not last or self.arch.output == "sigmoid" else z
+            h = torch.sigmoid(z) if not last or output == "sigmoid" else z
             acts.append(h)
         acts[-1] = acts[-1].squeeze(2)
         return acts
 
     def forward(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self.activations(theta, x)[-1]
+
+    def backward(
+        self, theta: torch.Tensor, acts: list[torch.Tensor], dz: torch.Tensor
+    ) -> torch.Tensor:
+        """Gradient (B, K, n_params of the task networks) from d loss / d the output layer's
+        pre-activation ``dz`` (B, K, S), by hand."""
+        dz = dz.unsqueeze(2)  # (B, K, 1, S)
+        layers = self.layers(theta)
+        d_ws, d_bs = [], []
+        for i in range(len(layers) - 1, -1, -1):
+            dw, db, da = dense_backward(layers[i][0], acts[i], dz, inputs=i > 0)
+            d_ws.append(dw)
+            d_bs.append(db)
+            if i > 0:
+                dz = sigmoid_backward(da, acts[i])
+        return torch.cat(d_ws[::-1] + d_bs[::-1], dim=2)
 
     def data_gradient(
         self, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor, row_weight: torch.Tensor
@@ -102,15 +119,4 @@ class PerTaskMLP(Network):
         dz = 2.0 * (out - y) * row_weight
         if self.arch.output == "sigmoid":
             dz = dz * out * (1.0 - out)
-        dz = dz.unsqueeze(2)  # (B, K, 1, S)
-        layers = self.layers(theta)
-        d_ws, d_bs = [], []
-        for i in range(len(layers) - 1, -1, -1):
-            a = acts[i]  # (B, K or 1, in, S)
-            d_ws.append((a.unsqueeze(3) * dz.unsqueeze(2)).sum(-1).flatten(2))
-            d_bs.append(dz.sum(-1))
-            if i > 0:
-                w = layers[i][0]
-                da = (w.unsqueeze(-1) * dz.unsqueeze(2)).sum(3)
-                dz = da * a * (1.0 - a)
-        return torch.cat(d_ws[::-1] + d_bs[::-1], dim=2)
+        return self.backward(theta, acts, dz)
