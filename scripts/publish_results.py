@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import yaml
 
-from asp.catalog import TABLES
+from asp.catalog import STUDIES, TABLES
 from asp.layout import paper_layout
 from asp.methods import METHODS
 
@@ -36,7 +36,7 @@ def verdicts(claims: pd.DataFrame) -> str:
     if claims.empty:
         return "(no claims)"
     col = "holm_verdict" if "holm_verdict" in claims else "verdict"
-    keys = ["budget", "claim"] if "budget" in claims else ["claim"]
+    keys = [k for k in STUDIES.values() if k in claims] + ["claim"]
     counts = claims.groupby([*keys, col]).size().unstack(fill_value=0)
     return counts.to_markdown()
 

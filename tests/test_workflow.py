@@ -128,8 +128,10 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
     assert jobs["train_rounds_focus"] == 3
     # The budget study: 3 budgets x 3 cases at N=2000, stage 0 and rounds; its table and figure.
     assert jobs["budget_stage0"] == jobs["budget_rounds"] == 9
-    tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 2
-    assert jobs["total"] == 15 + real + 2 * (15 + real) + 3 + 18 + tables_figures + 2
+    # The relatedness study: 4 rhos x 3 cases at N=2000, data and one job each; table, figure.
+    assert jobs["simulate_relatedness"] == jobs["train_relatedness"] == 12
+    tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 2 + 2
+    assert jobs["total"] == 15 + real + 2 * (15 + real) + 3 + 18 + 24 + tables_figures + 2
 
 
 def test_one_table_builds_only_its_inputs(tmp_path):
@@ -206,6 +208,8 @@ def test_killed_run_resumes_without_redoing_finished_jobs(tiny_run):
 
 
 def test_report_has_every_table_and_figure(tiny_run):
+    import pandas as pd
+
     cwd, _ = tiny_run
     html = (cwd / "reports" / "report.html").read_text()
     tables = range(1, 12) if HAVE_DATA else range(1, 8)
@@ -224,6 +228,17 @@ def test_report_has_every_table_and_figure(tiny_run):
         table = (cwd / f"results/tables/table{k}.csv").read_text()
         assert "soft_extended" in table
     assert 'id="budget"' in html and '<img alt="Budget study" src="data:image/png;base64,' in html
+    # The relatedness study and the baselines beyond the paper in the case studies' tables
+    assert 'id="relatedness"' in html and '<img alt="Relatedness study" src="data:' in html
+    rel = pd.read_csv(cwd / "results/tables/relatedness.csv")
+    assert set(rel["rho"]) == {0.0, 1.0} and set(rel["metric"]) == {"mse", "mae"}
+    assert set(rel["method"]) == {"ffn", "hard", "cross_stitch", "cll", "soft", "adaptive"}
+    assert (rel["fits"] + rel["diverged"] == 2).all()
+    if HAVE_DATA:
+        for k in (9, 11):
+            t = pd.read_csv(cwd / f"results/tables/table{k}.csv")
+            assert {"hard", "cross_stitch", "cll"} <= set(t["method"])
+        assert "hard (beyond the paper)" in html
 
 
 def test_second_run_does_nothing(tiny_run):

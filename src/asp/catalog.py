@@ -17,8 +17,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BUILDERS = ("hyper", "loss", "timing", "case_study", "budget")
-METHOD_LISTS = ("methods", "penalty_methods", "case_studies.methods", "budget_study.methods")
+BUILDERS = ("hyper", "loss", "timing", "case_study", "budget", "relatedness")
+METHOD_LISTS = (
+    "methods",
+    "penalty_methods",
+    "case_studies.methods",
+    "budget_study.methods",
+    "relatedness.methods",
+)
+# Studies beyond the paper: fits of their own, one set per value of the study's variable.
+STUDIES = {"budget": "budget", "relatedness": "rho"}
 
 
 @dataclass(frozen=True)
@@ -31,9 +39,11 @@ class TableSpec:
     sizes: str
     methods: str | tuple[str, ...]
     metric: str | None = None
-    claims: str | None = None  # "orderings" (asp.methods.claim_pairs), "improvement" or None
+    # "orderings" (asp.methods.claim_pairs), "improvement", "versus" (each method against ffn
+    # and adaptive against each) or None
+    claims: str | None = None
     tuned: bool = False  # shows the tuned values beside the paper's when training uses them
-    study: str | None = None  # "budget": fits of the budget study (one set per epoch budget)
+    study: str | None = None  # a key of STUDIES: the table reads that study's fits
 
     def __post_init__(self) -> None:
         if self.builder not in BUILDERS:
@@ -44,8 +54,12 @@ class TableSpec:
             raise ValueError(f"table {self.id}: sizes 'all' is for a case study, and only it")
         if isinstance(self.methods, str) and self.methods not in METHOD_LISTS:
             raise ValueError(f"table {self.id}: methods must name one of {METHOD_LISTS}")
-        if self.claims not in (None, "orderings", "improvement"):
-            raise ValueError(f"table {self.id}: claims must be orderings, improvement or None")
+        if self.study not in (None, *STUDIES):
+            raise ValueError(f"table {self.id}: study must be one of {list(STUDIES)}")
+        if self.claims not in (None, "orderings", "improvement", "versus"):
+            raise ValueError(
+                f"table {self.id}: claims must be orderings, improvement, versus or None"
+            )
 
 
 @dataclass(frozen=True)
@@ -184,6 +198,19 @@ TABLES: dict[str, TableSpec] = {
             None,
             "orderings",
             study="budget",
+        ),
+        TableSpec(
+            "relatedness",
+            "Relatedness study: mean test MSE and MAE (95 % CI) against the tasks' relatedness "
+            "rho, with the baselines beyond the paper",
+            None,
+            "relatedness",
+            "simulation",
+            "focus",
+            "relatedness.methods",
+            None,
+            "versus",
+            study="relatedness",
         ),
     ]
 }

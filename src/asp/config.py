@@ -29,6 +29,8 @@ def method_lists(config: dict) -> dict[str, list[str]]:
         lists["case_studies.methods"] = config["case_studies"]["methods"]
     if config["budget_study"]["epochs"]:
         lists["budget_study.methods"] = config["budget_study"]["methods"]
+    if config["relatedness"]["rhos"]:
+        lists["relatedness.methods"] = config["relatedness"]["methods"]
     return lists
 
 
@@ -69,6 +71,18 @@ def check_config(config: dict) -> None:
             f"{config['budget_study']['replicates']} exceeds the {config['replicates']} "
             "evaluation replicates it takes its first ones from",
         )
+    rel = config["relatedness"]
+    if rel["rhos"]:
+        if rel["replicates"] > config["replicates"]:
+            raise ConfigError(
+                "relatedness.replicates",
+                f"{rel['replicates']} exceeds the {config['replicates']} evaluation replicates "
+                "(the study's replicates are the first ones, paired with the main run's)",
+            )
+        if rel["metric"] not in config["metrics"]:
+            raise ConfigError(
+                "relatedness.metric", f"{rel['metric']} is not one of metrics {config['metrics']}"
+            )
     batch = config["training"]["batch_size"]
     for key, n in [("simulation.sizes", min(sim["sizes"])), ("tuning.n", tuning["n"])]:
         try:

@@ -220,8 +220,9 @@ def cell_frame(
     df["config_hash"] = config_hash(job)
     df["job"] = job["name"]
     df["job_seconds"] = job_seconds
-    if "budget" in job:  # the budget study: stage 0's epoch budget
-        df["budget"] = job["budget"]
+    for key in ("budget", "rho"):  # a study's variable: stage 0's epoch budget, relatedness
+        if key in job:
+            df[key] = job[key]
     return df
 
 
@@ -332,6 +333,21 @@ def run_rounds(
     return results
 
 
+def run_both(job: dict, replicates: list[Replicate]) -> list[CellResult]:
+    """A job that trains both stages: its stage-0 cells with ``job["training"]``, then its
+    rounds cells from their states with ``job["round_training"]`` (a study's job: one process
+    instead of two). Results in the job's cell order."""
+    cells = job["cells"]
+    first = [c for c in cells if not get_method(c["method"]).adaptive]
+    later = [c for c in cells if get_method(c["method"]).adaptive]
+    results = run_stage0({**job, "cells": first}, replicates)
+    if later:
+        rounds = {**job, "cells": later, "training": job["round_training"]}
+        results += run_rounds(rounds, replicates, [r.state for r in results])
+    by_cell = {(r.cell["metric"], r.cell["method"]): r for r in results}
+    return [by_cell[(c["metric"], c["method"])] for c in cells]
+
+
 def _train_rounds_part(
     job, replicates, part, family, by_key, budgets, settings, arch, device, dtype
 ):
@@ -411,16 +427,13 @@ def run_methods(
     metric: str = "mse",
     **keys,
 ) -> pd.DataFrame:
-    """Rows of ``methods`` x replicates through the workflow's entry points: a stage-0 job,
-    then a rounds job from its states. ``values`` holds lambda, lambda_star, theta; ``stage0``
-    and ``rounds`` the training keys of the two jobs; ``keys`` go to both jobs (a soft run
-    the rounds start from but ``methods`` lack is trained and left out of the rows)."""
+    """Rows of ``methods`` x replicates through the workflow's entry point ``run_both``: the
+    stage-0 cells, then the rounds cells from their states. ``values`` holds lambda,
+    lambda_star, theta; ``stage0`` and ``rounds`` the training keys of the two stages; ``keys``
+    go to the job (a soft run the rounds start from but ``methods`` lack is trained and left
+    out of the rows)."""
     first, later = split_stages(methods)
-    cells = [cell(metric, m, values) for m in first]
-    results = run_stage0(make_job("stage0", replicates, cells, stage0, **keys), replicates)
-    frames = [r.rows for r in results if r.cell["method"] in methods]
-    if later:
-        cells = [cell(metric, m, values) for m in later]
-        job = make_job("rounds", replicates, cells, rounds, **keys)
-        frames += [r.rows for r in run_rounds(job, replicates, [r.state for r in results])]
-    return pd.concat(frames, ignore_index=True)
+    cells = [cell(metric, m, values) for m in first + later]
+    job = make_job("both", replicates, cells, stage0, round_training=rounds, **keys)
+    results = run_both(job, replicates)
+    return pd.concat([r.rows for r in results if r.cell["method"] in methods], ignore_index=True)

@@ -7,7 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from asp.catalog import TableSpec
+from asp.catalog import STUDIES, TableSpec
+from asp.methods import METHODS
+
+BEYOND = " (beyond the paper)"
+
+
+def _beyond(column: str) -> str:
+    """A method column of a method the paper does not have, marked as such."""
+    method = column.split(": ")[0]
+    m = METHODS.get(method)
+    return column.replace(method, method + BEYOND, 1) if m and not m.in_paper else column
+
 
 MARK = {"supported": "✓", "contradicted": "✗", "not significant": "~", "untestable": "?"}
 
@@ -36,8 +47,9 @@ def _marks(claims: pd.DataFrame, row: pd.Series, br: str) -> str:
         & (claims["metric"] == row["metric"])
         & claims["claim"].str.startswith(f"{row['method']} < ")
     ]
-    if "budget" in claims and "budget" in row:
-        sel = sel[sel["budget"] == row["budget"]]
+    for key in STUDIES.values():  # a study's cells: the same value of its variable
+        if key in claims and key in row:
+            sel = sel[sel[key] == row[key]]
     return "".join(
         f"{br}{MARK.get(r[col], '?')} < {r['claim'].split(' < ', 1)[1]}" for _, r in sel.iterrows()
     )
@@ -56,9 +68,9 @@ def paper_layout(
         return pd.DataFrame()
     t = table.copy()
     multi_metric = t["metric"].nunique() > 1
-    if spec.builder in ("loss", "budget"):
+    if spec.builder in ("loss", "budget", "relatedness"):
         t["column"] = t["method"]
-        rows = ["dataset", "n"] + (["budget"] if spec.builder == "budget" else [])
+        rows = ["dataset", "n"] + ([STUDIES[spec.study]] if spec.study else [])
         rows += ["metric"] if multi_metric else []
     elif spec.builder == "case_study":
         t["column"] = np.where(
@@ -77,7 +89,10 @@ def paper_layout(
         + (
             _marks(claims, r, br)
             if "method" in r
-            and (spec.builder in ("loss", "budget") or r.get("quantity") == "test_loss_mean")
+            and (
+                spec.builder in ("loss", "budget", "relatedness")
+                or r.get("quantity") == "test_loss_mean"
+            )
             else ""
         )
         for _, r in t.iterrows()
@@ -85,4 +100,7 @@ def paper_layout(
     order = {m: i for i, m in enumerate(methods or [])}
     columns = sorted(dict.fromkeys(t["column"]), key=lambda c: order.get(c, len(order)))
     grid = t.pivot_table(index=rows, columns="column", values="text", aggfunc="first", sort=False)
-    return grid.reindex(columns=columns).fillna("–").rename_axis(columns=None).reset_index()
+    grid = grid.reindex(columns=columns).fillna("–").rename_axis(columns=None).reset_index()
+    if spec.study is None:  # in the paper's tables, mark the methods the paper does not have
+        grid.columns = [_beyond(c) if c not in rows else c for c in grid.columns]
+    return grid

@@ -29,6 +29,7 @@ class Method:
     # Sharing penalty of stage 0, at coefficient lambda (None: the family shares by its shape)
     stage0_penalty: str | None = "mean_squared"
     source: str = "the paper"  # where the method comes from (the README's list of methods)
+    in_paper: bool = True  # False: beyond the paper (marked so in its tables)
     round_penalty: str | None = None  # penalty the rounds prune and apply at lambda*
     starts_from: str | None = None  # the stage-0 method whose fits the rounds continue
     beats: tuple[str, ...] = ()  # claims: lower test loss than these methods
@@ -132,6 +133,8 @@ register(
         prunes=False,
         round_coefficient="lambda",
         matches="adaptive",
+        source="ours: the matched-budget control of adaptive's rounds",
+        in_paper=False,
         **_ROUNDS,
     )
 )
@@ -154,7 +157,7 @@ register(
 
 
 # Baselines beyond the paper: multi-task networks that share by their shape, no penalty.
-_BASELINE = {"stage": "stage0", "stage0_penalty": None}
+_BASELINE = {"stage": "stage0", "stage0_penalty": None, "in_paper": False}
 register(
     Method(
         "hard",

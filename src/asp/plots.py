@@ -121,26 +121,44 @@ def tuning_history(trials: pd.DataFrame) -> plt.Figure:
     return grid.figure
 
 
-def budget_lines(table: pd.DataFrame) -> plt.Figure:
-    """The budget study: mean test loss (95 % CI as error bars) against the stage-0 epoch
-    budget, one line per method; a row per metric, a column per case
-    (``asp.tables.budget_table``)."""
+# Per study: the table's x column, its axis label and scale, and the figure's title.
+STUDY_AXES = {
+    "budget": (
+        "budget",
+        "stage-0 epoch budget",
+        "log",
+        "Budget study: does adaptive still beat soft once soft has converged?",
+    ),
+    "relatedness": (
+        "rho",
+        "task relatedness rho",
+        "linear",
+        "Relatedness study: when does sharing pay, and against which alternatives?",
+    ),
+}
+
+
+def study_lines(table: pd.DataFrame, study: str) -> plt.Figure:
+    """A study's mean test loss (95 % CI as error bars) against its variable (the budget
+    study's stage-0 epochs, the relatedness study's rho), one line per method; a row per
+    metric, a column per case (``asp.tables.budget_table``, ``relatedness_table``)."""
+    x, xlabel, scale, title = STUDY_AXES[study]
     if table.empty:
-        raise ValueError("the budget table is empty: nothing to plot")
+        raise ValueError(f"the {study} table is empty: nothing to plot")
     cases, metrics = sorted(table["dataset"].unique()), sorted(table["metric"].unique())
-    budgets = sorted(table["budget"].unique())
+    ticks = sorted(table[x].unique())
     fig, axes = plt.subplots(
-        len(metrics), len(cases), figsize=(3.4 * len(cases), 2.8 * len(metrics)), squeeze=False
+        len(metrics), len(cases), figsize=(3.6 * len(cases), 2.9 * len(metrics)), squeeze=False
     )
     for i, metric in enumerate(metrics):
         for j, case in enumerate(cases):
             ax = axes[i][j]
             panel = table[(table["metric"] == metric) & (table["dataset"] == case)]
             for method, g in panel.groupby("method", sort=False):
-                g = g.sort_values("budget")
+                g = g.sort_values(x)
                 err = np.vstack([g["ours"] - g["ci_low"], g["ci_high"] - g["ours"]])
                 ax.errorbar(
-                    g["budget"],
+                    g[x],
                     g["ours"],
                     yerr=np.nan_to_num(err),
                     marker="o",
@@ -148,15 +166,15 @@ def budget_lines(table: pd.DataFrame) -> plt.Figure:
                     capsize=2,
                     label=method,
                 )
-            ax.set_xscale("log")
-            ax.set_xticks(budgets, [str(b) for b in budgets])
+            ax.set_xscale(scale)
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
             ax.minorticks_off()
             ax.set_title(f"{case}, {metric.upper()}")
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3), useOffset=False)
             if i == len(metrics) - 1:
-                ax.set_xlabel("stage-0 epoch budget")
+                ax.set_xlabel(xlabel)
         axes[i][0].set_ylabel(f"mean test {metric.upper()}")
     axes[0][-1].legend(fontsize=8)
-    fig.suptitle("Budget study: does adaptive still beat soft once soft has converged?")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

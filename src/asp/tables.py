@@ -342,6 +342,48 @@ def budget_table(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def relatedness_table(fits: pd.DataFrame) -> pd.DataFrame:
+    """The relatedness study: per case, rho and method, the mean test MSE and MAE (95 % CI) of
+    the fits (both errors of the same fits, trained on the study's metric)."""
+    rows = []
+    for (dataset, n, rho, trained, method), g in fits.groupby(
+        ["dataset", "n", "rho", "metric", "method"]
+    ):
+        for error in ("mse", "mae"):
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "n": n,
+                    "rho": rho,
+                    "method": method,
+                    "metric": error,
+                    "trained_on": trained,
+                    **_summary(g, error),
+                    "epochs_median": float(g["epochs"].median()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def versus_claims(fits: pd.DataFrame, methods: list[str], by: str) -> pd.DataFrame:
+    """Paired tests of each method against ffn ("m < ffn": does its sharing pay?) and of
+    adaptive against each ("adaptive < m"), per case and value of ``by``, on test MSE and MAE;
+    Holm across the cells (cases x values) of each claim and error."""
+    pairs = [(m, "ffn") for m in methods if m != "ffn" and "ffn" in methods]
+    pairs += [("adaptive", m) for m in methods if m != "adaptive" and "adaptive" in methods]
+    parts = []
+    for error in ("mse", "mae"):
+        errs = fits.assign(metric=error)  # both errors of the same fits
+        for a, b in pairs:
+            cells = [paired(g, error, a, b).assign(**{by: v}) for v, g in errs.groupby(by)]
+            part = pd.concat(cells, ignore_index=True)
+            if len(part):
+                part["p_holm"] = holm(part["wilcoxon_p"].to_numpy())
+                part["holm_verdict"] = holm_verdicts(part.to_dict("records"))
+            parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CLAIM_COLUMNS)
+
+
 def ordering_claims(fits: pd.DataFrame, metrics: list[str], methods: list[str]) -> pd.DataFrame:
     """Paired tests of every ordering the method registry claims among ``methods``: each
     cell's verdict, and its verdict after Holm's correction across the cells of the claim
@@ -379,6 +421,8 @@ def build(
             for e, g in fits.groupby("budget", sort=True)
         ]
         return table, pd.concat(parts, ignore_index=True)
+    if spec.builder == "relatedness":
+        return relatedness_table(fits), versus_claims(fits, methods, "rho")
     if spec.builder == "hyper":
         table = pd.concat([hyper_table(fits, paper, k, m, tuned.get(m)) for m in metrics])
     elif spec.builder == "loss":

@@ -70,5 +70,7 @@ if BUDGETS:
             "benchmarks/figures/fig_budget.tsv"
         conda:
             CONDA_ENV
+        params:
+            study="budget",
         script:
-            "../scripts/budget_figure.py"
+            "../scripts/study_figure.py"

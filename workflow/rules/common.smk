@@ -1,5 +1,6 @@
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -100,6 +101,27 @@ BUDGET_BLOCKS = list(range(math.ceil(BUDGET["replicates"] / config["replicate_bl
 BUDGET_ROOT = "results/budget/E{epochs}/fits"
 BUDGET_FIGURE = ["results/figures/fig_budget.png"] if BUDGETS else []
 
+# The relatedness study (config relatedness): simulated data and fits of its own per rho, under
+# results/relatedness/rho<rho>/, trained on the hyper-parameters of one metric.
+REL = config["relatedness"]
+RHOS = [f"{r:g}" for r in REL["rhos"]]  # wildcard values: 0, 0.5, 0.9, 1
+REL_METRICS = [REL["metric"]]
+REL_ROOT = "results/relatedness/rho{rho}/fits"
+REL_FIGURE = ["results/figures/fig_relatedness.png"] if RHOS else []
+
+
+def relatedness_fits(dataset, n, metric, method):
+    return expand(
+        "results/relatedness/rho{rho}/fits/{dataset}/N{n}/{metric}/{method}/block{block}.parquet",
+        rho=RHOS,
+        dataset=dataset,
+        n=n,
+        metric=metric,
+        method=method,
+        block=list(range(math.ceil(REL["replicates"] / config["replicate_block"]))),
+    )
+
+
 
 def budget_fits(dataset, n, metric, method):
     return expand(
@@ -111,6 +133,12 @@ def budget_fits(dataset, n, metric, method):
         method=method,
         block=BUDGET_BLOCKS,
     )
+
+
+# Per study of asp.catalog.STUDIES: its fit files, and the metrics its fits train on.
+STUDY_FITS = {None: fits, "budget": budget_fits, "relatedness": relatedness_fits}
+STUDY_METRICS = {"relatedness": REL_METRICS}
+STUDY_ON = {"budget": bool(BUDGETS), "relatedness": bool(RHOS)}
 
 
 # The tables and figures of this config (asp.catalog), and the fits each needs.
@@ -131,6 +159,8 @@ def table_methods(spec):
 
 
 def table_metrics(spec):
+    if spec.study in STUDY_METRICS:
+        return STUDY_METRICS[spec.study]
     return [spec.metric] if spec.metric else METRICS
 
 
@@ -139,7 +169,7 @@ TABLES = [
     for spec in TABLE_SPECS.values()
     if table_datasets(spec)
     and (spec.metric is None or spec.metric in METRICS)
-    and (spec.study != "budget" or BUDGETS)
+    and (spec.study is None or STUDY_ON[spec.study])
 ]
 FIGURES = figures_for(DATASETS)
 # Figures draw the curves of one metric: MSE when the config has it.
@@ -152,7 +182,7 @@ def FIGURE_N(fig):
 
 def table_inputs(spec):
     """Fit files a table needs (an explicit list: a table rebuilds only from its own fits)."""
-    files = budget_fits if spec.study == "budget" else fits
+    files = STUDY_FITS[spec.study]
     return [
         f
         for d in table_datasets(spec)
@@ -194,29 +224,29 @@ def starts_of(methods):
     return list(dict.fromkeys(get_method(m).starts_from for m in methods))
 
 
-def cells(methods):
-    return [(metric, method) for metric in METRICS for method in methods]
+def cells(methods, metrics=None):
+    return [(metric, method) for metric in metrics or METRICS for method in methods]
 
 
-def cell_files(methods, ext, root="results/fits"):
+def cell_files(methods, ext, root="results/fits", metrics=None):
     return [
         f"{root}/{{dataset}}/N{{n}}/{metric}/{method}/block{{block}}.{ext}"
-        for metric, method in cells(methods)
+        for metric, method in cells(methods, metrics)
     ]
 
 
 def job_common(w, stage):
     """The slice of config every training job depends on."""
-    budget = "epochs" in w.keys()
+    budget, related = "epochs" in w.keys(), "rho" in w.keys()
     name = f"{stage} {w.dataset} N{w.n}" + (f" E{w.epochs}" if budget else "")
+    name += f" rho{w.rho}" if related else ""
+    total = BUDGET["replicates"] if budget else REL["replicates"] if related else None
     return {
         "stage": stage,
         "name": f"{name} block{w.block}",
         "dataset": w.dataset,
         "n": w.n if w.n == "all" else int(w.n),
-        "replicates": block_replicates(
-            w.block, BUDGET["replicates"] if budget else None
-        ),
+        "replicates": block_replicates(w.block, total),
         "base_seed": config["base_seed"],
         "device": config["device"],
         "dtype": config["dtype"],
@@ -245,18 +275,25 @@ def cell_params(dataset, metric, method):
     return job_cell(metric, method, values)
 
 
-def training_params(methods, stage):
+def training_params(methods, stage, metrics=None):
     """A training job's params; in the budget study (an ``epochs`` wildcard) stage 0 trains
-    with that many epochs at most, and the rows record the budget."""
+    with that many epochs at most, and the rows record the budget; in the relatedness study
+    (a ``rho`` wildcard) one job trains both stages, and the rows record rho."""
 
     def params(w):
         job = job_common(w, stage)
-        job["cells"] = [cell_params(w.dataset, mt, m) for mt, m in cells(methods)]
+        job["cells"] = [
+            cell_params(w.dataset, mt, m) for mt, m in cells(methods, metrics)
+        ]
         if stage.endswith("stage0"):
             job["training"] = STAGE0_TRAINING
         else:
             job["schedule"] = TRAINING["lambda_star_schedule"]
             job["training"] = ROUNDS_TRAINING
+        if "rho" in w.keys():
+            job["rho"] = float(w.rho)
+            job["training"] = STAGE0_TRAINING
+            job["round_training"] = ROUNDS_TRAINING
         if "epochs" in w.keys():
             job["budget"] = int(w.epochs)
             if stage.endswith("stage0"):
@@ -329,3 +366,8 @@ def raw_file(w):
         f"{OBTAIN.get(name, 'its original source')}. Or leave {w.dataset} out of "
         "case_studies.sets in the config."
     )
+
+
+# The relatedness study's methods: the stage-0 ones (with those the rounds start from), then
+# the rounds, all trained in one job per (case, rho, block).
+REL_METHODS = sum(split_stages(REL["methods"]), []) if RHOS else []

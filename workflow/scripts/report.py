@@ -105,6 +105,9 @@ html = jinja2.Template(Path(smk.input.template).read_text()).render(
     tables=tables,
     findings=found,
     budget_figure=data_uri(smk.input.budget_figure[0]) if smk.input.budget_figure else None,
+    relatedness_figure=(
+        data_uri(smk.input.relatedness_figure[0]) if smk.input.relatedness_figure else None
+    ),
     verdicts=html_table(verdicts) if len(verdicts) else "",
     claims=html_table(claims_df) if len(claims_df) else "",
     figures=figures,
