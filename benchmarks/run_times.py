@@ -1,23 +1,28 @@
 """Where a workflow run's time went, from Snakemake's benchmark files (benchmarks/**.tsv).
 
 Prints, as Markdown: jobs, summed wall seconds, the longest job and peak memory per rule; and
-the training jobs' seconds by sample size N.
+the training jobs' seconds by sample size N. With ``--slurm``, prints instead the SLURM
+profile's resources from those measurements (profiles/slurm/config.yaml): per rule a runtime
+of 3 x its longest job (at least 5 min) and 2 x its peak memory (at least 1 GB).
 
-    python benchmarks/run_times.py [RUN_FOLDER]    # default: this checkout
+    python benchmarks/run_times.py [RUN_FOLDER] [--slurm]    # default: this checkout
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-# benchmark file name -> rule
+# benchmark file name -> rule (training rules: the prefix and the stage of the file name)
 PATTERNS = [
-    (r"train/(stage0|rounds_focus|rounds)_(\w+?)_N(\w+)_block\d+\.tsv", None),
+    (r"train/(stage0|rounds_focus|rounds)_(\w+?)_N(\w+)_block\d+\.tsv", "train"),
     (r"budget/(stage0|rounds)_(\w+?)_N(\w+)_E\d+_block\d+\.tsv", "budget"),
+    (r"relatedness/(train)_(\w+?)_N(\w+)_rho[\d.]+_block\d+\.tsv", None),
+    (r"relatedness/simulate_.*\.tsv", "simulate_relatedness"),
     (r"tune/.*\.tsv", "tune"),
     (r"simulate/.*\.tsv", "simulate"),
     (r"ingest/.*\.tsv", "ingest"),
@@ -39,17 +44,46 @@ def read(folder: Path) -> pd.DataFrame:
             row = {"rule": rule, "dataset": None, "n": None, "s": b["s"], "rss": b["max_rss"]}
             if m.groups():
                 stage, dataset, n = m.groups()
-                row |= {"rule": f"{rule or 'train'}_{stage}", "dataset": dataset, "n": n}
+                name = f"{rule}_{stage}" if rule else f"{stage}_relatedness"
+                row |= {"rule": name, "dataset": dataset, "n": n}
             rows.append(row)
             break
     return pd.DataFrame(rows)
 
 
+def slurm_resources(df: pd.DataFrame) -> str:
+    """The profile's default-resources (from the small rules) and set-resources (the others),
+    as YAML, with the measurements behind them."""
+    small = {"simulate", "simulate_relatedness", "ingest", "table", "figure", "report"}
+    lines = ["default-resources:"]
+    s = df[df["rule"].isin(small)]
+    lines += [
+        f"  runtime: {max(5, math.ceil(3 * s['s'].max() / 60))} # minutes; measured: "
+        f"longest of {len(s)} small jobs {s['s'].max():.0f} s",
+        f"  mem_mb: {max(1000, 500 * math.ceil(2 * s['rss'].max() / 500))} # peak "
+        f"{s['rss'].max():.0f} MB",
+        "  cpus_per_task: 1",
+        "set-resources:",
+    ]
+    for rule, g in df[~df["rule"].isin(small)].groupby("rule"):
+        lines += [
+            f"  {rule}: # {len(g)} jobs, longest {g['s'].max():.0f} s, peak "
+            f"{g['rss'].max():.0f} MB",
+            f"    runtime: {max(5, math.ceil(3 * g['s'].max() / 60))}",
+            f"    mem_mb: {max(1000, 500 * math.ceil(2 * g['rss'].max() / 500))}",
+        ]
+    return "\n".join(lines)
+
+
 def main() -> None:
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+    args = [a for a in sys.argv[1:] if a != "--slurm"]
+    folder = Path(args[0] if args else ".")
     df = read(folder)
     if df.empty:
         sys.exit(f"no benchmark files under {folder / 'benchmarks'}")
+    if "--slurm" in sys.argv:
+        print(slurm_resources(df))
+        return
     per_rule = df.groupby("rule").agg(
         jobs=("s", "size"), seconds=("s", "sum"), longest=("s", "max"), peak_rss_mb=("rss", "max")
     )

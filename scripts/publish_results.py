@@ -60,7 +60,8 @@ def main() -> None:
     commit = subprocess.run(
         ["git", "-C", str(run), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    fits = sorted((run / "results" / "fits").rglob("*.parquet"))
+    # every fit: the main tables' and the studies' (results/budget/, results/relatedness/)
+    fits = sorted(p for p in (run / "results").rglob("*.parquet") if "fits" in p.parts)
     meta = json.loads(pq.read_schema(fits[0]).metadata[b"asp"])
     rows = pd.concat([pd.read_parquet(f) for f in fits], ignore_index=True)
     provenance = {
