@@ -3,11 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
-# The report test renders the HTML in headless Chromium when it is installed.
-if ! command -v chromium > /dev/null && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
-  echo "test: installing Debian's chromium for the report render test"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } > /dev/null 2>&1 \
-    || echo "test: chromium could not be installed; the render test will be skipped"
+# Optional system packages, installed when we are root on Debian: Chromium renders the report
+# (tests/test_workflow.py), a single-node Slurm cluster runs the workflow through the SLURM
+# profile (tests/test_slurm.py). Without them those tests say they are skipped.
+want=()
+command -v chromium > /dev/null || want+=(chromium)
+command -v slurmctld > /dev/null || want+=(slurmctld slurmd slurm-client munge)
+if [ ${#want[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+  echo "test: installing Debian's ${want[*]} for the report render and Slurm tests"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want[@]}"; } \
+    > /dev/null 2>&1 || echo "test: ${want[*]} could not be installed; those tests will be skipped"
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

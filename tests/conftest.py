@@ -52,3 +52,16 @@ def fit_methods(reps, methods, hp, s0, rs, dtype="float64", schedule="constant")
     values = {"lambda": hp.lam, "lambda_star": hp.lam_star, "theta": hp.theta}
     keys = {"dtype": dtype, "schedule": schedule}
     return run_methods(reps, methods, values, training_keys(s0), training_keys(rs), **keys)
+
+
+REPORT: list[str] = []
+
+
+def report_line(line: str) -> None:
+    """A line for the end of the test run's output (figures a test measured)."""
+    REPORT.append(line)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in REPORT:
+        terminalreporter.write_line(line)
