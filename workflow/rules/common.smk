@@ -122,7 +122,6 @@ def relatedness_fits(dataset, n, metric, method):
     )
 
 
-
 def budget_fits(dataset, n, metric, method):
     return expand(
         "results/budget/E{epochs}/fits/{dataset}/N{n}/{metric}/{method}/block{block}.parquet",
