@@ -315,6 +315,8 @@ def test_tuned_values_reach_the_training_jobs(tiny_run):
     import pandas as pd
     import pyarrow.parquet as pq
 
+    from asp.methods import get_method
+
     cwd, _ = tiny_run
     checked = 0
     for path in (cwd / "results/fits").rglob("*.parquet"):
@@ -324,7 +326,7 @@ def test_tuned_values_reach_the_training_jobs(tiny_run):
         cell = json.loads(pq.read_schema(path).metadata[b"asp"])["cell"]
         assert (cell["metric"], cell["method"]) == (metric, method)
         rows = pd.read_parquet(path)
-        if method == "ffn":  # lambda 0: no hyper-parameters
+        if not get_method(method).hyperparameters:  # ffn and the baselines: none
             assert cell["lambda"] == 0.0 and (rows["hyperparameters"] == "none").all()
             continue
         assert (rows["hyperparameters"] == "tuned").all()
@@ -365,6 +367,8 @@ def test_changed_tuned_values_rerun_only_their_jobs(tiny_run):
         for n in (300, 500)
     }
     expected.add(("train_rounds_focus", "dataset=case1, n=500, block=0"))
+    # the relatedness study trains case 1 with the same values, at every rho
+    expected |= {("train_relatedness", f"rho={r}, dataset=case1, n=500, block=0") for r in (0, 1)}
     assert jobs == expected
     assert "Nothing to be done" in snakemake(cwd, "-n", *TINY).stdout  # restored
 
