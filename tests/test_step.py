@@ -10,7 +10,7 @@ from asp.experiment import Batch, train_rounds, train_stage0
 from asp.methods import HyperParams
 from asp.networks import Architecture, get_network
 from asp.penalties import get_penalty
-from asp.step import AdamConstants, adam_step
+from asp.step import AdamConstants, adam_step, beta_power
 from asp.training import TrainSettings, flat_masks
 
 F64 = torch.float64
@@ -74,6 +74,24 @@ def test_adam_with_per_fit_clocks_equals_torch_adam():
     assert t.tolist() == [12, 6]
     for b in range(2):
         assert_close(theta[b], refs[b].detach(), atol=1e-14, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_bias_correction_powers_are_exact_wherever_a_fit_sits(dtype):
+    """beta**t as Python computes it (torch.optim.Adam's bias correction) below 1024 steps,
+    to rounding beyond, and bit for bit the same for a count at any place in a batch of any
+    size (torch.pow rounds a SIMD vector's lanes and the scalar remainder apart)."""
+    counts = torch.arange(1, 3000, dtype=dtype)
+    for beta in (0.9, 0.99, 0.9999):
+        got = beta_power(beta, counts)
+        expected = torch.tensor([beta ** int(k) for k in counts], dtype=F64)
+        assert torch.equal(got[:1023], expected[:1023].to(dtype))
+        tol = {"atol": 0, "rtol": 1e-13} if dtype == F64 else {"atol": 1e-37, "rtol": 1e-6}
+        assert_close(got.double(), expected, **tol)
+        for n in (1, 5, 8, 13, 16, 31, 100):
+            part = counts[torch.arange(n) * 29 % len(counts)]
+            assert torch.equal(beta_power(beta, part), got[(part - 1).long()])
+    assert beta_power(0.99, torch.tensor([2.0**25], dtype=F64)).item() == 0.0  # underflows
 
 
 def test_compiled_step_equals_eager(case1, arch):

@@ -12,6 +12,7 @@ Without compilation the same code runs eagerly (slower, same numbers to rounding
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,28 @@ class AdamConstants:
     eps: float
 
 
+# Adam's bias corrections need beta**t per fit. torch.pow on a (B,) tensor takes a SIMD path
+# for whole vectors and a scalar one for the remainder, which round differently, so a fit's
+# power would depend on its place in the batch (and a sub-batch would change its numbers).
+# Instead beta**t = beta**(t % LOW) * (beta**LOW)**(t // LOW), both factors looked up in tables
+# of Python floats (as torch.optim.Adam computes them): exact, whatever the batch.
+_POWER_LOW, _POWER_HIGH = 1024, 16384  # steps up to 16.7 million per fit and Adam start
+
+
+@functools.cache
+def _power_tables(beta: float, dtype: torch.dtype, device: torch.device):
+    low = [beta**k for k in range(_POWER_LOW)]
+    high = [(beta**_POWER_LOW) ** k for k in range(_POWER_HIGH)]
+    return tuple(torch.tensor(t, dtype=dtype, device=device) for t in (low, high))
+
+
+def beta_power(beta: float, count: torch.Tensor) -> torch.Tensor:
+    """``beta ** count`` for whole-number counts, the same for a fit wherever it sits."""
+    low, high = _power_tables(beta, count.dtype, count.device)
+    k = count.long()
+    return low[k % _POWER_LOW] * high[(k // _POWER_LOW).clamp(max=_POWER_HIGH - 1)]
+
+
 def adam_step(
     theta: torch.Tensor,
     m: torch.Tensor,
@@ -47,8 +70,8 @@ def adam_step(
     m1 = c.beta1 * m + (1.0 - c.beta1) * grad
     v1 = c.beta2 * v + (1.0 - c.beta2) * grad * grad
     count = t1.view(-1, 1, 1)
-    step_size = c.lr / (1.0 - c.beta1**count)
-    denom = v1.sqrt() / (1.0 - c.beta2**count).sqrt() + c.eps
+    step_size = c.lr / (1.0 - beta_power(c.beta1, count))
+    denom = v1.sqrt() / (1.0 - beta_power(c.beta2, count)).sqrt() + c.eps
     new = theta - step_size * m1 / denom
     keep = active.view(-1, 1, 1)
     return torch.where(keep, new, theta), torch.where(keep, m1, m), torch.where(keep, v1, v), t1
