@@ -16,6 +16,15 @@ CASE1 = {
     "x": {"dist": "uniform", "low": 0, "high": 8},
     "weights": {"dist": "uniform", "low": 0, "high": 8},
 }
+# Few, short epochs, eager: the small workflow runs of the workflow and Slurm tests.
+SHORT_TRAINING = {
+    "batch_size": 32,
+    "max_epochs": 6,
+    "patience": 3,
+    "round_max_epochs": 3,
+    "round_patience": 2,
+    "compile": False,
+}
 CASE2 = {
     "x": {"dist": "normal", "mean": 0, "sd": 1},
     "weights": {"dist": "normal", "mean": 0, "sd": 1},

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import report_line
+from conftest import CASE1, SHORT_TRAINING, report_line
 from test_workflow import workdir
 
 BINARIES = ("munged", "munge", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scontrol")
@@ -39,22 +39,10 @@ SMALL = {
     "focus_size": 200,
     "simulation": {
         "sizes": [200],
-        "cases": {
-            "case1": {
-                "x": {"dist": "uniform", "low": 0, "high": 8},
-                "weights": {"dist": "uniform", "low": 0, "high": 8},
-            }
-        },
+        "cases": {"case1": CASE1},
     },
     "case_studies": {"sets": {}},
-    "training": {
-        "batch_size": 32,
-        "max_epochs": 6,
-        "patience": 3,
-        "round_max_epochs": 3,
-        "round_patience": 2,
-        "compile": False,
-    },
+    "training": SHORT_TRAINING,
     "hyperparameters": {
         "source": "paper",
         "paper": {"case1": {"mse": {"lambda": 0.001, "lambda_star": 0.0005, "theta": 0.5}}},

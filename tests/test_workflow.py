@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, SHARED
+from conftest import CASE1, ROOT, SHARED, SHORT_TRAINING
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -482,10 +482,7 @@ VARIANTS = {
         "n_tasks": 3,
         "sizes": [200],
         "cases": {
-            "case1": {
-                "x": {"dist": "uniform", "low": 0, "high": 8},
-                "weights": {"dist": "uniform", "low": 0, "high": 8},
-            },
+            "case1": CASE1,
             "case4": {
                 "x": {"dist": "normal", "mean": 1, "sd": 2},
                 "weights": {"dist": "uniform", "low": -1, "high": 1},
@@ -499,14 +496,7 @@ VARIANTS = {
         },
     },
     "case_studies": {"sets": {}},
-    "training": {
-        "batch_size": 32,
-        "max_epochs": 6,
-        "patience": 3,
-        "round_max_epochs": 3,
-        "round_patience": 2,
-        "compile": False,
-    },
+    "training": SHORT_TRAINING,
     "hyperparameters": {
         "source": "paper",
         "paper": {
