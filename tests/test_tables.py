@@ -44,6 +44,22 @@ def test_mean_ci_and_paired_test():
     assert ordering_verdict(paired_comparison(np.ones(3), np.ones(3))) == "untestable"
 
 
+def test_the_verdict_points_where_the_signed_ranks_point_not_the_mean():
+    """a is lower in 45 of 50 replicates, by 1 each; in 5 it is higher by 20: the mean says
+    a > b, the signed-rank test (p < 1e-4) says a < b, and so does the verdict."""
+    b = np.linspace(10, 11, 50)
+    a = b - 1.0
+    a[::10] += 21.0
+    t = paired_comparison(a, b)
+    assert t["mean_diff"] == pytest.approx(1.1) and t["share_a_lower"] == 0.9
+    assert t["hl_diff"] == -1.0 and t["wilcoxon_p"] < 1e-4
+    assert ordering_verdict(t) == "supported"
+    assert ordering_verdict(paired_comparison(b, a)) == "contradicted"
+    # Hodges-Lehmann: the median of the pairwise means of the differences, i <= j
+    d = np.array([-3.0, 1.0, 2.0])
+    assert paired_comparison(d, np.zeros(3))["hl_diff"] == np.median([-3, -1, -0.5, 1, 1.5, 2])
+
+
 def test_loss_table_sets_ours_beside_the_paper():
     t = tables.loss_table(fits_frame(), PAPER, 3, "mse").set_index("method")
     assert t.loc["soft", "ours"] == pytest.approx(3.15e-4)
@@ -99,7 +115,7 @@ def test_holm_adjusts_within_a_claim_family():
     p = np.array([0.01, 0.04, np.nan, 0.03, 0.005])
     # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1, then made monotone
     np.testing.assert_allclose(holm(p), [0.03, 0.06, np.nan, 0.06, 0.02])
-    tests = [{"wilcoxon_p": v, "mean_diff": -1.0} for v in p]
+    tests = [{"wilcoxon_p": v, "hl_diff": -1.0} for v in p]
     assert holm_verdicts(tests) == [
         "supported",
         "not significant",

@@ -21,9 +21,16 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
     return (m, m - half, m + half)
 
 
+def hodges_lehmann(d: np.ndarray) -> float:
+    """The median of the Walsh averages (d_i + d_j) / 2, i <= j: the location shift that the
+    signed-rank test tests."""
+    i, j = np.triu_indices(d.size)
+    return float(np.median((d[i] + d[j]) / 2)) if d.size else np.nan
+
+
 def paired_comparison(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     """a - b over replicates where both are finite: mean difference, 95 % CI, Wilcoxon p-value
-    (two-sided signed-rank) and the share of replicates where a < b."""
+    (two-sided signed-rank), the Hodges-Lehmann shift and the share of replicates where a < b."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     ok = np.isfinite(a) & np.isfinite(b)
     d = a[ok] - b[ok]
@@ -37,17 +44,20 @@ def paired_comparison(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
         "diff_ci_low": lo,
         "diff_ci_high": hi,
         "wilcoxon_p": p,
+        "hl_diff": hodges_lehmann(d),
         "share_a_lower": float(np.mean(d < 0)) if d.size else np.nan,
     }
 
 
 def ordering_verdict(test: dict[str, float]) -> str:
-    """Verdict on the claim "a < b" from a paired comparison of a - b."""
-    p, diff = test["wilcoxon_p"], test["mean_diff"]
+    """Verdict on the claim "a < b" from a paired comparison of a - b. The direction is the
+    signed-rank test's own (the sign of the Hodges-Lehmann shift), not the mean's: a few
+    replicates far off can pull the mean against what most replicates show."""
+    p, shift = test["wilcoxon_p"], test["hl_diff"]
     if not np.isfinite(p):
         return "untestable"
-    if p < ALPHA:
-        return "supported" if diff < 0 else "contradicted"
+    if p < ALPHA and shift != 0:
+        return "supported" if shift < 0 else "contradicted"
     return "not significant"
 
 
