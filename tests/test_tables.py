@@ -274,6 +274,7 @@ def test_relatedness_table_tests_each_method_against_ffn_and_adaptive():
     expected = {f"{m} < ffn" for m in ("hard", "soft", "adaptive")}
     expected |= {f"adaptive < {m}" for m in ("ffn", "hard", "soft")}
     assert set(claims["claim"]) == expected
+    assert len(claims) == len(expected) * 2 * 2  # once per claim, rho and error
     v = claims.set_index(["claim", "rho", "metric"])["holm_verdict"]
     assert v[("soft < ffn", 0.0, "mse")] == "contradicted"
     assert v[("soft < ffn", 1.0, "mae")] == "supported"
