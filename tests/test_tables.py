@@ -317,3 +317,18 @@ def test_case_study_tables_mark_the_baselines_beyond_the_paper():
     assert "hard (beyond the paper)" in grid.columns and "adaptive" in grid.columns
     hard = table[table["method"] == "hard"].iloc[0]
     assert np.isnan(hard["paper"]) and hard["ours"] == pytest.approx(0.875)
+
+
+def test_findings_say_where_the_mean_points_against_the_test():
+    from asp.findings import _mean_against_ranks
+
+    claims = pd.DataFrame(
+        {
+            "claim": ["adaptive < cll"] * 3 + ["adaptive < hard"],
+            "mean_diff": [-1.0, -1.0, 1.0, -1.0],
+            "holm_verdict": ["supported", "contradicted", "not significant", "contradicted"],
+        }
+    )
+    assert _mean_against_ranks(claims, ["adaptive < cll"]).startswith(" In 1 of the decided")
+    assert "In 2 of" in _mean_against_ranks(claims, ["adaptive < cll", "adaptive < hard"])
+    assert _mean_against_ranks(claims.iloc[:1], ["adaptive < cll"]) == ""
