@@ -90,6 +90,19 @@ def _relatedness(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
         .agg(lambda m: ", ".join(m))
     )
     sup, con, n = per[top]
+    if n and sup == n:
+        pays = "Sharing pays once the tasks' true weights have enough in common."
+    else:
+        pays = (
+            "Even tasks with equal true weights do not make soft beat FFN here. "
+            if sup == 0
+            else f"Even equal true weights make soft beat FFN in only {sup} of {n} cases here. "
+        ) + (
+            "Equal true functions do not make the networks' weights equal position by "
+            "position: each task's network starts from its own random weights and may "
+            "order its hidden units differently, so the per-position penalty still pulls "
+            "against the data (our reading; a shared start would test it)."
+        )
     out = [
         {
             "claim": f"sharing pays once the tasks are related: soft < ffn at rho = {top:g} "
@@ -102,21 +115,7 @@ def _relatedness(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
             )
             + " (test MSE, Holm). Lowest mean test MSE per case: "
             + "; ".join(f"rho {rho:g}: {m}" for rho, m in best.items()),
-            "explanation": "rho = 0 is the paper's data. "
-            + (
-                "Sharing pays once the tasks' true weights have enough in common."
-                if n and sup == n
-                else (
-                    "Even tasks with equal true weights do not make soft beat FFN here. "
-                    if sup == 0
-                    else f"Even equal true weights make soft beat FFN in only {sup} of {n} "
-                    "cases here. "
-                )
-                + "Equal true functions do not make the networks' weights equal position by "
-                "position: each task's network starts from its own random weights and may "
-                "order its hidden units differently, so the per-position penalty still pulls "
-                "against the data (our reading; a shared start would test it)."
-            ),
+            "explanation": "rho = 0 is the paper's data. " + pays,
         }
     ]
     others = sorted(  # the baselines beyond the paper
