@@ -43,7 +43,7 @@ def test_pairwise_equals_k_times_mean_squared():
 
 
 def test_deviations_from_mean_sum_to_zero():
-    # the literal eq. 2.3 (sum of deviations, then squared) is identically 0 (SPEC §1a)
+    # the literal eq. 2.3 (sum of deviations, then squared) is identically 0 (docs/method.md §1)
     w = torch.randn(3, 4, 5, 2, dtype=torch.float64)
     assert_close(
         get_penalty("mean_squared").deviations(w).sum(1), torch.zeros(3, 5, 2, dtype=torch.float64)

@@ -1,4 +1,4 @@
-"""The adaptive algorithm (paper Alg. 1, read as SPEC §1b-c).
+"""The adaptive algorithm (paper Alg. 1, read as docs/method.md §2–4).
 
 Round 0 is the soft fit. Round t = 1..floor(1/theta) deletes, among the still-active penalty
 terms, the round(theta * total) with the largest |deviation| measured on round t-1's best weights,

@@ -180,8 +180,9 @@ def findings(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -
                 "soft < ffn",
                 "3, 4",
                 sim_claims,
-                "The simulated tasks draw their true weights independently (SPEC §2), so a "
-                "penalty pulling the task networks together has little to gain from sharing"
+                "The simulated tasks draw their true weights independently "
+                "(docs/method.md §6), so a penalty pulling the task networks together has "
+                "little to gain from sharing"
                 + (
                     "; the relatedness study below varies that."
                     if "relatedness" in claims
@@ -212,7 +213,8 @@ def findings(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -
                 "evidence": f"{parts[0][0]} of {parts[0][2]} cells against l2_only, "
                 f"{parts[1][0]} of {parts[1][2]} against mean_only (Holm)",
                 "explanation": "l2_only at lambda* equals the combined form at K lambda* "
-                "(SPEC §1h): the two differ only through lambda* and which terms are pruned.",
+                "(docs/method.md §9): the two differ only through lambda* and which terms are "
+                "pruned.",
             }
         )
     timing = cat([t for t in ("table5", "table6") if t in claims], claims)

@@ -1,4 +1,4 @@
-"""Prediction metrics per fit, on scaled targets (SPEC §1f).
+"""Prediction metrics per fit, on scaled targets (docs/method.md §5).
 
 Standard MSE/MAE average over samples and tasks. The "literal" values follow paper eq. 2.7/2.8 as
 printed: the per-sample sum over tasks of squared errors, squared (2.7) or in absolute value (2.8).

@@ -1,4 +1,4 @@
-"""Soft-sharing penalties as sums of maskable terms (SPEC §1a, §1h).
+"""Soft-sharing penalties as sums of maskable terms (docs/method.md §1, §9).
 
 A penalty turns weights with the task axis at dim 1 (the list layout (B, K, in, out) or the
 fused step's (Pw, K, B)) into deviations with T terms on that axis, one per term; its value is

@@ -1,5 +1,5 @@
-"""The paper's tables rebuilt from fit rows, each beside the paper's values (SPEC §3); ``build``
-makes any table declared in ``asp.catalog``.
+"""The paper's tables rebuilt from fit rows, each beside the paper's values
+(docs/method.md §14); ``build`` makes any table declared in ``asp.catalog``.
 
 Input frames: fit rows (one per dataset, n, metric, method, replicate) and the paper's numbers
 (columns table, dataset, n, method, quantity, metric, value, scale).

@@ -25,8 +25,9 @@ log = logging.getLogger("asp")
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Adam as in the paper (eq. 3.3-3.7); batch size, epochs and patience are ours (SPEC §1d),
-    given by the config (its schema holds their defaults, so they have none here).
+    """Adam as in the paper (eq. 3.3-3.7); batch size, epochs and patience are ours
+    (docs/method.md §8), given by the config (its schema holds their defaults, so they have
+    none here).
 
     ``compile`` has TorchInductor compile the fused step (``asp.step``: seconds once per input
     shape, cached on disk between processes, then several times faster); without it the same

@@ -113,7 +113,7 @@ class PerTaskMLP(Network):
     ) -> torch.Tensor:
         """By hand. ``row_weight`` (S,) is 1/rows for the rows of the mini-batch and 0 for
         padding, so the loss is each task's mean squared error over the mini-batch, summed over
-        tasks (SPEC §1)."""
+        tasks (docs/method.md §8)."""
         acts = self.activations(theta, x)
         out = acts[-1]
         dz = 2.0 * (out - y) * row_weight
