@@ -286,6 +286,33 @@ def test_report_renders_in_chromium(tiny_run):
     assert 'data-broken-images="0"' in out.stdout, out.stderr[-2000:]
 
 
+class RunsCode:
+    """Pickles to a call of os.system: loading it with plain pickle touches ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_stage_state_that_would_run_code_is_refused(tiny_run, tmp_path):
+    import torch
+
+    cwd, _ = tiny_run
+    run = tmp_path / "run"
+    shutil.copytree(cwd, run, symlinks=True, ignore=shutil.ignore_patterns("chromium-profile"))
+    marker = tmp_path / "code-ran"
+    state = Path("results/fits/case1/N500/mse/soft/block0.pt")
+    torch.save({"outcome": RunsCode(marker), "seconds": [1.0]}, run / state)
+    target = "results/fits/case1/N500/mse/adaptive/block0.parquet"
+    out = snakemake(run, "-f", target, *TINY, check=False)
+    assert out.returncode != 0
+    log = (run / "logs/train/rounds_case1_N500_block0.log").read_text()
+    assert f"{state}: refused to load this stage state: it asks for posix.system" in log
+    assert not marker.exists()
+
+
 @pytest.mark.skipif(not HAVE_DATA, reason="../shared/data is absent: no case-study files")
 def test_case_studies_in_the_report(tiny_run):
     import pandas as pd

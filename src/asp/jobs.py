@@ -158,10 +158,11 @@ class StageState:
     method: str
 
     def to_dict(self) -> dict:
-        """Plain tensors, arrays and lists, for torch.save."""
+        """Tensors, numbers and strings only, for torch.save: a stage state loads with
+        ``weights_only=True``, which unpickles no object (a results folder may be shared)."""
         return {
             "outcome": self.outcome.state_dict(),
-            "seconds": self.seconds,
+            "seconds": torch.from_numpy(np.asarray(self.seconds, dtype=np.float64)),
             "replicates": self.replicates,
             "metric": self.metric,
             "method": self.method,
@@ -171,7 +172,7 @@ class StageState:
     def from_dict(cls, state: dict, device: torch.device | str = "cpu") -> StageState:
         return cls(
             TrainOutcome.from_state(state["outcome"], device),
-            np.asarray(state["seconds"]),
+            np.asarray(state["seconds"].cpu()),
             list(state["replicates"]),
             state["metric"],
             state["method"],

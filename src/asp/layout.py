@@ -60,10 +60,11 @@ def paper_layout(
     table: pd.DataFrame,
     claims: pd.DataFrame | None = None,
     methods: list[str] | None = None,
-    br: str = "<br>",
+    br: str = "\n",
 ) -> pd.DataFrame:
-    """The long table of ``spec`` as a grid of text cells (``br`` between the lines of a cell:
-    "<br>" for HTML, " " for Markdown); method columns in the order of ``methods``."""
+    """The long table of ``spec`` as a grid of plain-text cells (``br`` between the lines of a
+    cell: a newline, which asp.report.grid_html escapes and breaks, or " " for Markdown);
+    method columns in the order of ``methods``."""
     if not len(table):
         return pd.DataFrame()
     t = table.copy()

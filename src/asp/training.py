@@ -155,8 +155,11 @@ class TrainOutcome:
     curves: dict[str, np.ndarray] = field(default_factory=dict)  # "val" -> (E, B)
 
     def state_dict(self) -> dict:
-        """Plain tensors and arrays, for torch.save (the adaptive jobs start from it)."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """Tensors only (the curves too), for torch.save: the adaptive jobs start from it, and
+        ``torch.load(..., weights_only=True)`` reads it back without unpickling any object."""
+        state = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "curves"}
+        state["curves"] = {k: torch.from_numpy(np.asarray(v)) for k, v in self.curves.items()}
+        return state
 
     @classmethod
     def from_state(cls, state: dict, device: torch.device | str = "cpu") -> TrainOutcome:
@@ -165,7 +168,8 @@ class TrainOutcome:
             for k, v in state.items()
             if k != "curves"
         }
-        return cls(**moved, curves=state["curves"])
+        curves = {k: np.asarray(v.cpu()) for k, v in state["curves"].items()}
+        return cls(**moved, curves=curves)
 
 
 _STEPPERS: dict[tuple, Stepper] = {}

@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import pickle
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -86,3 +88,21 @@ def read_arrays(path: str, replicates: list[int]) -> dict[int, tuple[np.ndarray,
 def read_tuned(paths) -> list[tuple[str, dict]]:
     """(path, contents) of each tune-stage output."""
     return [(str(p), yaml.safe_load(Path(p).read_text())) for p in paths]
+
+
+def read_stage_state(path: str) -> dict:
+    """A stage state written by a stage-0 job: tensors, numbers and strings, loaded with
+    ``weights_only=True`` so that a file anyone else put in results/ cannot run code here."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        # torch names the object it would have had to import, e.g. "GLOBAL posix.system"
+        found = re.search(r"GLOBAL ([\w.]+)", str(err))
+        what = f"it asks for {found[1]}" if found else "it is not a plain pickle of tensors"
+        raise ValueError(
+            f"{path}: refused to load this stage state: {what}. A stage state holds only "
+            "tensors, numbers and strings; this file was not written by a stage-0 job. Delete "
+            "it and let its stage-0 job write it again."
+        ) from None

@@ -6,7 +6,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import jinja2
 import pandas as pd
 import yaml
 from io_utils import read_meta, start_logging
@@ -14,17 +13,12 @@ from io_utils import read_meta, start_logging
 from asp.catalog import get_table
 from asp.findings import findings
 from asp.layout import paper_layout
+from asp.report import grid_html, html_table, render
 from asp.tables import verdict_counts, wall_by_stage
 from asp.tuning import studies_frame
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
-
-
-def html_table(df: pd.DataFrame) -> str:
-    return df.to_html(
-        index=False, na_rep="–", float_format=lambda v: f"{v:.4g}", border=0, classes="t"
-    )
 
 
 def data_uri(path: str) -> str:
@@ -60,7 +54,7 @@ for table_id, tpath, cpath in zip(
         {
             "id": spec.id,
             "title": spec.title,
-            "html": grid.to_html(index=False, escape=False, border=0, classes="t paper"),
+            "html": grid_html(grid),
             "long": html_table(long),
             # the provenance note of a case study goes above its results table
             "case_study_results": spec.datasets if spec.builder == "case_study" else None,
@@ -100,7 +94,8 @@ fits = pd.concat([pd.read_parquet(f) for f in smk.input.fits], ignore_index=True
 wall = wall_by_stage(fits)
 checksums = [Path(f).read_text().strip() for f in smk.input.checksums]
 meta = read_meta(smk.input.fits[0])
-html = jinja2.Template(Path(smk.input.template).read_text()).render(
+html = render(
+    Path(smk.input.template).read_text(),
     generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     tables=tables,
     findings=found,

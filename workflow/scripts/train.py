@@ -4,7 +4,14 @@ Writes one set of files per cell."""
 
 import numpy as np
 import torch
-from io_utils import read_arrays, read_tuned, start_logging, versions, write_parquet
+from io_utils import (
+    read_arrays,
+    read_stage_state,
+    read_tuned,
+    start_logging,
+    versions,
+    write_parquet,
+)
 
 from asp.jobs import (
     StageState,
@@ -25,10 +32,7 @@ if "round_training" in job:  # both stages in one job (the relatedness study)
 elif job["stage"].endswith("stage0"):  # stage0, budget_stage0
     results = run_stage0(job, replicates)
 else:
-    starts = [
-        StageState.from_dict(torch.load(p, map_location="cpu", weights_only=False))
-        for p in smk.input.start
-    ]
+    starts = [StageState.from_dict(read_stage_state(p)) for p in smk.input.start]
     results = run_rounds(job, replicates, starts)
 stamp = versions()
 for i, result in enumerate(results):
