@@ -22,10 +22,11 @@ import torch
 import yaml
 
 from asp.experiment import simulated_replicate
-from asp.jobs import run_methods
+from asp.jobs import run_both
 from asp.methods import METHODS, HyperParams, get_method
 from asp.networks import Architecture, get_network
 from asp.penalties import get_penalty
+from asp.planning import methods_job
 from asp.reference import reference_fit
 from asp.seeds import torch_seed
 from asp.simulation import SimulationCase
@@ -97,13 +98,13 @@ def main() -> None:
 
     start = time.perf_counter()
     warm = TrainSettings(batch_size=bs, max_epochs=1, patience=1, compile=True)
-    run_methods(reps, methods, values, training(warm), training(warm))
+    run_both(methods_job(reps, methods, values, training(warm), training(warm)), reps)
     print(f"compile and warm-up: {time.perf_counter() - start:.1f} s", flush=True)
     for n_fits in (100, 1000):
         print(f"fused step: {step_cost(arch, n_fits, bs):.2f} us per fit-step at {n_fits} fits")
 
     start = time.perf_counter()
-    run_methods(reps, methods, values, training(s0), training(rs))
+    run_both(methods_job(reps, methods, values, training(s0), training(rs)), reps)
     batched = (time.perf_counter() - start) / (len(reps) * len(methods))
     print(f"batched: {batched:.4f} s per fit ({len(reps) * len(methods)} fits)", flush=True)
 

@@ -22,11 +22,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from asp.experiment import Batch, simulated_replicate, train_rounds, train_stage0  # noqa: E402
-from asp.methods import HyperParams  # noqa: E402
-from asp.networks import Architecture  # noqa: E402
+from asp.experiment import simulated_replicate  # noqa: E402
+from asp.jobs import run_both  # noqa: E402
+from asp.planning import methods_job  # noqa: E402
 from asp.simulation import SimulationCase  # noqa: E402
-from asp.training import TrainSettings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,17 +68,14 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sim = cfg["simulation"]
-    arch = Architecture(sim["n_inputs"], tuple(cfg["network"]["hidden"]), sim["n_tasks"])
     cases = {n: SimulationCase.from_config(n, s) for n, s in sim["cases"].items()}
-    long = TrainSettings(
-        batch_size=args.batch_size, max_epochs=args.epochs, patience=args.epochs, compile=False
-    )
-    rounds = TrainSettings(
-        batch_size=args.batch_size,
-        max_epochs=args.round_epochs,
-        patience=args.round_epochs,
-        compile=False,
-    )
+    # patience = max_epochs: every fit runs its full length, so the curves show what comes after
+    long = {"batch_size": args.batch_size, "max_epochs": args.epochs, "patience": args.epochs}
+    rounds = {
+        "batch_size": args.batch_size,
+        "max_epochs": args.round_epochs,
+        "patience": args.round_epochs,
+    }
     summary = []
     fig, axes = plt.subplots(
         len(args.sizes), len(cases), figsize=(4 * len(cases), 3 * len(args.sizes))
@@ -94,15 +90,19 @@ def main() -> None:
                 )
                 for r in range(args.replicates)
             ]
-            hp_cfg = cfg["hyperparameters"]["paper"][name]["mse"]
-            hp = HyperParams(hp_cfg["lambda"], hp_cfg["lambda_star"], hp_cfg["theta"])
-            batch = Batch(reps, list(range(len(reps))), arch, torch.device("cpu"), torch.float32)
-            soft = train_stage0(
-                batch, ["soft"] * len([hp.lam] * len(reps)), [hp.lam] * len(reps), long
-            )
+            values = cfg["hyperparameters"]["paper"][name]["mse"]
             # Rounds with a fixed length per round: one round = round_epochs epochs.
-            ad = train_rounds(batch, soft, ["adaptive"] * len(reps), hp, rounds)
-            soft_curves = soft.curves["val"].T
+            job = methods_job(
+                reps,
+                ["soft", "adaptive"],
+                values,
+                long | {"compile": False},
+                rounds | {"compile": False},
+                hidden=cfg["network"]["hidden"],
+                dataset=name,
+            )
+            soft, ad = run_both(job, reps)
+            soft_curves = soft.curves["val_mse"].T
             for p in args.patience:
                 stops = [remaining_gain(c, p) for c in soft_curves]
                 summary.append(
@@ -116,8 +116,8 @@ def main() -> None:
                         "max_gain_after_stop": float(np.max([g for _, g in stops])),
                     }
                 )
-            round_curves = ad.curves["val"].T
-            n_rounds = int(ad.round_val.shape[1] - 1)
+            round_curves = ad.curves["val_mse"].T
+            n_rounds = int(ad.curves["round_epochs"].shape[1])
             for p in args.round_patience:
                 gains, stops = [], []
                 for c in round_curves:

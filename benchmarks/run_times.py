@@ -20,6 +20,9 @@ import pandas as pd
 # benchmark file name -> rule (training rules: the prefix and the stage of the file name)
 PATTERNS = [
     (r"train/(stage0|rounds_focus|rounds)_(\w+?)_N(\w+)_block\d+\.tsv", "train"),
+    # a study's job, train_<study> (asp.studies): its value's folder prefix and value
+    (r"train/([a-z_]+?)_(\w+?)_N(\w+)_[A-Za-z]+[\d.]+_block\d+\.tsv", "train"),
+    # runs from before the budget study trained both stages in one job
     (r"budget/(stage0|rounds)_(\w+?)_N(\w+)_E\d+_block\d+\.tsv", "budget"),
     (r"relatedness/(train)_(\w+?)_N(\w+)_rho[\d.]+_block\d+\.tsv", None),
     (r"relatedness/simulate_.*\.tsv", "simulate_relatedness"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -11,6 +12,21 @@ from asp.simulation import SimulationCase
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def validated(name: str = "config.yaml", change=None) -> dict:
+    """A shipped config (after ``change``, a function of it) with the schema's defaults filled
+    in, as the workflow sees it."""
+    import yaml
+    from snakemake.utils import validate
+
+    cfg = yaml.safe_load((ROOT / name).read_text())
+    if change is not None:
+        change(cfg)
+    validate(cfg, str(SCHEMA))
+    return cfg
+
 
 CASE1 = {
     "x": {"dist": "uniform", "low": 0, "high": 8},
@@ -55,12 +71,15 @@ def training_keys(settings) -> dict:
 
 
 def fit_methods(reps, methods, hp, s0, rs, dtype="float64", schedule="constant"):
-    """Rows of ``methods`` x replicates through the workflow's own entry points (asp.jobs)."""
-    from asp.jobs import run_methods
+    """Rows of ``methods`` x replicates through the workflow's own entry point (asp.jobs)."""
+    from asp.jobs import run_both
+    from asp.planning import methods_job
 
     values = {"lambda": hp.lam, "lambda_star": hp.lam_star, "theta": hp.theta}
     keys = {"dtype": dtype, "schedule": schedule}
-    return run_methods(reps, methods, values, training_keys(s0), training_keys(rs), **keys)
+    job = methods_job(reps, methods, values, training_keys(s0), training_keys(rs), **keys)
+    results = run_both(job, reps)
+    return pd.concat([r.rows for r in results if r.cell["method"] in methods], ignore_index=True)
 
 
 REPORT: list[str] = []

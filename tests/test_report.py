@@ -132,3 +132,21 @@ def test_grid_cells_keep_their_line_breaks_as_markup():
     parsed.feed(str(grid_html(grid)))
     assert [t for t, _ in parsed.tags].count("br") == 1
     assert "a<b" in "".join(parsed.text)
+
+
+def test_the_report_links_each_reading_to_its_section_of_the_method_doc():
+    import re
+
+    from asp.readings import READINGS
+
+    html = hostile_report()
+    links = set(
+        re.findall(r'<a href="\.\./docs/method\.md#([\w-]+)">docs/method\.md §(\d+)</a>', html)
+    )
+    anchors = {anchor for _, anchor in READINGS.values()}
+    assert {a for a, _ in links} <= anchors
+    for anchor, number in links:
+        assert anchor.startswith(f"{number}-")
+    # every reading the report relies on, among them the penalty, rounds, theta*, lambda*,
+    # metrics, data model, splits, Table 7's forms and the statistics
+    assert {a.split("-", 1)[0] for a, _ in links} >= {"1", "2", "3", "4", "5", "6", "7", "9", "12"}

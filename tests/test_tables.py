@@ -8,6 +8,7 @@ from asp.catalog import TABLES
 from asp.findings import findings
 from asp.layout import paper_layout
 from asp.stats import holm, holm_verdicts, mean_ci, ordering_verdict, paired_comparison
+from asp.studies import all_findings, build_table, get_table
 
 PAPER = pd.read_csv(ROOT / "data" / "paper" / "paper_tables.csv")
 
@@ -204,8 +205,8 @@ def test_budget_table_and_its_claims_per_budget():
         f.loc[f["method"] == "adaptive", "epochs"] = stop + 7
         parts.append(f)
     fits = pd.concat(parts, ignore_index=True)
-    table, claims = tables.build(
-        TABLES["budget"], fits, PAPER, ["ffn", "soft", "adaptive", "soft_extended"]
+    table, claims = build_table(
+        get_table("budget"), fits, PAPER, ["ffn", "soft", "adaptive", "soft_extended"]
     )
     soft = table[table["method"] == "soft"].set_index("budget")
     assert list(soft.index) == [10, 40] and (soft["fits"] == 12).all()
@@ -214,9 +215,9 @@ def test_budget_table_and_its_claims_per_budget():
     assert ad["stopped_early"].isna().all() and ad.loc[40, "epochs_median"] == 32
     assert sorted(claims["budget"].unique()) == [10, 40]
     assert set(claims.loc[claims["claim"] == "adaptive < soft", "holm_verdict"]) == {"supported"}
-    grid = paper_layout(TABLES["budget"], table, claims, ["ffn", "soft", "adaptive"], br=" | ")
+    grid = paper_layout(get_table("budget"), table, claims, ["ffn", "soft", "adaptive"], br=" | ")
     assert list(grid["budget"]) == [10, 40] and "✓ < soft" in grid.loc[0, "adaptive"]
-    found = {x["claim"]: x for x in findings({"budget": table}, {"budget": claims})}
+    found = {x["claim"]: x for x in all_findings({"budget": table}, {"budget": claims})}
     budget = found["adaptive < soft once soft has converged (our budget study)"]
     assert budget["verdict"] == "reproduced"
     assert budget["evidence"] == (
@@ -266,7 +267,7 @@ def relatedness_fits(n_reps=12):
 
 def test_relatedness_table_tests_each_method_against_ffn_and_adaptive():
     methods = ["ffn", "hard", "soft", "adaptive"]
-    table, claims = tables.build(TABLES["relatedness"], relatedness_fits(), PAPER, methods)
+    table, claims = build_table(get_table("relatedness"), relatedness_fits(), PAPER, methods)
     assert len(table) == 2 * 4 * 2  # rho x methods x (MSE, MAE)
     soft = table[(table["method"] == "soft") & (table["metric"] == "mae")].set_index("rho")
     assert soft.loc[1.0, "ours"] == pytest.approx(2 * (0.6e-3 + 5.5e-6))
@@ -279,11 +280,11 @@ def test_relatedness_table_tests_each_method_against_ffn_and_adaptive():
     assert v[("soft < ffn", 0.0, "mse")] == "contradicted"
     assert v[("soft < ffn", 1.0, "mae")] == "supported"
     assert v[("adaptive < hard", 1.0, "mse")] == "supported"
-    grid = paper_layout(TABLES["relatedness"], table, claims, methods, br=" | ")
+    grid = paper_layout(get_table("relatedness"), table, claims, methods, br=" | ")
     assert list(grid.columns[:4]) == ["dataset", "n", "rho", "metric"]
     row = grid[(grid["rho"] == 1.0) & (grid["metric"] == "mse")].iloc[0]
     assert "✓ < ffn" in row["soft"] and "✓ < hard" in row["adaptive"]
-    found = {x["claim"]: x for x in findings({"relatedness": table}, {"relatedness": claims})}
+    found = {x["claim"]: x for x in all_findings({"relatedness": table}, {"relatedness": claims})}
     pays = found[
         "sharing pays once the tasks are related: soft < ffn at rho = 1 (our relatedness study)"
     ]

@@ -18,6 +18,24 @@ CPU = torch.device("cpu")
 SPACE = SearchSpace({"lambda": (1e-4, 1e-1)})
 
 
+def tune_job(stage0: dict, rounds: dict, metric: str = "mse") -> dict:
+    """A tune job's keys as asp.planning writes them, for two simulated case-1 replicates."""
+    return {
+        "dataset": "case1",
+        "metric": metric,
+        "n": 200,
+        "replicates": [0, 1],
+        "base_seed": 7,
+        "device": "cpu",
+        "dtype": "float64",
+        "hidden": [4, 3],
+        "output": "linear",
+        "stage0": stage0 | {"compile": False},
+        "rounds": rounds | {"compile": False},
+        "schedule": "constant",
+    }
+
+
 def bowl(calls: list[int]):
     """A cheap objective with its minimum at lambda = 1e-2; records each wave's size."""
 
@@ -105,21 +123,23 @@ def test_interrupted_study_resumes_to_the_same_trials(tmp_path):
     assert params(more) == params(run(12, storage=f"sqlite:///{tmp_path / 'c.db'}"))
 
 
-def test_diverged_fits_make_a_trial_worst(case1, arch):
+def test_diverged_fits_make_a_trial_worst(case1):
     reps = replicates(case1, 150, 2)
-    settings = TrainSettings(batch_size=32, max_epochs=5, patience=5, compile=False)
-    tuner = Tuner(reps, arch, settings, settings, CPU, torch.float64)
+    settings = {"batch_size": 32, "max_epochs": 5, "patience": 5}
+    tuner = Tuner(tune_job(settings, settings), reps)
     good, bad = tuner.soft_objective([{"lambda": 1e-3}, {"lambda": math.inf}])
     assert math.isfinite(good.value) and bad.value == math.inf
 
 
 def test_batched_objectives_equal_separate_training(case1, arch):
-    """A wave's fits (trials x replicates) trained together give each trial the mean validation
-    metric it gets when trained alone."""
+    """A wave's fits (trials x replicates), trained together through the job entry points, give
+    each trial the mean validation metric it gets when trained alone."""
     reps = replicates(case1, 200, 2)
-    s0 = TrainSettings(batch_size=16, max_epochs=12, patience=4, metric="mae", compile=False)
-    rs = TrainSettings(batch_size=16, max_epochs=5, patience=2, metric="mae", compile=False)
-    tuner = Tuner(reps, arch, s0, rs, CPU, torch.float64)
+    s0_keys = {"batch_size": 16, "max_epochs": 12, "patience": 4}
+    rs_keys = {"batch_size": 16, "max_epochs": 5, "patience": 2}
+    s0 = TrainSettings(**s0_keys, metric="mae", compile=False)
+    rs = TrainSettings(**rs_keys, metric="mae", compile=False)
+    tuner = Tuner(tune_job(s0_keys, rs_keys, "mae"), reps)
     lambdas = [0.002, 0.05, 0.3]
     results = tuner.soft_objective([{"lambda": v} for v in lambdas])
     batch = Batch(reps, [0, 1], arch, CPU, torch.float64)

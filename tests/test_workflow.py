@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import os
 import re
 import shutil
@@ -126,12 +127,12 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
     assert jobs.get("ingest", 0) == real
     assert jobs["train_stage0"] == jobs["train_rounds"] == 3 * 5 + real
     assert jobs["train_rounds_focus"] == 3
-    # The budget study: 3 budgets x 3 cases at N=2000, stage 0 and rounds; its table and figure.
-    assert jobs["budget_stage0"] == jobs["budget_rounds"] == 9
+    # The budget study: 3 budgets x 3 cases at N=2000, both stages in one job; table, figure.
+    assert jobs["train_budget"] == 9
     # The relatedness study: 4 rhos x 3 cases at N=2000, data and one job each; table, figure.
     assert jobs["simulate_relatedness"] == jobs["train_relatedness"] == 12
     tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 2 + 2
-    assert jobs["total"] == 15 + real + 2 * (15 + real) + 3 + 18 + 24 + tables_figures + 2
+    assert jobs["total"] == 15 + real + 2 * (15 + real) + 3 + 9 + 24 + tables_figures + 2
 
 
 def test_one_table_builds_only_its_inputs(tmp_path):
@@ -227,9 +228,9 @@ def test_report_has_every_table_and_figure(tiny_run):
     for k in (3, 4, 5, 6):
         table = (cwd / f"results/tables/table{k}.csv").read_text()
         assert "soft_extended" in table
-    assert 'id="budget"' in html and '<img alt="Budget study" src="data:image/png;base64,' in html
+    assert 'id="budget"' in html and '<img alt="Budget study: ' in html
     # The relatedness study and the baselines beyond the paper in the case studies' tables
-    assert 'id="relatedness"' in html and '<img alt="Relatedness study" src="data:' in html
+    assert 'id="relatedness"' in html and '<img alt="Relatedness study: ' in html
     rel = pd.read_csv(cwd / "results/tables/relatedness.csv")
     assert set(rel["rho"]) == {0.0, 1.0} and set(rel["metric"]) == {"mse", "mae"}
     assert set(rel["method"]) == {"ffn", "hard", "cross_stitch", "cll", "soft", "adaptive"}
@@ -570,3 +571,94 @@ def test_mae_alone_three_tasks_six_inputs_and_extra_cases_run(tmp_path):
     assert all(f'id="{t[:-4]}"' in html for t in tables) and "Validation MAE after" in html
     bad = [p for p in (cwd / "logs").rglob("*.log") if "Logging error" in p.read_text()]
     assert bad == []
+
+
+# A study added through its declaration alone: the mini-batch size swept at focus_size. Its
+# library function sets both stages' batch size; its table is the generic sweep of asp.tables.
+TOY_STUDY = '''
+
+def _batch_size(job: dict, size: int) -> dict:
+    """Both stages with mini-batches of ``size`` rows."""
+    return job | {
+        "training": job["training"] | {"batch_size": size},
+        "round_training": job["round_training"] | {"batch_size": size},
+    }
+
+
+register(
+    Study(
+        "batch_sweep",
+        "Batch-size sweep: does adaptive's gain depend on the mini-batch size?",
+        "Every method trained with each mini-batch size, at focus_size in every case.",
+        config_key="studies.batch_sweep",
+        values_key="sizes",
+        variable="batch_size",
+        cast=int,
+        prefix="B",
+        axis=("mini-batch size", "log"),
+        table_title="Batch-size sweep: mean test loss (95 % CI) against the mini-batch size",
+        build=lambda fits, methods: (
+            tables.sweep_table(fits, "batch_size"),
+            tables.sweep_claims(fits, "batch_size", methods),
+        ),
+        adjust=_batch_size,
+    )
+)
+'''
+
+SWEEP = {
+    "base_seed": 5,
+    "device": "cpu",
+    "replicates": 3,
+    "replicate_block": 3,
+    "metrics": ["mse"],
+    "focus_size": 200,
+    "simulation": {"n_inputs": 4, "n_tasks": 2, "sizes": [200], "cases": {"case1": CASE1}},
+    "case_studies": {"sets": {}},
+    "training": SHORT_TRAINING,
+    "hyperparameters": {
+        "source": "paper",
+        "paper": {"case1": {"mse": {"lambda": 0.01, "lambda_star": 0.005, "theta": 0.5}}},
+    },
+    "studies": {
+        "batch_sweep": {"sizes": [16, 64], "replicates": 3, "methods": ["ffn", "soft", "adaptive"]}
+    },
+}
+
+
+def test_a_study_declared_alone_gets_its_jobs_table_and_report_section(tmp_path):
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    cwd = workdir(tmp_path)
+    (cwd / "config/sweep.yaml").write_text(yaml.safe_dump(SWEEP, sort_keys=False))
+    refused = snakemake(cwd, "-n", "--configfile", "config/sweep.yaml", check=False)
+    assert refused.returncode != 0  # not declared yet: its config block is refused by name
+    text = refused.stdout + refused.stderr
+    assert "config: studies.batch_sweep: no such study is declared" in text
+    with open(cwd / "src/asp/studies.py", "a") as f:
+        f.write(TOY_STUDY)
+    out = snakemake(cwd, "-n", "--configfile", "config/sweep.yaml")
+    jobs = job_counts(out.stdout + out.stderr)
+    assert jobs["train_batch_sweep"] == 2 and jobs["batch_sweep"] == jobs["fig_batch_sweep"] == 1
+    snakemake(cwd, "--configfile", "config/sweep.yaml")
+    table = pd.read_csv(cwd / "results/tables/batch_sweep.csv")
+    assert sorted(set(table["batch_size"])) == [16, 64]
+    assert set(table["method"]) == {"ffn", "soft", "adaptive"} and (table["fits"] == 3).all()
+    claims = pd.read_csv(cwd / "results/tables/batch_sweep_claims.csv")
+    assert {"adaptive < soft", "soft < ffn"} <= set(claims["claim"])
+    assert sorted(set(claims["batch_size"])) == [16, 64]
+    # its jobs trained with their value: the batch size in the stored job, and fits that differ
+    fits = {
+        size: cwd / f"results/batch_sweep/B{size}/fits/case1/N200/mse/soft/block0.parquet"
+        for size in (16, 64)
+    }
+    for size, path in fits.items():
+        job = json.loads(pq.read_schema(path).metadata[b"asp"])["job"]
+        assert job["training"]["batch_size"] == job["round_training"]["batch_size"] == size
+        assert (pd.read_parquet(path)["batch_size"] == size).all()
+    a, b = (pd.read_parquet(p)["test_mse"].to_numpy() for p in fits.values())
+    assert not (a == b).any()
+    html = (cwd / "reports/report.html").read_text()
+    assert 'id="batch_sweep"' in html and 'id="fig_batch_sweep"' in html
+    assert '<img alt="Batch-size sweep: does adaptive' in html

@@ -17,16 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BUILDERS = ("hyper", "loss", "timing", "case_study", "budget", "relatedness")
-METHOD_LISTS = (
-    "methods",
-    "penalty_methods",
-    "case_studies.methods",
-    "budget_study.methods",
-    "relatedness.methods",
-)
-# Studies beyond the paper: fits of their own, one set per value of the study's variable.
-STUDIES = {"budget": "budget", "relatedness": "rho"}
+# "study": a table of a study beyond the paper, built by its declaration (asp.studies)
+BUILDERS = ("hyper", "loss", "timing", "case_study", "study")
+METHOD_LISTS = ("methods", "penalty_methods", "case_studies.methods")
 
 
 @dataclass(frozen=True)
@@ -43,7 +36,7 @@ class TableSpec:
     # and adaptive against each) or None
     claims: str | None = None
     tuned: bool = False  # shows the tuned values beside the paper's when training uses them
-    study: str | None = None  # a key of STUDIES: the table reads that study's fits
+    study: str | None = None  # a study of asp.studies: the table reads that study's fits
 
     def __post_init__(self) -> None:
         if self.builder not in BUILDERS:
@@ -54,8 +47,8 @@ class TableSpec:
             raise ValueError(f"table {self.id}: sizes 'all' is for a case study, and only it")
         if isinstance(self.methods, str) and self.methods not in METHOD_LISTS:
             raise ValueError(f"table {self.id}: methods must name one of {METHOD_LISTS}")
-        if self.study not in (None, *STUDIES):
-            raise ValueError(f"table {self.id}: study must be one of {list(STUDIES)}")
+        if (self.builder == "study") != (self.study is not None):
+            raise ValueError(f"table {self.id}: the study builder is for a study's table only")
         if self.claims not in (None, "orderings", "improvement", "versus"):
             raise ValueError(
                 f"table {self.id}: claims must be orderings, improvement, versus or None"
@@ -187,31 +180,6 @@ TABLES: dict[str, TableSpec] = {
             None,
             "orderings",
         ),
-        TableSpec(
-            "budget",
-            "Budget study: mean test loss (95 % CI) and stage-0 epochs against the soft budget",
-            None,
-            "budget",
-            "simulation",
-            "focus",
-            "budget_study.methods",
-            None,
-            "orderings",
-            study="budget",
-        ),
-        TableSpec(
-            "relatedness",
-            "Relatedness study: mean test MSE and MAE (95 % CI) against the tasks' relatedness "
-            "rho, with the baselines beyond the paper",
-            None,
-            "relatedness",
-            "simulation",
-            "focus",
-            "relatedness.methods",
-            None,
-            "versus",
-            study="relatedness",
-        ),
     ]
 }
 
@@ -229,6 +197,7 @@ FIGURE_METHODS = ("soft", "adaptive")  # the curves every figure draws
 
 
 def get_table(table_id: str) -> TableSpec:
+    """A table of the paper (asp.studies.get_table also finds a study's)."""
     try:
         return TABLES[table_id]
     except KeyError:

@@ -23,15 +23,51 @@ def _check_distribution(key: str, spec: dict) -> None:
 
 
 def method_lists(config: dict) -> dict[str, list[str]]:
-    """The config's method lists by key (the case studies' only when it has case studies)."""
+    """The config's method lists by key (the case studies' only when it has case studies, a
+    study's only when it runs)."""
+    from asp.studies import STUDIES
+
     lists = {"methods": config["methods"], "penalty_methods": config["penalty_methods"]}
     if config["case_studies"]["sets"]:
         lists["case_studies.methods"] = config["case_studies"]["methods"]
-    if config["budget_study"]["epochs"]:
-        lists["budget_study.methods"] = config["budget_study"]["methods"]
-    if config["relatedness"]["rhos"]:
-        lists["relatedness.methods"] = config["relatedness"]["methods"]
+    for study in STUDIES.values():
+        if study.values(config):
+            lists[f"{study.config_key}.methods"] = study.block(config)["methods"]
     return lists
+
+
+def _check_studies(config: dict) -> None:
+    """Each study's block (asp.studies): a declared study, replicates among the evaluation
+    replicates (a study's are the first ones, paired with the main run's), a configured
+    metric."""
+    from asp.studies import STUDIES
+
+    declared = {s.config_key for s in STUDIES.values()}
+    for key in config.get("studies", {}):
+        if f"studies.{key}" not in declared:
+            raise ConfigError(
+                f"studies.{key}",
+                f"no such study is declared; declared: {sorted(s.id for s in STUDIES.values())}",
+            )
+    for study in STUDIES.values():
+        if not study.values(config):
+            continue
+        block = study.block(config)
+        for need in ("replicates", "methods"):
+            if need not in block:
+                raise ConfigError(f"{study.config_key}.{need}", "missing")
+        if block["replicates"] > config["replicates"]:
+            raise ConfigError(
+                f"{study.config_key}.replicates",
+                f"{block['replicates']} exceeds the {config['replicates']} evaluation "
+                "replicates (the study's replicates are the first ones, paired with the main "
+                "run's)",
+            )
+        if block.get("metric", config["metrics"][0]) not in config["metrics"]:
+            raise ConfigError(
+                f"{study.config_key}.metric",
+                f"{block['metric']} is not one of metrics {config['metrics']}",
+            )
 
 
 def check_config(config: dict) -> None:
@@ -64,25 +100,7 @@ def check_config(config: dict) -> None:
             f"{tuning['first_replicate']} overlaps the evaluation replicates "
             f"0..{config['replicates'] - 1}; tuning replicates must be disjoint from them",
         )
-    budget = config["budget_study"]
-    if budget["epochs"] and budget["replicates"] > config["replicates"]:
-        raise ConfigError(
-            "budget_study.replicates",
-            f"{config['budget_study']['replicates']} exceeds the {config['replicates']} "
-            "evaluation replicates it takes its first ones from",
-        )
-    rel = config["relatedness"]
-    if rel["rhos"]:
-        if rel["replicates"] > config["replicates"]:
-            raise ConfigError(
-                "relatedness.replicates",
-                f"{rel['replicates']} exceeds the {config['replicates']} evaluation replicates "
-                "(the study's replicates are the first ones, paired with the main run's)",
-            )
-        if rel["metric"] not in config["metrics"]:
-            raise ConfigError(
-                "relatedness.metric", f"{rel['metric']} is not one of metrics {config['metrics']}"
-            )
+    _check_studies(config)
     batch = config["training"]["batch_size"]
     for key, n in [("simulation.sizes", min(sim["sizes"])), ("tuning.n", tuning["n"])]:
         try:

@@ -78,7 +78,31 @@ def _mean_against_ranks(claims: pd.DataFrame, names: list[str]) -> str:
     )
 
 
-def _relatedness(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
+def budget_findings(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
+    """The budget study: does adaptive < soft hold at every stage-0 budget?"""
+    if not len(claims):
+        return []
+    per = {e: _ordering(g, "adaptive < soft") for e, g in claims.groupby("budget")}
+    largest = max(per)
+    soft = table[(table["method"] == "soft") & (table["budget"] == largest)]
+    sup, con, n = per[largest]
+    return [
+        {
+            "claim": "adaptive < soft once soft has converged (our budget study)",
+            "tables": "budget",
+            "verdict": _verdict(sup, n, con),
+            "evidence": "; ".join(
+                f"budget {e}: {p[0]} of {p[2]} cells supported" for e, p in per.items()
+            )
+            + f"; at {largest} epochs {100 * soft['stopped_early'].mean():.0f} % of soft "
+            "fits stopped early (flat)",
+            "explanation": "If adaptive's gain were only soft stopped too early, it would "
+            "vanish once soft stops by itself.",
+        }
+    ]
+
+
+def relatedness_findings(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
     """Our relatedness study (test MSE): does sharing pay once the tasks are related, and how
     does adaptive fare against the standard baselines?"""
     mse, tab = claims[claims["metric"] == "mse"], table[table["metric"] == "mse"]
@@ -248,28 +272,6 @@ def findings(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -
             for claim in ("adaptive < soft", "soft < ffn", "adaptive < soft_extended"):
                 if claim in set(claims[tid]["claim"]):
                     out.append(_ordering_finding(claim, f"{tid[5:]} ({name})", claims[tid]))
-    if "budget" in claims and len(claims["budget"]):
-        cb, tb = claims["budget"], tables["budget"]
-        per = {e: _ordering(g, "adaptive < soft") for e, g in cb.groupby("budget")}
-        largest = max(per)
-        soft = tb[(tb["method"] == "soft") & (tb["budget"] == largest)]
-        sup, con, n = per[largest]
-        out.append(
-            {
-                "claim": "adaptive < soft once soft has converged (our budget study)",
-                "tables": "budget",
-                "verdict": _verdict(sup, n, con),
-                "evidence": "; ".join(
-                    f"budget {e}: {p[0]} of {p[2]} cells supported" for e, p in per.items()
-                )
-                + f"; at {largest} epochs {100 * soft['stopped_early'].mean():.0f} % of soft "
-                "fits stopped early (flat)",
-                "explanation": "If adaptive's gain were only soft stopped too early, it would "
-                "vanish once soft stops by itself.",
-            }
-        )
-    if "relatedness" in claims and len(claims["relatedness"]):
-        out += _relatedness(tables["relatedness"], claims["relatedness"])
     literal = cat(loss_ids, tables)
     if len(literal) and "ours_literal" in literal:
         ok = literal[np.isfinite(literal["paper"]) & (literal["paper"] > 0)]

@@ -221,9 +221,8 @@ def cell_frame(
     df["config_hash"] = config_hash(job)
     df["job"] = job["name"]
     df["job_seconds"] = job_seconds
-    for key in ("budget", "rho"):  # a study's variable: stage 0's epoch budget, relatedness
-        if key in job:
-            df[key] = job[key]
+    if "variable" in job:  # a study's job (asp.studies): the value of its variable
+        df[job["variable"]] = job[job["variable"]]
     return df
 
 
@@ -393,48 +392,3 @@ def _train_rounds_part(
     )
     fit_seconds = soft_seconds + epoch_share(seconds, out.epochs)
     return out, batch, rounds_rows(batch, soft, out, methods, fit_seconds)
-
-
-def make_job(
-    stage: str, replicates: list[Replicate], cells: list[dict], training: dict, **keys
-) -> dict:
-    """A job outside the workflow (tests, benchmarks): the workflow's job keys, with defaults
-    for those that only label it; ``keys`` overrides any (dtype, device, hidden, output,
-    schedule, dataset, n)."""
-    job = {
-        "stage": stage,
-        "name": f"{stage} {keys.get('dataset', 'test')}",
-        "dataset": "test",
-        "n": replicates[0].data.x_train.shape[0],
-        "replicates": [r.index for r in replicates],
-        "device": "cpu",
-        "dtype": "float32",
-        "hidden": [4, 3],
-        "output": "linear",
-        "cells": cells,
-        "training": training,
-    }
-    if stage != "stage0":
-        job["schedule"] = "constant"
-    return job | keys
-
-
-def run_methods(
-    replicates: list[Replicate],
-    methods: list[str],
-    values: dict,
-    stage0: dict,
-    rounds: dict,
-    metric: str = "mse",
-    **keys,
-) -> pd.DataFrame:
-    """Rows of ``methods`` x replicates through the workflow's entry point ``run_both``: the
-    stage-0 cells, then the rounds cells from their states. ``values`` holds lambda,
-    lambda_star, theta; ``stage0`` and ``rounds`` the training keys of the two stages; ``keys``
-    go to the job (a soft run the rounds start from but ``methods`` lack is trained and left
-    out of the rows)."""
-    first, later = split_stages(methods)
-    cells = [cell(metric, m, values) for m in first + later]
-    job = make_job("both", replicates, cells, stage0, round_training=rounds, **keys)
-    results = run_both(job, replicates)
-    return pd.concat([r.rows for r in results if r.cell["method"] in methods], ignore_index=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from asp.catalog import STUDIES, TableSpec
+from asp.catalog import TableSpec
 from asp.methods import METHODS
 
 BEYOND = " (beyond the paper)"
@@ -36,8 +36,9 @@ def _cell(row: pd.Series, br: str) -> str:
     return text
 
 
-def _marks(claims: pd.DataFrame, row: pd.Series, br: str) -> str:
-    """The verdicts (after Holm where present) of the claims "method < other" of one cell."""
+def _marks(claims: pd.DataFrame, row: pd.Series, br: str, variable: str | None) -> str:
+    """The verdicts (after Holm where present) of the claims "method < other" of one cell (in
+    a study, at its value of the study's ``variable``)."""
     if claims is None or not len(claims):
         return ""
     col = "holm_verdict" if "holm_verdict" in claims else "verdict"
@@ -47,9 +48,8 @@ def _marks(claims: pd.DataFrame, row: pd.Series, br: str) -> str:
         & (claims["metric"] == row["metric"])
         & claims["claim"].str.startswith(f"{row['method']} < ")
     ]
-    for key in STUDIES.values():  # a study's cells: the same value of its variable
-        if key in claims and key in row:
-            sel = sel[sel[key] == row[key]]
+    if variable is not None and variable in claims and variable in row:
+        sel = sel[sel[variable] == row[variable]]
     return "".join(
         f"{br}{MARK.get(r[col], '?')} < {r['claim'].split(' < ', 1)[1]}" for _, r in sel.iterrows()
     )
@@ -69,9 +69,14 @@ def paper_layout(
         return pd.DataFrame()
     t = table.copy()
     multi_metric = t["metric"].nunique() > 1
-    if spec.builder in ("loss", "budget", "relatedness"):
+    variable = None
+    if spec.study is not None:
+        from asp.studies import get_study  # studies build on the tables
+
+        variable = get_study(spec.study).variable
+    if spec.builder in ("loss", "study"):
         t["column"] = t["method"]
-        rows = ["dataset", "n"] + ([STUDIES[spec.study]] if spec.study else [])
+        rows = ["dataset", "n"] + ([variable] if variable else [])
         rows += ["metric"] if multi_metric else []
     elif spec.builder == "case_study":
         t["column"] = np.where(
@@ -88,12 +93,9 @@ def paper_layout(
     t["text"] = [
         _cell(r, br)
         + (
-            _marks(claims, r, br)
+            _marks(claims, r, br, variable)
             if "method" in r
-            and (
-                spec.builder in ("loss", "budget", "relatedness")
-                or r.get("quantity") == "test_loss_mean"
-            )
+            and (spec.builder in ("loss", "study") or r.get("quantity") == "test_loss_mean")
             else ""
         )
         for _, r in t.iterrows()

@@ -121,30 +121,12 @@ def tuning_history(trials: pd.DataFrame) -> plt.Figure:
     return grid.figure
 
 
-# Per study: the table's x column, its axis label and scale, and the figure's title.
-STUDY_AXES = {
-    "budget": (
-        "budget",
-        "stage-0 epoch budget",
-        "log",
-        "Budget study: does adaptive still beat soft once soft has converged?",
-    ),
-    "relatedness": (
-        "rho",
-        "task relatedness rho",
-        "linear",
-        "Relatedness study: when does sharing pay, and against which alternatives?",
-    ),
-}
-
-
-def study_lines(table: pd.DataFrame, study: str) -> plt.Figure:
-    """A study's mean test loss (95 % CI as error bars) against its variable (the budget
-    study's stage-0 epochs, the relatedness study's rho), one line per method; a row per
-    metric, a column per case (``asp.tables.budget_table``, ``relatedness_table``)."""
-    x, xlabel, scale, title = STUDY_AXES[study]
+def study_lines(table: pd.DataFrame, x: str, xlabel: str, scale: str, title: str) -> plt.Figure:
+    """A study's mean test loss (95 % CI as error bars) against its variable, the column
+    ``x`` (the budget study's stage-0 epochs, the relatedness study's rho), one line per
+    method; a row per metric, a column per case."""
     if table.empty:
-        raise ValueError(f"the {study} table is empty: nothing to plot")
+        raise ValueError(f"{title}: the table is empty, nothing to plot")
     cases, metrics = sorted(table["dataset"].unique()), sorted(table["metric"].unique())
     ticks = sorted(table[x].unique())
     fig, axes = plt.subplots(

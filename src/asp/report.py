@@ -11,6 +11,8 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from asp.readings import READINGS, method_link
+
 LINE = "\n"  # the line break inside a cell of asp.layout.paper_layout's grid
 
 
@@ -40,7 +42,22 @@ def grid_html(grid: pd.DataFrame) -> Markup:
     return Markup(cells.to_html(index=False, escape=False, border=0, classes="t paper"))
 
 
+def reading(key: str) -> Markup:
+    """A link from the report (reports/report.html) to the section of docs/method.md that
+    states one reading of the paper, e.g. "docs/method.md §1"."""
+    number = READINGS[key][1].split("-", 1)[0]
+    return Markup('<a href="../{}">docs/method.md §{}</a>').format(method_link(key), number)
+
+
 def render(template: str, **context: object) -> str:
-    """The report from its template text: every value escaped unless it is Markup."""
+    """The report from its template text: every value escaped unless it is Markup; the
+    template may call ``reading(key)``."""
     env = jinja2.Environment(autoescape=True)
+    env.globals["reading"] = reading
     return env.from_string(template).render(**context)
+
+
+def section(study: dict, figure: str) -> dict:
+    """A study's report section (asp.planning.Plan.report_studies): its text is ours, from its
+    declaration, so it is marked safe; the figure is a data URI."""
+    return {**study, "text": Markup(study["text"]), "figure": figure}

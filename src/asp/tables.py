@@ -365,6 +365,37 @@ def relatedness_table(fits: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def sweep_table(fits: pd.DataFrame, variable: str) -> pd.DataFrame:
+    """A study's table: per case, value of its ``variable``, method and metric trained on,
+    the mean test metric (95 % CI) and the median epochs trained."""
+    rows = []
+    keys = ["dataset", "n", variable, "metric", "method"]
+    for (dataset, n, value, metric, method), g in fits.groupby(keys):
+        rows.append(
+            {
+                "dataset": dataset,
+                "n": n,
+                variable: value,
+                "method": method,
+                "metric": metric,
+                **_summary(g, metric),
+                "epochs_median": float(g["epochs"].median()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def sweep_claims(fits: pd.DataFrame, variable: str, methods: list[str]) -> pd.DataFrame:
+    """The orderings the method registry claims among ``methods``, at each value of a study's
+    ``variable`` (Holm across the cells of one claim, metric and value)."""
+    metrics = sorted(fits["metric"].unique())
+    parts = [
+        ordering_claims(g, metrics, methods).assign(**{variable: v})
+        for v, g in fits.groupby(variable, sort=True)
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CLAIM_COLUMNS)
+
+
 def versus_claims(fits: pd.DataFrame, methods: list[str], by: str) -> pd.DataFrame:
     """Paired tests of each method against ffn ("m < ffn": does its sharing pay?) and of
     adaptive against each ("adaptive < m"), per case and value of ``by``, on test MSE and MAE;
@@ -410,22 +441,14 @@ def build(
     methods: list[str],
     tuned: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One declared table and the verdicts on its claims, from its fit rows.
+    """One table of the paper and the verdicts on its claims, from its fit rows (a study's
+    table is built by its declaration, asp.studies).
 
     ``methods`` are the table's methods as configured; ``tuned`` maps metric -> dataset -> the
     tune stage's summary (tables that show tuned values)."""
     tuned = tuned or {}
     metrics = [spec.metric] if spec.metric else sorted(fits["metric"].unique())
     k = spec.paper
-    if spec.builder == "budget":
-        table = pd.concat([budget_table(fits, m) for m in metrics], ignore_index=True)
-        parts = [
-            ordering_claims(g, metrics, methods).assign(budget=e)
-            for e, g in fits.groupby("budget", sort=True)
-        ]
-        return table, pd.concat(parts, ignore_index=True)
-    if spec.builder == "relatedness":
-        return relatedness_table(fits), versus_claims(fits, methods, "rho")
     if spec.builder == "hyper":
         table = pd.concat([hyper_table(fits, paper, k, m, tuned.get(m)) for m in metrics])
     elif spec.builder == "loss":

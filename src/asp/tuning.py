@@ -24,11 +24,8 @@ import torch
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from asp.experiment import Batch, Replicate, resolve_device, select, train_rounds, train_stage0
-from asp.jobs import DTYPES, architecture, config_hash
-from asp.methods import HyperParams
-from asp.networks import Architecture
-from asp.training import TrainOutcome, TrainSettings
+from asp.experiment import Replicate
+from asp.jobs import CellResult, StageState, cell, config_hash, run_rounds, run_stage0
 
 PHASES = {"soft": ("lambda",), "adaptive": ("lambda_star", "theta")}
 
@@ -139,83 +136,68 @@ def optimise(
 
 @dataclass
 class Tuner:
-    """Batched objectives over a fixed set of tuning replicates."""
+    """Batched objectives of a tune job (asp.planning.Plan.tune_job) over its tuning
+    replicates. A wave's trials are the cells of one training job, trained as one batch by the
+    workflow's own entry points (asp.jobs.run_stage0, run_rounds)."""
 
+    job: dict
     replicates: list[Replicate]
-    arch: Architecture
-    stage0: TrainSettings
-    rounds: TrainSettings
-    device: torch.device
-    dtype: torch.dtype = torch.float32
-    schedule: str = "constant"
 
-    def _batch(self, n_trials: int) -> Batch:
-        fits = [r for _ in range(n_trials) for r in range(len(self.replicates))]
-        return Batch(self.replicates, fits, self.arch, self.device, self.dtype)
+    def _job(self, stage: str, cells: list[dict], training: dict) -> dict:
+        keys = ("dataset", "n", "replicates", "base_seed", "device", "dtype", "hidden", "output")
+        return {
+            "stage": stage,
+            "name": f"tune {self.job['dataset']} {self.job['metric']} {stage}",
+            **{k: self.job[k] for k in keys},
+            "cells": cells,
+            "training": training,
+            "schedule": self.job["schedule"],
+        }
 
-    def soft(self, lambdas: list[float]) -> TrainOutcome:
-        """Soft stage 0 of every (lambda, replicate); fits ordered trial-major."""
-        batch = self._batch(len(lambdas))
-        lam = [v for v in lambdas for _ in self.replicates]
-        return train_stage0(batch, ["soft"] * len(lam), lam, self.stage0)
+    def _cells(self, method: str, wave: list[dict[str, float]]) -> list[dict]:
+        return [cell(self.job["metric"], method, values, "trial") for values in wave]
 
-    def _results(
-        self, n_trials: int, best_val: torch.Tensor, diverged: torch.Tensor, **per_fit
-    ) -> list[TrialResult]:
-        """One result per trial from per-fit tensors ordered trial-major: the mean validation
-        metric (inf if a fit diverged) and the median of each ``per_fit`` tensor."""
-        r = len(self.replicates)
-        results = []
-        for i in range(n_trials):
-            s = slice(i * r, (i + 1) * r)
-            bad = bool(diverged[s].any())
-            results.append(
-                TrialResult(
-                    float("inf") if bad else float(best_val[s].double().mean()),
-                    {f"{k}_median": float(v[s].double().median()) for k, v in per_fit.items()},
-                )
-            )
-        return results
+    def soft(self, lambdas: list[float]) -> list[CellResult]:
+        """Soft stage 0 at each lambda, on every tuning replicate: one cell per lambda."""
+        cells = self._cells("soft", [{"lambda": v} for v in lambdas])
+        return run_stage0(self._job("stage0", cells, self.job["stage0"]), self.replicates)
 
     def soft_objective(self, wave: list[dict[str, float]]) -> list[TrialResult]:
-        out = self.soft([p["lambda"] for p in wave])
-        return self._results(len(wave), out.best_val, out.diverged, epochs=out.epochs)
+        return [_trial(r.rows, "epochs") for r in self.soft([p["lambda"] for p in wave])]
 
     def adaptive_objective(self, lam: float) -> Evaluate:
         """Objective of (lambda*, theta) for adaptive rounds from soft at ``lam``."""
-        r = len(self.replicates)
 
         @functools.cache
-        def soft() -> TrainOutcome:  # trained at the first wave; every wave continues from it
-            return self.soft([lam])
+        def soft() -> StageState:  # trained at the first wave; every wave continues from it
+            return self.soft([lam])[0].state
 
         def evaluate(wave: list[dict[str, float]]) -> list[TrialResult]:
-            batch = self._batch(len(wave))
-            start = select(soft(), [i % r for i in range(len(wave) * r)])
-            hps = [
-                HyperParams(lam, p["lambda_star"], p["theta"], self.schedule)
-                for p in wave
-                for _ in range(r)
-            ]
-            out = train_rounds(batch, start, ["adaptive"] * len(hps), hps, self.rounds)
-            return self._results(
-                len(wave), out.best_val, out.diverged, theta_star=out.theta_star, t_star=out.t_star
-            )
+            cells = self._cells("adaptive", [{"lambda": lam, **p} for p in wave])
+            job = self._job("rounds", cells, self.job["rounds"])
+            results = run_rounds(job, self.replicates, [soft()])
+            return [_trial(r.rows, "theta_star", "t_star") for r in results]
 
         return evaluate
 
 
+def _trial(rows: pd.DataFrame, *medians: str) -> TrialResult:
+    """A trial's result from the rows of its cell (one per tuning replicate): the mean
+    validation metric (inf if a fit diverged) and the median of each column of ``medians``."""
+
+    def values(column: str) -> torch.Tensor:
+        return torch.tensor(rows[column].to_numpy(dtype=float), dtype=torch.float64)
+
+    bad = bool(rows["diverged"].any())
+    return TrialResult(
+        float("inf") if bad else float(values("val_best").mean()),
+        {f"{k}_median": float(values(k).median()) for k in medians},
+    )
+
+
 def tuner_for(job: dict, replicates: list[Replicate]) -> Tuner:
     """The batched objectives of a tune job (the workflow's tune params)."""
-    return Tuner(
-        replicates,
-        architecture(job, replicates),
-        TrainSettings(**job["stage0"], metric=job["metric"]),
-        TrainSettings(**job["rounds"], metric=job["metric"]),
-        resolve_device(job["device"]),
-        DTYPES[job["dtype"]],
-        job["schedule"],
-    )
+    return Tuner(job, replicates)
 
 
 def study_name(job: dict, phase: str, extra: dict) -> str:

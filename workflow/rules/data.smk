@@ -8,18 +8,39 @@ rule simulate:
     benchmark:
         "benchmarks/simulate/{dataset}_N{n}.tsv"
     wildcard_constraints:
-        dataset="|".join(CASES),
+        dataset="|".join(plan.cases),
         n=r"\d+",
     conda:
         CONDA_ENV
     params:
-        case=lambda w: SIM["cases"][w.dataset],
-        n_inputs=SIM["n_inputs"],
-        n_tasks=SIM["n_tasks"],
-        replicates=config["replicates"],
-        base_seed=config["base_seed"],
+        sim=lambda w: plan.simulate_params(w.dataset),
     script:
         "../scripts/simulate.py"
+
+
+# A study that simulates data of its own (asp.studies): the replicates of one case at one value.
+for _s in plan.own_data_studies:
+
+    rule:
+        name:
+            f"simulate_{_s.study.id}"
+        output:
+            data=_s.data,
+            checksum=_s.data.replace(".parquet", ".sha256"),
+        log:
+            f"logs/{_s.study.id}/simulate_{{dataset}}_N{{n}}_{_s.study.prefix}{{value}}.log",
+        benchmark:
+            f"benchmarks/{_s.study.id}/simulate_{{dataset}}_N{{n}}_{_s.study.prefix}{{value}}.tsv"
+        wildcard_constraints:
+            dataset="|".join(plan.cases),
+            n=str(plan.focus),
+            value="|".join(re.escape(v) for v in _s.values),
+        conda:
+            CONDA_ENV
+        params:
+            sim=lambda w, _s=_s: plan.simulate_params(w.dataset, w.value, _s.study.id),
+        script:
+            "../scripts/simulate.py"
 
 
 rule ingest:
@@ -34,7 +55,7 @@ rule ingest:
     benchmark:
         "benchmarks/ingest/{dataset}.tsv"
     wildcard_constraints:
-        dataset="|".join(REAL) or "^$",
+        dataset="|".join(plan.real) or "^$",
     conda:
         CONDA_ENV
     script:

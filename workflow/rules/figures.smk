@@ -1,28 +1,12 @@
 # One rule per figure of this config (asp.catalog): the paper's numbers where declared,
 # fig_<case> for a simulation case the paper does not have.
-for _fig in FIGURES:
-    _n = FIGURE_N(_fig)
+for _fig in plan.figures:
 
     rule:
         name:
             _fig.id
         input:
-            soft=expand(
-                "results/fits/{case}/N{n}/{metric}/{method}/block{block}.curves.npz",
-                case=_fig.dataset,
-                n=_n,
-                metric=FIGURE_METRIC,
-                method=FIGURE_METHODS[0],
-                block=BLOCKS,
-            ),
-            adaptive=expand(
-                "results/fits/{case}/N{n}/{metric}/{method}/block{block}.curves.npz",
-                case=_fig.dataset,
-                n=_n,
-                metric=FIGURE_METRIC,
-                method=FIGURE_METHODS[1],
-                block=BLOCKS,
-            ),
+            **plan.figure_inputs(_fig),
         output:
             report(f"results/figures/{_fig.id}.png", category="Figures"),
         log:
@@ -32,8 +16,30 @@ for _fig in FIGURES:
         conda:
             CONDA_ENV
         params:
-            title=f"{_fig.label}: {_fig.dataset}, N={_n}, validation "
-            f"{FIGURE_METRIC.upper()} after the soft minimum",
-            metric=FIGURE_METRIC,
+            title=f"{_fig.label}: {_fig.dataset}, N={plan.figure_n(_fig)}, validation "
+            f"{plan.figure_metric.upper()} after the soft minimum",
+            metric=plan.figure_metric,
         script:
             "../scripts/figure.py"
+
+
+# A study's figure (asp.studies): its table's mean test loss against its variable.
+for _s in plan.studies.values():
+
+    rule:
+        name:
+            _s.study.figure
+        input:
+            table=f"results/tables/{_s.study.id}.csv",
+        output:
+            report(f"results/figures/{_s.study.figure}.png", category="Figures"),
+        log:
+            f"logs/figures/{_s.study.figure}.log",
+        benchmark:
+            f"benchmarks/figures/{_s.study.figure}.tsv"
+        conda:
+            CONDA_ENV
+        params:
+            study=_s.study.id,
+        script:
+            "../scripts/study_figure.py"

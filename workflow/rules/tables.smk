@@ -1,13 +1,14 @@
-# One rule per table declared in asp.catalog that this config has.
-for _spec in TABLES:
+# One rule per table of the plan: the paper's tables this config has (asp.catalog) and each
+# study's (asp.studies).
+for _spec in plan.tables:
 
     rule:
         name:
             _spec.id
         input:
-            fits=table_inputs(_spec),
+            fits=plan.table_inputs(_spec),
             paper="data/paper/paper_tables.csv",
-            tuned=tuned_table_inputs(_spec),
+            tuned=plan.tuned_table_inputs(_spec),
         output:
             table=report(f"results/tables/{_spec.id}.csv", category="Tables"),
             claims=f"results/tables/{_spec.id}_claims.csv",
@@ -19,6 +20,6 @@ for _spec in TABLES:
             CONDA_ENV
         params:
             table=_spec.id,
-            methods=table_methods(_spec),
+            methods=plan.table_methods(_spec),
         script:
             "../scripts/table.py"

@@ -1,11 +1,10 @@
 rule tune:
     """Optuna search of lambda (soft), then lambda* and theta (adaptive), on tuning replicates.
-
     With hyperparameters.source tuned, training jobs take its output as an input.
     """
     input:
         data=lambda w: (
-            ["results/data/{dataset}/Nall.parquet"] if w.dataset in REAL else []
+            ["results/data/{dataset}/Nall.parquet"] if w.dataset in plan.real else []
         ),
     output:
         values="results/tuned/{dataset}_{metric}.yaml",
@@ -20,7 +19,7 @@ rule tune:
     resources:
         gpu=GPU,
     params:
-        job=tune_params,
+        job=lambda w: plan.tune_job(w.dataset, w.metric),
     script:
         "../scripts/tune.py"
 
@@ -28,18 +27,18 @@ rule tune:
 rule tuning:
     """Every study of the config (datasets x metrics), whichever hyper-parameters training uses."""
     input:
-        expand(tuned_path("{dataset}", "{metric}"), dataset=DATASETS, metric=METRICS),
+        [plan.tuned_path(d, m) for d in plan.datasets for m in plan.metrics],
         "results/figures/tuning_history.png",
 
 
 rule fig_tuning:
     """Optimisation history of every study: trial values and the best so far."""
     input:
-        trials=expand(
-            "results/tuned/{dataset}_{metric}.trials.csv",
-            dataset=DATASETS,
-            metric=METRICS,
-        ),
+        trials=[
+            f"results/tuned/{d}_{m}.trials.csv"
+            for d in plan.datasets
+            for m in plan.metrics
+        ],
     output:
         report("results/figures/tuning_history.png", category="Figures"),
     log:

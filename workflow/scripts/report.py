@@ -10,10 +10,9 @@ import pandas as pd
 import yaml
 from io_utils import read_meta, start_logging
 
-from asp.catalog import get_table
-from asp.findings import findings
 from asp.layout import paper_layout
-from asp.report import grid_html, html_table, render
+from asp.report import grid_html, html_table, render, section
+from asp.studies import all_findings, get_table
 from asp.tables import verdict_counts, wall_by_stage
 from asp.tuning import studies_frame
 
@@ -64,7 +63,7 @@ for table_id, tpath, cpath in zip(
         claims.append(c.assign(table=spec.id)[["table", *c.columns]])
 claims_df = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame()
 verdicts = verdict_counts(claims_df)
-found = findings(by_id, claims_by_id)
+found = all_findings(by_id, claims_by_id)
 figures = [
     {
         "id": fig["id"],
@@ -99,10 +98,10 @@ html = render(
     generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     tables=tables,
     findings=found,
-    budget_figure=data_uri(smk.input.budget_figure[0]) if smk.input.budget_figure else None,
-    relatedness_figure=(
-        data_uri(smk.input.relatedness_figure[0]) if smk.input.relatedness_figure else None
-    ),
+    studies=[
+        section(study, data_uri(path))
+        for study, path in zip(smk.params.studies, smk.input.study_figures, strict=True)
+    ],
     verdicts=html_table(verdicts) if len(verdicts) else "",
     claims=html_table(claims_df) if len(claims_df) else "",
     figures=figures,

@@ -1,11 +1,11 @@
-"""Build one declared table (asp.catalog) beside the paper's, and the verdicts on its claims."""
+"""Build one declared table (asp.catalog, asp.studies) beside the paper's, and the verdicts on
+its claims."""
 
 import pandas as pd
 import yaml
 from io_utils import start_logging
 
-from asp import tables
-from asp.catalog import get_table
+from asp.studies import build_table, get_table
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
@@ -18,7 +18,7 @@ for path in smk.input.tuned:
         t = yaml.safe_load(f)
     tuned.setdefault(t["metric"], {})[t["dataset"]] = t
 log.info("%s from %d fit rows (%d diverged)", spec.id, len(fits), int(fits["diverged"].sum()))
-table, claims = tables.build(spec, fits, paper, list(smk.params.methods), tuned)
+table, claims = build_table(spec, fits, paper, list(smk.params.methods), tuned)
 table.to_csv(smk.output.table, index=False)
 claims.to_csv(smk.output.claims, index=False)
 log.info("wrote %s (%d rows) and %d claims", smk.output.table, len(table), len(claims))

@@ -27,9 +27,9 @@ log = start_logging(smk.log[0])
 torch.set_num_threads(smk.threads)
 job = with_tuned_values(dict(smk.params.job), read_tuned(smk.input.tuned))
 replicates = job_replicates(job, read_arrays(smk.input.data, job["replicates"]))
-if "round_training" in job:  # both stages in one job (the relatedness study)
+if "round_training" in job:  # both stages in one job (a study's job, asp.studies)
     results = run_both(job, replicates)
-elif job["stage"].endswith("stage0"):  # stage0, budget_stage0
+elif job["stage"] == "stage0":
     results = run_stage0(job, replicates)
 else:
     starts = [StageState.from_dict(read_stage_state(p)) for p in smk.input.start]

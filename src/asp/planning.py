@@ -1,0 +1,523 @@
+"""What one configuration asks the workflow to build: its training, simulation and tune jobs
+with their paths and parameters, its tables and figures with the fits each reads, and the
+report's inputs. The .smk files only wire rules to a ``Plan``; everything here is plain Python
+with unit tests, no Snakemake and no file I/O.
+
+Paths are Snakemake templates: ``{dataset}``, ``{n}``, ``{block}`` (a block of replicates
+trained as one batch) and, in a study's paths, ``{value}`` (a value of its variable).
+
+The main run trains in three rules, from the method registry (asp.methods): the stage-0
+methods (from scratch), the rounds methods needed at every N (from the stage-0 states they
+start from), and the rounds methods needed at focus_size only (Table 7's penalty forms). Each
+job trains every metric of one (dataset, N, block) as one batch. A study (asp.studies) trains
+both stages in one job per (value, case, block) at focus_size.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from asp.catalog import FIGURE_METHODS, TABLES, FigureSpec, TableSpec, figures_for
+from asp.config import method_lists
+from asp.jobs import cell as job_cell
+from asp.jobs import split_stages
+from asp.methods import get_method
+from asp.studies import STUDIES, Study
+
+FITS = "results/fits"
+DATA_FILE = "{dataset}/N{n}.parquet"
+DATA = f"results/data/{DATA_FILE}"
+CELL = "{dataset}/N{n}/%s/%s/block{block}.%s"  # metric, method, extension
+
+
+class PlanError(ValueError):
+    """The configuration asks for something that cannot be built (a missing raw file)."""
+
+
+@dataclass(frozen=True)
+class TrainingRule:
+    """One training rule: its jobs train ``methods`` x ``metrics`` of one (dataset, N, block)
+    (and value, in a study) as one batch."""
+
+    name: str
+    doc: str
+    stage: str  # stage0, rounds, rounds_focus, or a study's id (both stages in one job)
+    methods: tuple[str, ...]
+    metrics: tuple[str, ...]
+    root: str  # the folder of its fits
+    data: str
+    starts: tuple[str, ...] = ()  # methods whose stage-0 states the rounds start from
+    writes_state: bool = False  # stage 0: the states the rounds jobs start from
+    constraints: dict[str, str] = field(default_factory=dict)
+    study: str | None = None
+
+    @property
+    def cells(self) -> list[tuple[str, str]]:
+        """(metric, method) of every cell, in the order of the job's outputs."""
+        return [(metric, method) for metric in self.metrics for method in self.methods]
+
+    def files(self, ext: str, methods: tuple[str, ...] | None = None) -> list[str]:
+        cells = self.cells if methods is None else [(t, m) for t in self.metrics for m in methods]
+        return [f"{self.root}/{CELL % (metric, method, ext)}" for metric, method in cells]
+
+    @property
+    def outputs(self) -> dict[str, list[str]]:
+        out = {"fits": self.files("parquet"), "curves": self.files("curves.npz")}
+        if self.writes_state:
+            out["state"] = self.files("pt")
+        return out
+
+    @property
+    def start_files(self) -> list[str]:
+        return self.files("pt", self.starts) if self.starts else []
+
+    @property
+    def tag(self) -> str:
+        """Its logs' and benchmarks' file name (without extension)."""
+        value = f"_{STUDIES[self.study].prefix}{{value}}" if self.study else ""
+        return f"{self.stage}_{{dataset}}_N{{n}}{value}_block{{block}}"
+
+
+@dataclass(frozen=True)
+class ActiveStudy:
+    study: Study
+    values: list[str]  # as in paths and wildcards
+    replicates: int
+    methods: list[str]
+    metrics: list[str]
+
+    @property
+    def root(self) -> str:
+        return f"results/{self.study.id}/{self.study.prefix}{{value}}"
+
+    @property
+    def data(self) -> str:
+        """Its own simulated data, or the main run's."""
+        return f"{self.root}/data/{DATA_FILE}" if self.study.case else DATA
+
+
+class Plan:
+    """The jobs, paths and parameters of one configuration (validated by the schema and
+    asp.config.check_config)."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        sim = config["simulation"]
+        self.cases = list(sim["cases"])
+        self.real = list(config["case_studies"]["sets"])  # paper §4: air, student
+        self.datasets = self.cases + self.real
+        self.sizes = list(sim["sizes"])
+        self.metrics = list(config["metrics"])
+        self.focus = config["focus_size"]
+        self.tuned = config["hyperparameters"]["source"] == "tuned"
+        self.blocks = self._blocks(config["replicates"])
+        self.method_lists = method_lists(config)
+        self.studies = self._studies()
+        self.tables = self._tables()
+        self.figures: list[FigureSpec] = figures_for(self.datasets)
+        # Figures draw the curves of one metric: MSE when the config has it.
+        self.figure_metric = "mse" if "mse" in self.metrics else self.metrics[0]
+        training = config["training"]
+        self.stage0_training = {
+            k: training[k] for k in ("batch_size", "max_epochs", "patience", "compile")
+        }
+        self.rounds_training = {
+            "batch_size": training["batch_size"],
+            "max_epochs": training["round_max_epochs"],
+            "patience": training["round_patience"],
+            "compile": training["compile"],
+        }
+        self.training_rules = self._training_rules()
+
+    # -- replicates and studies ---------------------------------------------------------------
+
+    def _blocks(self, total: int) -> list[int]:
+        return list(range(math.ceil(total / self.config["replicate_block"])))
+
+    def block_replicates(self, block: int | str, total: int | None = None) -> list[int]:
+        """Replicates of one block of the evaluation replicates 0..total-1 (default: all)."""
+        size = self.config["replicate_block"]
+        total = self.config["replicates"] if total is None else total
+        block = int(block)
+        return list(range(block * size, min((block + 1) * size, total)))
+
+    def _studies(self) -> dict[str, ActiveStudy]:
+        """The declared studies this config runs (those whose block lists values)."""
+        active = {}
+        for study in STUDIES.values():
+            values = study.values(self.config)
+            if values:
+                block = study.block(self.config)
+                active[study.id] = ActiveStudy(
+                    study,
+                    values,
+                    block["replicates"],
+                    list(block["methods"]),
+                    study.metrics(self.config),
+                )
+        return active
+
+    # -- tables and figures -------------------------------------------------------------------
+
+    def _tables(self) -> list[TableSpec]:
+        paper = [
+            spec
+            for spec in TABLES.values()
+            if self.table_datasets(spec) and (spec.metric is None or spec.metric in self.metrics)
+        ]
+        return paper + [s.study.table for s in self.studies.values()]
+
+    def table_datasets(self, spec: TableSpec) -> list[str]:
+        if spec.datasets == "simulation":
+            return self.cases
+        return [spec.datasets] if spec.datasets in self.real else []
+
+    def table_sizes(self, spec: TableSpec) -> list:
+        return {"every": self.sizes, "focus": [self.focus], "all": ["all"]}[spec.sizes]
+
+    def table_methods(self, spec: TableSpec) -> list[str]:
+        if spec.study is not None:
+            return self.studies[spec.study].methods
+        if isinstance(spec.methods, str):
+            return self.method_lists[spec.methods]
+        return list(spec.methods)
+
+    def table_metrics(self, spec: TableSpec) -> list[str]:
+        if spec.study is not None:
+            return self.studies[spec.study].metrics
+        return [spec.metric] if spec.metric else self.metrics
+
+    def fits(self, dataset: str, n, metric: str, method: str, study: str | None = None):
+        """The fit files of one (dataset, N, metric, method): every block (and value)."""
+        if study is None:
+            return [
+                f"{FITS}/{dataset}/N{n}/{metric}/{method}/block{b}.parquet" for b in self.blocks
+            ]
+        active = self.studies[study]
+        return [
+            f"{active.root.format(value=v)}/fits/{dataset}/N{n}/{metric}/{method}/block{b}.parquet"
+            for v in active.values
+            for b in self._blocks(active.replicates)
+        ]
+
+    def table_inputs(self, spec: TableSpec) -> list[str]:
+        """Fit files a table needs (an explicit list: a table rebuilds only from its own fits)."""
+        return [
+            f
+            for d in self.table_datasets(spec)
+            for n in self.table_sizes(spec)
+            for metric in self.table_metrics(spec)
+            for method in self.table_methods(spec)
+            for f in self.fits(d, n, metric, method, spec.study)
+        ]
+
+    def tuned_path(self, dataset: str, metric: str) -> str:
+        return f"results/tuned/{dataset}_{metric}.yaml"
+
+    def tuned_inputs(self, dataset: str) -> list[str]:
+        """The tuned values a training job depends on: one file per metric when training uses
+        tuned values (new values for one metric rerun the jobs that train that metric)."""
+        return [self.tuned_path(dataset, m) for m in self.metrics] if self.tuned else []
+
+    def tuned_table_inputs(self, spec: TableSpec) -> list[str]:
+        """The tuned values beside a hyper-parameter table (when training uses them)."""
+        if not self.tuned or not spec.tuned:
+            return []
+        return [
+            self.tuned_path(d, m)
+            for d in self.table_datasets(spec)
+            for m in self.table_metrics(spec)
+        ]
+
+    def figure_n(self, fig: FigureSpec):
+        return "all" if fig.dataset in self.real else self.focus
+
+    def figure_inputs(self, fig: FigureSpec) -> dict[str, list[str]]:
+        """The curves a figure draws: soft's and adaptive's, every block."""
+        n = self.figure_n(fig)
+        return {
+            role: [
+                f"{FITS}/{CELL % (self.figure_metric, method, 'curves.npz')}".format(
+                    dataset=fig.dataset, n=n, block=b
+                )
+                for b in self.blocks
+            ]
+            for role, method in zip(("soft", "adaptive"), FIGURE_METHODS, strict=True)
+        }
+
+    # -- training -----------------------------------------------------------------------------
+
+    def _needed_methods(self, at_every_size: bool) -> set[str]:
+        """Methods some paper table or figure needs: at every N and in the case studies, or at
+        focus_size only."""
+        names = set()
+        for spec in self.tables:
+            if spec.study is None and (spec.sizes != "focus") == at_every_size:
+                names.update(self.table_methods(spec))
+        if at_every_size:
+            names.update(FIGURE_METHODS)
+        return names
+
+    def _training_rules(self) -> list[TrainingRule]:
+        every, focus = self._needed_methods(True), self._needed_methods(False)
+        # A matched-budget method trains in its twin's job, so with the methods needed at every N.
+        every |= {m for m in focus if get_method(m).matches}
+        stage0 = split_stages(every | focus)[0]
+        rounds_every = split_stages(every)[1]
+        rounds_focus = [m for m in split_stages(focus)[1] if m not in rounds_every]
+        metrics = tuple(self.metrics)
+        rules = [
+            TrainingRule(
+                "train_stage0",
+                "Stage-0 methods (from scratch) of one block of replicates, every metric, one "
+                "batch.",
+                "stage0",
+                tuple(stage0),
+                metrics,
+                FITS,
+                DATA,
+                writes_state=True,
+            ),
+            TrainingRule(
+                "train_rounds",
+                "Rounds methods needed at every N (the adaptive family of Tables 1-4, 8-11), "
+                "every metric, from the stage-0 fits they start from.",
+                "rounds",
+                tuple(rounds_every),
+                metrics,
+                FITS,
+                DATA,
+                starts=self.starts_of(rounds_every),
+            ),
+        ]
+        focus_only = {"dataset": "|".join(self.cases), "n": str(self.focus)}
+        if rounds_focus:
+            rules.append(
+                TrainingRule(
+                    "train_rounds_focus",
+                    "Rounds methods needed at focus_size only (Table 7's penalty forms).",
+                    "rounds_focus",
+                    tuple(rounds_focus),
+                    metrics,
+                    FITS,
+                    DATA,
+                    starts=self.starts_of(rounds_focus),
+                    constraints=focus_only,
+                )
+            )
+        for active in self.studies.values():
+            # the stage-0 methods (with those the rounds start from), then the rounds
+            methods = tuple(sum(split_stages(active.methods), []))
+            values = "|".join(re.escape(v) for v in active.values)
+            rules.append(
+                TrainingRule(
+                    f"train_{active.study.id}",
+                    f"Every method of the {active.study.id} study on one block of replicates "
+                    "at one value: stage 0, then the rounds from its states.",
+                    active.study.id,
+                    methods,
+                    tuple(active.metrics),
+                    f"{active.root}/fits",
+                    active.data,
+                    constraints=focus_only | {"value": values},
+                    study=active.study.id,
+                )
+            )
+        return rules
+
+    @staticmethod
+    def starts_of(methods) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(get_method(m).starts_from for m in methods))
+
+    def _cell(self, dataset: str, metric: str, method: str) -> dict:
+        """A cell with the paper's values from config, or, when tuned, the names of those its
+        job reads from the tuned input file of its metric (which ties the job to that file)."""
+        values = None if self.tuned else self.config["hyperparameters"]["paper"][dataset][metric]
+        return job_cell(metric, method, values)
+
+    def _job_common(self, dataset: str, n: str) -> dict:
+        """The slice of config every training and tune job depends on."""
+        return {
+            "dataset": dataset,
+            "n": n if n == "all" else int(n),
+            "base_seed": self.config["base_seed"],
+            "device": self.config["device"],
+            "dtype": self.config["dtype"],
+            "hidden": self.config["network"]["hidden"],
+            # Real data: sigmoid output (paper eq. 4.2) on targets scaled to [0, 1].
+            "output": "sigmoid" if dataset in self.real else "linear",
+        }
+
+    def training_job(self, rule: TrainingRule, wildcards: dict[str, str]) -> dict:
+        """The job of one rule at its wildcards: what asp.jobs' entry points train."""
+        w = wildcards
+        name = f"{rule.stage} {w['dataset']} N{w['n']}"
+        total = None
+        if rule.study is not None:
+            active = self.studies[rule.study]
+            name += f" {active.study.prefix}{w['value']}"
+            total = active.replicates
+        common = self._job_common(w["dataset"], w["n"])
+        job = {
+            "stage": rule.stage,
+            "name": f"{name} block{w['block']}",
+            "dataset": common.pop("dataset"),
+            "n": common.pop("n"),
+            "replicates": self.block_replicates(w["block"], total),
+            **common,
+            "cells": [self._cell(w["dataset"], t, m) for t, m in rule.cells],
+        }
+        if rule.stage == "stage0":
+            job["training"] = self.stage0_training
+            return job
+        job["schedule"] = self.config["training"]["lambda_star_schedule"]
+        job["training"] = self.rounds_training
+        if rule.study is None:
+            return job
+        study = STUDIES[rule.study]
+        value = study.cast(w["value"])
+        job |= {
+            "training": self.stage0_training,
+            "round_training": self.rounds_training,
+            "variable": study.variable,
+            study.variable: value,
+        }
+        return study.adjust(job, value)
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def simulate_params(self, dataset: str, value: str | None = None, study: str | None = None):
+        """A simulate job's parameters: the main run's data, or a study's at one value."""
+        sim = self.config["simulation"]
+        case = sim["cases"][dataset]
+        replicates = self.config["replicates"]
+        if study is not None:
+            active = self.studies[study]
+            case = active.study.case(case, active.study.cast(value))
+            replicates = active.replicates
+        return {
+            "case": case,
+            "n_inputs": sim["n_inputs"],
+            "n_tasks": sim["n_tasks"],
+            "replicates": replicates,
+            "base_seed": self.config["base_seed"],
+        }
+
+    @property
+    def own_data_studies(self) -> list[ActiveStudy]:
+        return [a for a in self.studies.values() if a.study.case is not None]
+
+    def raw_file(self, dataset: str, exists: Callable[[str], bool]) -> str:
+        """The raw case-study file, from the first of case_studies.data_dirs that has it."""
+        from asp.realdata import EXPECTED_SHA256, OBTAIN
+
+        studies = self.config["case_studies"]
+        name = studies["sets"][dataset]["file"]
+        for folder in studies["data_dirs"]:
+            path = f"{folder.rstrip('/')}/{name}"
+            if exists(path):
+                return path
+        raise PlanError(
+            f"case study {dataset!r} needs {name}, found in none of {studies['data_dirs']}. "
+            f"Put it in data/raw/ (expected sha256 {EXPECTED_SHA256.get(name, 'unknown')}); "
+            f"obtain it from {OBTAIN.get(name, 'its original source')}. Or leave {dataset} out "
+            "of case_studies.sets in the config."
+        )
+
+    # -- tuning -------------------------------------------------------------------------------
+
+    def tune_job(self, dataset: str, metric: str) -> dict:
+        """Everything a tune job depends on; the storage path is where an interrupted study
+        resumes."""
+        tuning = self.config["tuning"]
+        real = dataset in self.real
+        first = tuning["first_replicate"]
+        common = self._job_common(dataset, "all" if real else tuning["n"])
+        job = {
+            "dataset": common.pop("dataset"),
+            "metric": metric,
+            "n": common.pop("n"),
+            "replicates": list(range(first, first + tuning["replicates"])),
+            **common,
+            "paper": self.config["hyperparameters"]["paper"][dataset][metric],
+            "stage0": self.stage0_training,
+            "rounds": self.rounds_training,
+            "schedule": self.config["training"]["lambda_star_schedule"],
+            "search": {
+                k: tuning[k]
+                for k in ("seed", "trials", "trials_per_batch", "startup_trials", "factors")
+            },
+            "storage": f"results/tuned/studies/{dataset}_{metric}.sqlite3",
+        }
+        if not real:
+            sim = self.config["simulation"]
+            job["simulation"] = {
+                "case": sim["cases"][dataset],
+                "n_inputs": sim["n_inputs"],
+                "n_tasks": sim["n_tasks"],
+            }
+        return job
+
+    # -- report -------------------------------------------------------------------------------
+
+    def report_inputs(self) -> dict[str, list[str]]:
+        """Every file the report reads, by kind."""
+        checksums = [f"results/data/{d}/N{n}.sha256" for d in self.cases for n in self.sizes] + [
+            f"{a.root.format(value=v)}/data/{d}/N{self.focus}.sha256"
+            for a in self.own_data_studies
+            for v in a.values
+            for d in self.cases
+        ]
+        tuned = [self.tuned_path(d, m) for d in self.datasets for m in self.metrics]
+        return {
+            "tables": [f"results/tables/{t.id}.csv" for t in self.tables],
+            "claims": [f"results/tables/{t.id}_claims.csv" for t in self.tables],
+            "figures": [f"results/figures/{f.id}.png" for f in self.figures],
+            "checksums": checksums,
+            "case_studies": [f"results/data/{d}/Nall.json" for d in self.real],
+            "fits": sorted({f for t in self.tables for f in self.table_inputs(t)}),
+            "tuned": tuned if self.tuned else [],
+            "tuning_figure": ["results/figures/tuning_history.png"] if self.tuned else [],
+            "study_figures": [
+                f"results/figures/{s.study.figure}.png" for s in self.studies.values()
+            ],
+        }
+
+    def report_studies(self) -> list[dict]:
+        """The report's section of each study, in the order of its figures."""
+        return [
+            {"id": a.study.id, "title": a.study.title, "text": a.study.text}
+            for a in self.studies.values()
+        ]
+
+
+def methods_job(
+    replicates: list, methods: list[str], values: dict, stage0: dict, rounds: dict, **keys
+) -> dict:
+    """A job outside a config (benchmarks, tests, a script): ``methods`` on ``replicates``
+    (asp.experiment.Replicate) with one set of ``values`` (lambda, lambda_star, theta), both
+    stages in one job for asp.jobs.run_both. ``stage0`` and ``rounds`` hold the training keys
+    of the two stages (batch_size, max_epochs, patience, compile); ``keys`` override the job's
+    others (metric, dtype, device, hidden, output, schedule, dataset, n). A method the rounds
+    start from is trained too, whether ``methods`` has it or not."""
+    metric = keys.pop("metric", "mse")
+    first, later = split_stages(methods)
+    job = {
+        "stage": "both",
+        "name": f"both {keys.get('dataset', 'arrays')}",
+        "dataset": "arrays",
+        "n": replicates[0].data.x_train.shape[0],
+        "replicates": [r.index for r in replicates],
+        "device": "cpu",
+        "dtype": "float32",
+        "hidden": [4, 3],
+        "output": "linear",
+        "cells": [job_cell(metric, m, values) for m in first + later],
+        "training": stage0,
+        "round_training": rounds,
+        "schedule": "constant",
+    }
+    return job | keys

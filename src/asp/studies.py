@@ -1,0 +1,194 @@
+"""Studies beyond the main run, each declared once.
+
+A study varies one thing (its variable) over values listed in its config block and trains its
+methods at focus_size in every simulation case, on the first ``replicates`` evaluation
+replicates, with fits of its own under ``results/<id>/<prefix><value>/``. Its declaration says
+everything the pipeline needs: the config block that enables it, what one value does to a
+training job (its library function ``adjust``) or to the simulated data (``case``), the metrics
+it trains on, its table (builder and claims), its figure and report section, and its findings.
+The workflow makes its rules from the declaration (``asp.planning``); nothing else names it.
+
+A study's config block holds its values (under ``values_key``), ``replicates`` and
+``methods``, and ``metric`` when it trains on one metric only. A study the package does not
+declare under a key of its own goes under ``studies.<id>`` in the config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from asp import catalog, tables
+from asp.catalog import TableSpec
+from asp.findings import budget_findings, findings, relatedness_findings
+
+Build = Callable[[pd.DataFrame, list[str]], tuple[pd.DataFrame, pd.DataFrame]]
+
+
+@dataclass(frozen=True)
+class Study:
+    id: str  # its table, figure (fig_<id>), training rule (train_<id>) and results folder
+    title: str  # the report section's heading and the figure's title
+    text: str  # the report section: what the study asks and how (our HTML)
+    config_key: str  # dotted key of its config block; it runs when the block lists values
+    values_key: str  # the block's list of values of the variable
+    variable: str  # the variable's column in the fit rows and the tables
+    cast: Callable[[str], float]  # a value from its path (int: epochs, float: rho)
+    prefix: str  # a value's folder: results/<id>/<prefix><value>/
+    axis: tuple[str, str]  # the figure's x label and scale ("linear", "log")
+    table_title: str
+    build: Build  # its table and the verdicts on its claims, from its fit rows
+    # The job at one value (which the planning labels with it): e.g. its training settings.
+    adjust: Callable[[dict, float], dict] = lambda job, value: job
+    # The simulation case at one value, when the study simulates data of its own.
+    case: Callable[[dict, float], dict] | None = None
+    findings: Callable[[pd.DataFrame, pd.DataFrame], list[dict]] | None = None
+    # Defaults of its config block, for a study under studies.<id> (the config schema holds
+    # those of the blocks it names).
+    defaults: dict = field(default_factory=dict)
+
+    @property
+    def table(self) -> TableSpec:
+        return TableSpec(
+            self.id, self.table_title, None, "study", "simulation", "focus", (), study=self.id
+        )
+
+    @property
+    def figure(self) -> str:
+        return f"fig_{self.id}"
+
+    def block(self, config: dict) -> dict:
+        """Its config block with the declared defaults (empty: the study is off)."""
+        node: dict | None = config
+        for part in self.config_key.split("."):
+            node = (node or {}).get(part)
+        return {**self.defaults, **(node or {})}
+
+    def values(self, config: dict) -> list[str]:
+        """Its values as they appear in paths and wildcards (0.5, 1, 40)."""
+        values = self.block(config).get(self.values_key, [])
+        return [str(v) if isinstance(v, int) else f"{v:g}" for v in values]
+
+    def metrics(self, config: dict) -> list[str]:
+        metric = self.block(config).get("metric")
+        return [metric] if metric else list(config["metrics"])
+
+
+STUDIES: dict[str, Study] = {}
+
+
+def register(study: Study) -> Study:
+    if study.id in STUDIES:
+        raise ValueError(f"study {study.id!r} is declared twice")
+    STUDIES[study.id] = study
+    return study
+
+
+def get_study(study_id: str) -> Study:
+    try:
+        return STUDIES[study_id]
+    except KeyError:
+        raise ValueError(f"unknown study {study_id!r}; declared: {list(STUDIES)}") from None
+
+
+def _budget(job: dict, epochs: int) -> dict:
+    """Stage 0 with at most ``epochs`` epochs (early stopping as everywhere else)."""
+    return job | {"training": job["training"] | {"max_epochs": epochs}}
+
+
+def _budget_table(fits: pd.DataFrame, methods: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    metrics = sorted(fits["metric"].unique())
+    table = pd.concat([tables.budget_table(fits, m) for m in metrics], ignore_index=True)
+    return table, tables.sweep_claims(fits, "budget", methods)
+
+
+register(
+    Study(
+        "budget",
+        "Budget study: does adaptive still beat soft once soft has converged?",
+        "Stage 0 (ffn, soft) trained with at most each budget of epochs (early stopping as "
+        "everywhere else), then the rounds of adaptive and of its matched-budget control "
+        "soft_extended. If adaptive's gain over soft were only soft being stopped too early, "
+        "it would vanish at the larger budgets.",
+        config_key="budget_study",
+        values_key="epochs",
+        variable="budget",
+        cast=int,
+        prefix="E",
+        axis=("stage-0 epoch budget", "log"),
+        table_title="Budget study: mean test loss (95 % CI) and stage-0 epochs against the soft "
+        "budget",
+        build=_budget_table,
+        adjust=_budget,
+        findings=budget_findings,
+    )
+)
+
+
+register(
+    Study(
+        "relatedness",
+        "Relatedness study: when does sharing pay, and against which alternatives?",
+        "Beyond the paper. The simulated tasks' true weights are mixed with weights shared by "
+        "all tasks, W<sub>j</sub> = μ + ρ(W<sub>shared</sub> − μ) + √(1−ρ²)(W<sub>j,own</sub> − "
+        "μ): ρ = 0 is the paper's data (independent tasks), ρ = 1 tasks that differ only in "
+        "their noise. Beside FFN, soft and adaptive stand three standard multi-task baselines "
+        "in the same engine (same trainer, early stopping, seeds, splits and initialisation "
+        "rules): hard sharing (shared hidden layers, one head per task), cross-stitch networks "
+        "and the CLL paper's correlation learning layer. Every method trains with the MSE "
+        "runs' hyper-parameters; the table and the figure show test MSE and MAE of the same "
+        "fits.",
+        config_key="relatedness",
+        values_key="rhos",
+        variable="rho",
+        cast=float,
+        prefix="rho",
+        axis=("task relatedness rho", "linear"),
+        table_title="Relatedness study: mean test MSE and MAE (95 % CI) against the tasks' "
+        "relatedness rho, with the baselines beyond the paper",
+        build=lambda fits, methods: (
+            tables.relatedness_table(fits),
+            tables.versus_claims(fits, methods, "rho"),
+        ),
+        case=lambda case, rho: case | {"rho": float(rho)},
+        findings=relatedness_findings,
+    )
+)
+
+
+def get_table(table_id: str) -> TableSpec:
+    """Any declared table: the paper's (asp.catalog) or a study's."""
+    if table_id in STUDIES:
+        return STUDIES[table_id].table
+    if table_id in catalog.TABLES:
+        return catalog.TABLES[table_id]
+    declared = list(catalog.TABLES) + list(STUDIES)
+    raise ValueError(f"unknown table {table_id!r}; declared: {declared}")
+
+
+def build_table(
+    spec: TableSpec,
+    fits: pd.DataFrame,
+    paper: pd.DataFrame,
+    methods: list[str],
+    tuned: dict | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Any declared table and its claims: a study's by its declaration, the paper's by
+    asp.tables.build."""
+    if spec.study is not None:
+        return get_study(spec.study).build(fits, methods)
+    return tables.build(spec, fits, paper, methods, tuned)
+
+
+def all_findings(
+    tables_by_id: dict[str, pd.DataFrame], claims_by_id: dict[str, pd.DataFrame]
+) -> list[dict]:
+    """The findings on the paper's claims, then those of every study whose table is here."""
+    out = findings(tables_by_id, claims_by_id)
+    for study in STUDIES.values():
+        claims = claims_by_id.get(study.id)
+        if study.findings is not None and claims is not None and len(claims):
+            out += study.findings(tables_by_id[study.id], claims)
+    return out
