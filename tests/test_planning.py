@@ -152,3 +152,24 @@ def test_the_raw_file_comes_from_the_first_folder_that_has_it(plan):
     assert found == "../shared/data/nanjing_air_daily.csv"
     with pytest.raises(PlanError, match="needs student_performance_exams.csv, found in none"):
         plan.raw_file("student", lambda p: False)
+
+
+def test_a_case_study_without_its_file_is_left_out_of_the_report_only():
+    cfg = validated("config.yaml")
+    plan = Plan(cfg, exists=lambda path: path.endswith("student_performance_exams.csv"))
+    assert list(plan.missing) == ["air"] and plan.present[-1] == "student"
+    air = plan.missing["air"]
+    assert air["file"] == "nanjing_air_daily.csv" and len(air["sha256"]) == 64
+    assert air["searched"] == ["data/raw", "../shared/data"] and "aqistudy" in air["obtain"]
+    # its rules stay (their targets refuse, naming the file); the report goes without them
+    ids = [t.id for t in plan.tables]
+    assert "table8" in ids and "table9" in ids
+    report = [t.id for t in plan.report_tables]
+    assert "table8" not in report and "table9" not in report and "table11" in report
+    assert [f.id for f in plan.report_figures] == ["fig3", "fig4", "fig5", "fig7"]
+    inputs = plan.report_inputs()
+    assert inputs["case_studies"] == ["results/data/student/Nall.json"]
+    assert not [f for f in inputs["fits"] if "/air/" in f]
+    with pytest.raises(PlanError, match="needs nanjing_air_daily.csv, found in none"):
+        plan.raw_file("air", lambda p: False)
+    assert Plan(cfg).missing == {}  # without a look at the files, every case study is there

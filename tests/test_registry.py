@@ -66,6 +66,26 @@ def test_shipped_configs_pass_the_checks(name):
             "tuning.first_replicate",
             "overlaps the evaluation replicates",
         ),
+        (
+            lambda c: c["hyperparameters"]["paper"]["air"]["mse"].update(lambda_star=float("nan")),
+            "hyperparameters.paper.air.mse.lambda_star",
+            "nan is not a finite number",
+        ),
+        (
+            lambda c: c["tuning"]["factors"].update(theta=[0.5, float("inf")]),
+            "tuning.factors.theta[1]",
+            "inf is not a finite number",
+        ),
+        (
+            lambda c: c["relatedness"].update(replicates=101),
+            "relatedness.replicates",
+            "exceeds the 100 evaluation replicates",
+        ),
+        (
+            lambda c: c.update(studies={"batch_sweep": {"sizes": [16]}}),
+            "studies.batch_sweep",
+            "no such study is declared; declared: ['budget', 'relatedness']",
+        ),
     ],
 )
 def test_a_config_that_cannot_run_names_the_key(change, key, why):

@@ -105,6 +105,15 @@ def hostile_report() -> str:
             }
         ],
         tuning=None,
+        missing=[
+            {
+                "dataset": NAME,
+                "file": LABEL,
+                "sha256": CELL,
+                "obtain": CELL,
+                "searched": [NAME],
+            }
+        ],
         config_hashes=1,
         versions_json="{}",
     )

@@ -662,3 +662,89 @@ def test_a_study_declared_alone_gets_its_jobs_table_and_report_section(tmp_path)
     html = (cwd / "reports/report.html").read_text()
     assert 'id="batch_sweep"' in html and 'id="fig_batch_sweep"' in html
     assert '<img alt="Batch-size sweep: does adaptive' in html
+
+
+# The case studies named but their files absent (a plain clone), on a small simulation.
+SHARP_HP = {"lambda": 0.01, "lambda_star": 0.005, "theta": 0.5}
+NO_DATA = {
+    "base_seed": 5,
+    "device": "cpu",
+    "replicates": 2,
+    "replicate_block": 2,
+    "metrics": ["mse"],
+    "methods": ["ffn", "soft", "adaptive"],
+    "focus_size": 200,
+    "simulation": {"n_inputs": 4, "n_tasks": 2, "sizes": [200], "cases": {"case1": CASE1}},
+    "case_studies": {
+        "data_dirs": ["data/raw"],
+        "sets": {
+            "air": {"file": "nanjing_air_daily.csv"},
+            "student": {"file": "student_performance_exams.csv"},
+        },
+        "methods": ["ffn", "soft", "adaptive"],
+    },
+    "training": SHORT_TRAINING,
+    "hyperparameters": {
+        "source": "paper",
+        "paper": {d: {"mse": SHARP_HP} for d in ("case1", "air", "student")},
+    },
+}
+AIR_SHA = "386aebdf3eda90d41bab6fff948af96f034b97ac1f352feeee584c9c4b4b361f"
+STUDENT_SHA = "96cdb83a410626c1535e02edbb9cc2e85e900c5209fb5d47bb0dee70760428c6"
+
+
+def not_run(html: str) -> str:
+    """The report's section on the data sets left out."""
+    start = html.index('id="not-run"')
+    return html[start : html.index('id="findings"')]
+
+
+def test_missing_case_study_files_leave_them_out_of_a_complete_run(tmp_path):
+    cwd = workdir(tmp_path, raw_data=False)
+    if HAVE_DATA:  # student present, air absent
+        name = "student_performance_exams.csv"
+        (cwd / "data/raw" / name).symlink_to(SHARED / "data" / name)
+    (cwd / "config/nodata.yaml").write_text(yaml.safe_dump(NO_DATA, sort_keys=False))
+    args = ("--configfile", "config/nodata.yaml")
+    out = snakemake(cwd, *args)
+    text = out.stdout + out.stderr
+    assert "Not run: case study 'air' needs nanjing_air_daily.csv, found in none of" in text
+    html = (cwd / "reports/report.html").read_text()
+    section = not_run(html)
+    assert "nanjing_air_daily.csv" in section and AIR_SHA in section and "aqistudy" in section
+    assert 'id="table9"' not in html and 'alt="Figure 6"' not in html and 'id="table3"' in html
+    # the missing data set's own target still refuses, naming the file
+    refused = snakemake(cwd, "table9", *args, check=False)
+    assert refused.returncode != 0
+    assert "needs nanjing_air_daily.csv" in refused.stdout + refused.stderr
+    if not HAVE_DATA:
+        assert STUDENT_SHA in section
+        return
+    assert 'id="table11"' in html and "student_performance_exams.csv" not in section
+    # the student file renamed in the config after a complete run: the report is rebuilt
+    # without it, never left as it was
+    changed = copy.deepcopy(NO_DATA)
+    changed["case_studies"]["sets"]["student"]["file"] = "student_renamed.csv"
+    (cwd / "config/nodata.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
+    again = snakemake(cwd, *args)
+    assert "Nothing to be done" not in again.stdout + again.stderr
+    html = (cwd / "reports/report.html").read_text()
+    assert "student_renamed.csv" in not_run(html) and 'id="table11"' not in html
+
+
+def test_a_nan_in_the_config_stops_at_start_up_naming_the_key(tmp_path):
+    cwd = workdir(tmp_path)
+    text = (cwd / "config/tiny.yaml").read_text()
+    cfg = yaml.safe_load(text)
+    cfg["hyperparameters"]["paper"] = {
+        d: {m: dict(SHARP_HP) for m in ("mse", "mae")} for d in ("case1", "case2", "case3")
+    }
+    cfg["hyperparameters"]["paper"]["case2"]["mse"]["lambda"] = float("nan")
+    cfg["case_studies"]["sets"] = {}
+    (cwd / "config/tiny.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    assert "lambda: .nan" in (cwd / "config/tiny.yaml").read_text()
+    out = snakemake(cwd, "-n", *TINY, check=False)
+    assert out.returncode != 0
+    assert "config: hyperparameters.paper.case2.mse.lambda: nan is not a finite number" in (
+        out.stdout + out.stderr
+    )

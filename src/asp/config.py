@@ -4,6 +4,8 @@ config that passes them runs, and one that does not stops naming the key."""
 
 from __future__ import annotations
 
+import math
+
 from asp.methods import METHODS
 from asp.preprocessing import split_sizes
 from asp.simulation import Distribution
@@ -70,8 +72,22 @@ def _check_studies(config: dict) -> None:
             )
 
 
+def _check_finite(node: object, key: str = "") -> None:
+    """Every number of the config is finite: a NaN passes the schema's bounds (every
+    comparison with it is false) and would train on silently wrong values."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _check_finite(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _check_finite(v, f"{key}[{i}]")
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(key, f"{node} is not a finite number")
+
+
 def check_config(config: dict) -> None:
     """Raise ConfigError naming the first key that cannot run (the schema has passed)."""
+    _check_finite(config)
     for key, names in method_lists(config).items():
         for name in names:
             if name not in METHODS:

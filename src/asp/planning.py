@@ -103,12 +103,21 @@ class Plan:
     """The jobs, paths and parameters of one configuration (validated by the schema and
     asp.config.check_config)."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, exists: Callable[[str], bool] | None = None):
+        """``exists`` tells whether a path is a file: a case study whose raw file is in none of
+        case_studies.data_dirs is not run (the report names it); without ``exists`` every
+        case study is taken to be there."""
         self.config = config
         sim = config["simulation"]
         self.cases = list(sim["cases"])
         self.real = list(config["case_studies"]["sets"])  # paper §4: air, student
         self.datasets = self.cases + self.real
+        self.missing = {
+            d: self.missing_data(d) for d in self.real if exists and not self._find_raw(d, exists)
+        }
+        # what the report shows: all but the case studies whose data is missing (their own
+        # targets still refuse, naming the file)
+        self.present = [d for d in self.datasets if d not in self.missing]
         self.sizes = list(sim["sizes"])
         self.metrics = list(config["metrics"])
         self.focus = config["focus_size"]
@@ -118,6 +127,10 @@ class Plan:
         self.studies = self._studies()
         self.tables = self._tables()
         self.figures: list[FigureSpec] = figures_for(self.datasets)
+        self.report_tables = [
+            t for t in self.tables if not set(self.table_datasets(t)) & set(self.missing)
+        ]
+        self.report_figures = [f for f in self.figures if f.dataset not in self.missing]
         # Figures draw the curves of one metric: MSE when the config has it.
         self.figure_metric = "mse" if "mse" in self.metrics else self.metrics[0]
         training = config["training"]
@@ -410,22 +423,43 @@ class Plan:
     def own_data_studies(self) -> list[ActiveStudy]:
         return [a for a in self.studies.values() if a.study.case is not None]
 
-    def raw_file(self, dataset: str, exists: Callable[[str], bool]) -> str:
-        """The raw case-study file, from the first of case_studies.data_dirs that has it."""
-        from asp.realdata import EXPECTED_SHA256, OBTAIN
-
+    def _find_raw(self, dataset: str, exists: Callable[[str], bool]) -> str | None:
         studies = self.config["case_studies"]
         name = studies["sets"][dataset]["file"]
         for folder in studies["data_dirs"]:
             path = f"{folder.rstrip('/')}/{name}"
             if exists(path):
                 return path
-        raise PlanError(
-            f"case study {dataset!r} needs {name}, found in none of {studies['data_dirs']}. "
-            f"Put it in data/raw/ (expected sha256 {EXPECTED_SHA256.get(name, 'unknown')}); "
-            f"obtain it from {OBTAIN.get(name, 'its original source')}. Or leave {dataset} out "
-            "of case_studies.sets in the config."
+        return None
+
+    def missing_data(self, dataset: str) -> dict:
+        """What a case study needs, for a message when its raw file is missing."""
+        from asp.realdata import EXPECTED_SHA256, OBTAIN
+
+        studies = self.config["case_studies"]
+        name = studies["sets"][dataset]["file"]
+        return {
+            "dataset": dataset,
+            "file": name,
+            "sha256": EXPECTED_SHA256.get(name, "unknown"),
+            "obtain": OBTAIN.get(name, "its original source"),
+            "searched": list(studies["data_dirs"]),
+        }
+
+    def missing_message(self, dataset: str) -> str:
+        m = self.missing_data(dataset)
+        return (
+            f"case study {dataset!r} needs {m['file']}, found in none of {m['searched']}. "
+            f"Put it in data/raw/ (expected sha256 {m['sha256']}); obtain it from "
+            f"{m['obtain']}. Or leave {dataset} out of case_studies.sets in the config."
         )
+
+    def raw_file(self, dataset: str, exists: Callable[[str], bool]) -> str:
+        """The raw case-study file, from the first of case_studies.data_dirs that has it."""
+        found = self._find_raw(dataset, exists)
+        if found is None:
+            raise PlanError(self.missing_message(dataset))
+        return found
 
     # -- tuning -------------------------------------------------------------------------------
 
@@ -464,21 +498,24 @@ class Plan:
     # -- report -------------------------------------------------------------------------------
 
     def report_inputs(self) -> dict[str, list[str]]:
-        """Every file the report reads, by kind."""
+        """Every file the report reads, by kind (nothing of a case study whose data is
+        missing)."""
         checksums = [f"results/data/{d}/N{n}.sha256" for d in self.cases for n in self.sizes] + [
             f"{a.root.format(value=v)}/data/{d}/N{self.focus}.sha256"
             for a in self.own_data_studies
             for v in a.values
             for d in self.cases
         ]
-        tuned = [self.tuned_path(d, m) for d in self.datasets for m in self.metrics]
+        tuned = [self.tuned_path(d, m) for d in self.present for m in self.metrics]
         return {
-            "tables": [f"results/tables/{t.id}.csv" for t in self.tables],
-            "claims": [f"results/tables/{t.id}_claims.csv" for t in self.tables],
-            "figures": [f"results/figures/{f.id}.png" for f in self.figures],
+            "tables": [f"results/tables/{t.id}.csv" for t in self.report_tables],
+            "claims": [f"results/tables/{t.id}_claims.csv" for t in self.report_tables],
+            "figures": [f"results/figures/{f.id}.png" for f in self.report_figures],
             "checksums": checksums,
-            "case_studies": [f"results/data/{d}/Nall.json" for d in self.real],
-            "fits": sorted({f for t in self.tables for f in self.table_inputs(t)}),
+            "case_studies": [
+                f"results/data/{d}/Nall.json" for d in self.real if d not in self.missing
+            ],
+            "fits": sorted({f for t in self.report_tables for f in self.table_inputs(t)}),
             "tuned": tuned if self.tuned else [],
             "tuning_figure": ["results/figures/tuning_history.png"] if self.tuned else [],
             "study_figures": [

@@ -25,7 +25,9 @@ except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
 # Every job, path and parameter of this config (asp.planning); the rules only wire them.
-plan = Plan(config)
+plan = Plan(config, os.path.exists)
+for _missing in plan.missing:
+    print(f"Not run: {plan.missing_message(_missing)}", file=sys.stderr)
 CONDA_ENV = workflow.source_path("../../environment.yml")
 
 

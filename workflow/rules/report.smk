@@ -13,12 +13,13 @@ rule report:
         CONDA_ENV
     params:
         config=config,
-        tables=[t.id for t in plan.tables],
-        table_methods={t.id: plan.table_methods(t) for t in plan.tables},
+        tables=[t.id for t in plan.report_tables],
+        table_methods={t.id: plan.table_methods(t) for t in plan.report_tables},
         figures=[
             {"id": f.id, "label": f.label, "dataset": f.dataset, "n": plan.figure_n(f)}
-            for f in plan.figures
+            for f in plan.report_figures
         ],
+        missing=list(plan.missing.values()),
         figure_metric=plan.figure_metric,
         studies=plan.report_studies(),
     script:

@@ -27,7 +27,7 @@ rule tune:
 rule tuning:
     """Every study of the config (datasets x metrics), whichever hyper-parameters training uses."""
     input:
-        [plan.tuned_path(d, m) for d in plan.datasets for m in plan.metrics],
+        [plan.tuned_path(d, m) for d in plan.present for m in plan.metrics],
         "results/figures/tuning_history.png",
 
 

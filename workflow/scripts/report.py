@@ -116,6 +116,7 @@ html = render(
     checksums=checksums,
     case_studies=case_studies,
     tuning=tuning,
+    missing=smk.params.missing,
     config_hashes=len(fits["config_hash"].unique()),
     versions_json=json.dumps(meta["versions"]),
 )
