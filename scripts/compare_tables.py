@@ -4,7 +4,10 @@ A change that should not move the numbers (a refactor, a faster engine at the sa
 leave every table identical apart from the seconds. Prints one line per table and exits 1 when
 any differs.
 
-    python scripts/compare_tables.py BEFORE_TABLES_DIR AFTER_TABLES_DIR
+    python scripts/compare_tables.py BEFORE_TABLES_DIR AFTER_TABLES_DIR [--shared-columns]
+
+With ``--shared-columns`` a change that adds columns (a new quantity beside the old ones) is
+checked on the columns both runs have; the added ones are named.
 """
 
 from __future__ import annotations
@@ -30,9 +33,11 @@ def untimed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    if len(sys.argv) != 3:
+    args = [a for a in sys.argv[1:] if a != "--shared-columns"]
+    shared = len(args) < len(sys.argv) - 1
+    if len(args) != 2:
         sys.exit(__doc__)
-    before, after = Path(sys.argv[1]), Path(sys.argv[2])
+    before, after = Path(args[0]), Path(args[1])
     names = sorted({p.name for p in before.glob("*.csv")} | {p.name for p in after.glob("*.csv")})
     if not names:
         sys.exit(f"no tables in {before} or {after}")
@@ -43,13 +48,21 @@ def main() -> None:
             differ += 1
             continue
         a, b = (untimed(pd.read_csv(d / name)) for d in (before, after))
+        added = ""
+        if shared:
+            extra = [c for c in b.columns if c not in a.columns]
+            a, b = (
+                a[[c for c in a.columns if c in b.columns]],
+                b[[c for c in a.columns if c in b.columns]],
+            )
+            added = f"; added {extra}" if extra else ""
         try:
             pd.testing.assert_frame_equal(a, b, check_exact=True)
         except AssertionError as err:
             print(f"{name}: DIFFERS\n{err}")
             differ += 1
             continue
-        print(f"{name}: identical ({len(a)} rows compared)")
+        print(f"{name}: identical ({len(a)} rows compared{added})")
     print(f"{len(names) - differ} of {len(names)} tables identical (wall-time rows left out)")
     sys.exit(1 if differ else 0)
 

@@ -333,3 +333,40 @@ def test_findings_say_where_the_mean_points_against_the_test():
     assert _mean_against_ranks(claims, ["adaptive < cll"]).startswith(" In 1 of the decided")
     assert "In 2 of" in _mean_against_ranks(claims, ["adaptive < cll", "adaptive < hard"])
     assert _mean_against_ranks(claims.iloc[:1], ["adaptive < cll"]) == ""
+
+
+def test_loss_tables_carry_the_floor_and_ours_and_the_papers_against_it():
+    f = fits_frame(n=500)
+    floor = pd.DataFrame(
+        {"dataset": "case1", "n": 500, "replicate": range(5), "floor_mse": 1e-4, "floor_mae": 8e-3}
+    )
+    t3 = tables.loss_table(tables.with_floor(f, floor), PAPER, 3, "mse")
+    soft = t3[t3["method"] == "soft"].iloc[0]
+    assert soft["floor"] == pytest.approx(1e-4)
+    assert soft["ours_over_floor"] == pytest.approx(soft["ours"] / 1e-4)
+    assert soft["paper_over_floor"] == pytest.approx(soft["paper"] / 1e-4)
+    grid = paper_layout(TABLES["table3"], t3, None, ["ffn", "soft", "adaptive"], br=" | ")
+    assert grid.iloc[0]["floor (error of the true function)"] == "0.0001"
+    # a diverged fit's replicate counts in the floor too: the floor is the data's
+    floor.loc[4, "floor_mse"] = 6e-4
+    t3_div = tables.loss_table(tables.with_floor(f, floor), PAPER, 3, "mse")
+    adaptive = t3_div[t3_div["method"] == "adaptive"].iloc[0]
+    assert adaptive["floor"] == pytest.approx((4 * 1e-4 + 6e-4) / 5)
+    with pytest.raises(ValueError, match="no floor for the fits of"):
+        tables.with_floor(f, floor[floor["replicate"] != 2])
+    found = {x["claim"]: x for x in findings({"table3": t3}, {"table3": pd.DataFrame()})}
+    below = found["the paper's values can come from the data model as printed (case1)"]
+    assert below["verdict"].startswith(("no", "yes", "partly"))
+    assert "paper / floor" in below["evidence"]
+
+
+def test_rms_over_mae_of_the_papers_tables():
+    t3 = tables.loss_table(fits_frame(n=500), PAPER, 3, "mse")
+    t4 = tables.loss_table(fits_frame(n=500, metric="mae"), PAPER, 4, "mae")
+    ratio = tables.rms_over_mae(t3, t4).set_index("method")
+    soft3 = t3.set_index("method").loc["soft"]
+    soft4 = t4.set_index("method").loc["soft"]
+    assert ratio.loc["soft", "paper"] == pytest.approx(np.sqrt(soft3["paper"]) / soft4["paper"])
+    assert ratio.loc["soft", "ours"] == pytest.approx(np.sqrt(soft3["ours"]) / soft4["ours"])
+    # the paper's case-1 cells at N = 500: far from Gaussian errors' 1.25
+    assert ratio["paper"].min() > 3

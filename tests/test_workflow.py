@@ -132,7 +132,10 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
     # The relatedness study: 4 rhos x 3 cases at N=2000, data and one job each; table, figure.
     assert jobs["simulate_relatedness"] == jobs["train_relatedness"] == 12
     tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 2 + 2
-    assert jobs["total"] == 15 + real + 2 * (15 + real) + 3 + 9 + 24 + tables_figures + 2
+    # The floor of every simulated data file a loss table reads (asp.floor)
+    assert jobs["floor"] == 15 and jobs["floor_relatedness"] == 12
+    total = 15 + real + 2 * (15 + real) + 3 + 9 + 24 + tables_figures + 2 + 27
+    assert jobs["total"] == total
 
 
 def test_one_table_builds_only_its_inputs(tmp_path):
@@ -140,14 +143,15 @@ def test_one_table_builds_only_its_inputs(tmp_path):
     jobs = job_counts(out.stdout + out.stderr)
     # Table 3 = ffn, soft, adaptive at both tiny sizes: their stage-0 and adaptive jobs (which
     # train both metrics), nothing for Table 7, figures or the report. The tiny config trains
-    # with tuned values: the tune jobs of every case and metric.
+    # with tuned values: the tune jobs of every case and metric. The floor of each data file.
     assert jobs == {
         "simulate": 6,
+        "floor": 6,
         "tune": 6,
         "train_stage0": 6,
         "train_rounds": 6,
         "table3": 1,
-        "total": 25,
+        "total": 31,
     }
 
 

@@ -20,6 +20,7 @@ def _beyond(column: str) -> str:
     return column.replace(method, method + BEYOND, 1) if m and not m.in_paper else column
 
 
+FLOOR = "floor (error of the true function)"
 MARK = {"supported": "✓", "contradicted": "✗", "not significant": "~", "untestable": "?"}
 
 
@@ -106,4 +107,7 @@ def paper_layout(
     grid = grid.reindex(columns=columns).fillna("–").rename_axis(columns=None).reset_index()
     if spec.study is None:  # in the paper's tables, mark the methods the paper does not have
         grid.columns = [_beyond(c) if c not in rows else c for c in grid.columns]
+    if "floor" in t and t["floor"].notna().any():  # simulated data: the floor of each row
+        floor = t.groupby(rows, sort=False)["floor"].first().map(fmt).rename(FLOOR)
+        grid = grid.merge(floor.reset_index(), on=rows, how="left")
     return grid

@@ -227,6 +227,35 @@ class Plan:
             for f in self.fits(d, n, metric, method, spec.study)
         ]
 
+    def floor_inputs(self, spec: TableSpec) -> list[str]:
+        """The floor files (asp.floor) of a loss table on simulated data: one per case and N
+        (and value, for a study with data of its own)."""
+        if spec.datasets != "simulation" or spec.builder not in ("loss", "study"):
+            return []
+        files = [
+            f"results/data/{d}/N{n}.floor.csv"
+            for d in self.table_datasets(spec)
+            for n in self.table_sizes(spec)
+        ]
+        active = self.studies.get(spec.study)
+        if active is not None and active.study.case is not None:
+            floor = active.data.replace(".parquet", ".floor.csv")
+            files = [
+                floor.format(value=v, dataset=d, n=self.focus)
+                for v in active.values
+                for d in self.table_datasets(spec)
+            ]
+        return files
+
+    def floor_params(self, dataset: str, value: str | None = None, study: str | None = None):
+        """A floor job's parameters: its data's simulation, and a study's value as the column
+        its rows carry."""
+        params = {"sim": self.simulate_params(dataset, value, study), "label": {}}
+        if study is not None:
+            s = self.studies[study].study
+            params["label"] = {s.variable: s.cast(value)}
+        return params
+
     def tuned_path(self, dataset: str, metric: str) -> str:
         return f"results/tuned/{dataset}_{metric}.yaml"
 

@@ -28,6 +28,7 @@ READINGS: dict[str, tuple[str, str]] = {
     "hyperparameters": ("Hyper-parameters", "13-hyper-parameters"),
     "outputs": ("Tables and figures", "14-tables-and-figures"),
     "studies": ("Studies beyond the paper", "15-studies-beyond-the-paper"),
+    "floor": ("The floor of the simulated data", "16-the-floor-of-the-simulated-data"),
 }
 
 

@@ -48,16 +48,38 @@ def _metric_col(metric: str) -> str:
 
 def _summary(g: pd.DataFrame, metric: str) -> dict:
     """Mean test metric with its 95 % CI over a group's fits, and the fits counted; a diverged
-    fit is counted, never averaged in."""
+    fit is counted, never averaged in. On simulated data (rows with floors, ``with_floor``)
+    also the mean floor of the group's replicates and ours / floor."""
     ok = g[~g["diverged"]]
     mean, lo, hi = mean_ci(ok[_metric_col(metric)])
-    return {
+    out = {
         "ours": mean,
         "ci_low": lo,
         "ci_high": hi,
         "fits": int((~g["diverged"]).sum()),
         "diverged": int(g["diverged"].sum()),
     }
+    if f"floor_{metric}" in g:
+        out["floor"] = float(g[f"floor_{metric}"].mean())
+        out["ours_over_floor"] = _ratio(mean, out["floor"])
+    return out
+
+
+FLOOR_KEYS = ["dataset", "n", "replicate"]
+
+
+def with_floor(fits: pd.DataFrame, floor: pd.DataFrame) -> pd.DataFrame:
+    """Fit rows with the floor (asp.floor) of their replicate: ``floor_mse``, ``floor_mae``.
+    Floors are per (dataset, N, replicate) and, in a study with data of its own, its variable,
+    a column both frames carry. Every row must find its floor."""
+    keys = FLOOR_KEYS + [c for c in floor.columns if c in fits and c not in FLOOR_KEYS]
+    keys = [k for k in keys if not k.startswith("floor_")]
+    out = fits.merge(floor, on=keys, how="left", validate="many_to_one")
+    lost = out["floor_mse"].isna()
+    if lost.any():
+        row = out.loc[lost, keys].iloc[0].to_dict()
+        raise ValueError(f"no floor for the fits of {row} ({int(lost.sum())} rows)")
+    return out
 
 
 def loss_table(fits: pd.DataFrame, paper: pd.DataFrame, table: int, metric: str) -> pd.DataFrame:
@@ -83,7 +105,23 @@ def loss_table(fits: pd.DataFrame, paper: pd.DataFrame, table: int, metric: str)
                 "ratio": _ratio(summary["ours"], ref),
             }
         )
+        if "floor" in summary:
+            rows[-1]["paper_over_floor"] = _ratio(ref, summary["floor"])
     return pd.DataFrame(rows)
+
+
+def rms_over_mae(mse_table: pd.DataFrame, mae_table: pd.DataFrame) -> pd.DataFrame:
+    """sqrt(MSE) / MAE per cell (dataset, N, method), the paper's and ours, from an MSE and an
+    MAE loss table (Tables 3 and 4). For any errors it is at least 1; for Gaussian errors it is
+    sqrt(pi / 2) = 1.25."""
+    keys = ["dataset", "n", "method"]
+    both = mse_table[[*keys, "ours", "paper"]].merge(
+        mae_table[[*keys, "ours", "paper"]], on=keys, suffixes=("_mse", "_mae")
+    )
+    return both.assign(
+        paper=np.sqrt(both["paper_mse"]) / both["paper_mae"],
+        ours=np.sqrt(both["ours_mse"]) / both["ours_mae"],
+    )[[*keys, "paper", "ours"]]
 
 
 def paired(fits: pd.DataFrame, metric: str, a: str, b: str) -> pd.DataFrame:

@@ -43,6 +43,49 @@ for _s in plan.own_data_studies:
             "../scripts/simulate.py"
 
 
+rule floor:
+    """The floor of every replicate of one case and N: the error of the true noiseless function
+    on its test part (asp.floor)."""
+    input:
+        data="results/data/{dataset}/N{n}.parquet",
+    output:
+        "results/data/{dataset}/N{n}.floor.csv",
+    log:
+        "logs/floor/{dataset}_N{n}.log",
+    wildcard_constraints:
+        dataset="|".join(plan.cases),
+        n=r"\d+",
+    conda:
+        CONDA_ENV
+    params:
+        floor=lambda w: plan.floor_params(w.dataset),
+    script:
+        "../scripts/floor.py"
+
+
+for _s in plan.own_data_studies:
+
+    rule:
+        name:
+            f"floor_{_s.study.id}"
+        input:
+            data=_s.data,
+        output:
+            _s.data.replace(".parquet", ".floor.csv"),
+        log:
+            f"logs/{_s.study.id}/floor_{{dataset}}_N{{n}}_{_s.study.prefix}{{value}}.log",
+        wildcard_constraints:
+            dataset="|".join(plan.cases),
+            n=str(plan.focus),
+            value="|".join(re.escape(v) for v in _s.values),
+        conda:
+            CONDA_ENV
+        params:
+            floor=lambda w, _s=_s: plan.floor_params(w.dataset, w.value, _s.study.id),
+        script:
+            "../scripts/floor.py"
+
+
 rule ingest:
     """Check and parse one case-study file (paper §4) into the layout of the simulated data."""
     input:

@@ -9,6 +9,7 @@ for _spec in plan.tables:
             fits=plan.table_inputs(_spec),
             paper="data/paper/paper_tables.csv",
             tuned=plan.tuned_table_inputs(_spec),
+            floor=plan.floor_inputs(_spec),
         output:
             table=report(f"results/tables/{_spec.id}.csv", category="Tables"),
             claims=f"results/tables/{_spec.id}_claims.csv",

@@ -6,12 +6,15 @@ import yaml
 from io_utils import start_logging
 
 from asp.studies import build_table, get_table
+from asp.tables import with_floor
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
 spec = get_table(smk.params.table)
 fits = pd.concat([pd.read_parquet(f) for f in smk.input.fits], ignore_index=True)
 paper = pd.read_csv(smk.input.paper)
+if smk.input.floor:  # simulated data: each replicate's floor (asp.floor)
+    fits = with_floor(fits, pd.concat([pd.read_csv(f) for f in smk.input.floor]))
 tuned = {}  # metric -> dataset -> the tune stage's summary (hyper-parameter tables)
 for path in smk.input.tuned:
     with open(path) as f:

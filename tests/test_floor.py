@@ -1,0 +1,38 @@
+"""The floor of the simulated data: the error of the true noiseless function (asp.floor)."""
+
+import numpy as np
+import pytest
+from conftest import CASE2
+
+from asp.experiment import simulated_arrays
+from asp.floor import floor_errors, noiseless, replicate_floor
+from asp.preprocessing import MinMaxScaler
+from asp.simulation import SimulationCase, simulate_tasks
+
+
+def test_the_floor_is_the_noise_in_closed_form():
+    """y - f = B1 W2 + b2 + eps ~ N(0, sd^2 (|W2|^2 + 2)) per task; scaled by the training span,
+    its mean square and mean absolute value are known."""
+    case = SimulationCase.from_config("case2", CASE2 | {"noise_sd": 0.7})
+    sim = simulate_tasks(case, 200_000, 4, 2, np.random.default_rng(3))
+    train, test = np.arange(100_000), np.arange(100_000, 200_000)
+    found = floor_errors(sim, test, train)
+    span = MinMaxScaler.fit(sim.y[train]).span
+    sd = 0.7 * np.sqrt((sim.w2[:, :, 0] ** 2).sum(axis=1) + 2) / span  # per task, scaled
+    assert found["floor_mse"] == pytest.approx(np.mean(sd**2), rel=0.02)
+    assert found["floor_mae"] == pytest.approx(np.mean(sd * np.sqrt(2 / np.pi)), rel=0.02)
+
+
+def test_the_noiseless_function_is_the_data_without_its_noise():
+    case = SimulationCase.from_config("case2", CASE2 | {"noise_sd": 1e-9})
+    sim = simulate_tasks(case, 50, 4, 3, np.random.default_rng(0))
+    assert noiseless(sim).shape == (50, 3)
+    np.testing.assert_allclose(noiseless(sim), sim.y, atol=1e-6)
+
+
+def test_a_replicates_floor_is_drawn_from_the_data_its_fits_saw():
+    case = SimulationCase.from_config("case2", CASE2)
+    sim, floor = replicate_floor(case, 300, 4, 2, 7, 5)
+    x, y = simulated_arrays(case, 300, 4, 2, 7, 5)
+    assert np.array_equal(sim.x, x) and np.array_equal(sim.y, y)
+    assert 0 < floor["floor_mae"] and 0 < floor["floor_mse"] < floor["floor_mae"]
