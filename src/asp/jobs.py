@@ -37,7 +37,7 @@ from asp.experiment import (
     train_stage0,
 )
 from asp.methods import METHODS, HyperParams, get_method
-from asp.networks import Architecture
+from asp.networks import Architecture, Network
 from asp.seeds import replicate_seeds
 from asp.simulation import SimulationCase
 from asp.training import TrainOutcome, TrainSettings
@@ -185,6 +185,11 @@ class CellResult:
     rows: pd.DataFrame  # one row per fit
     curves: dict[str, np.ndarray]  # replicates, val_<metric> (epochs x fits), epochs of note
     state: StageState | None = None  # stage 0 only
+    # The fits' selected weights (list layout, leading axis: the fits in replicate order) and
+    # the network they belong to: what predicts with them (asp.estimator). Kept in memory
+    # only; the workflow writes rows, curves and states.
+    params: list[torch.Tensor] | None = None
+    network: Network | None = None
 
 
 def _settings(job: dict) -> TrainSettings:
@@ -272,7 +277,7 @@ def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
                 "epochs": mine.epochs.cpu().numpy(),
             }
             frame = cell_frame(rows[part], job, cell, batch.device, job_seconds)
-            results[i] = CellResult(cell, frame, curves, state)
+            results[i] = CellResult(cell, frame, curves, state, mine.params, batch.network)
     return results
 
 
@@ -328,7 +333,11 @@ def run_rounds(
                 "round_epochs": out.round_epochs[part],
             }
             results[i] = CellResult(
-                cell, cell_frame(rows[part], job, cell, batch.device, job_seconds), curves
+                cell,
+                cell_frame(rows[part], job, cell, batch.device, job_seconds),
+                curves,
+                params=[p[part] for p in out.params],
+                network=batch.network,
             )
     return results
 

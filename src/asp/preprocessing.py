@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -49,10 +49,15 @@ class MinMaxScaler:
     def transform(self, a: np.ndarray) -> np.ndarray:
         return (a - self.low) / self.span
 
+    def inverse_transform(self, a: np.ndarray) -> np.ndarray:
+        """Scaled values back in the data's own units (predictions of a fit, for instance)."""
+        return a * self.span + self.low
+
 
 @dataclass(frozen=True)
 class PreparedData:
-    """Scaled arrays of one replicate, float64."""
+    """Scaled arrays of one replicate, float64, and the scalers fitted on its training rows
+    (to scale new inputs and to bring predictions back to the data's units)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -60,6 +65,8 @@ class PreparedData:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    x_scaler: MinMaxScaler | None = field(default=None, compare=False)
+    y_scaler: MinMaxScaler | None = field(default=None, compare=False)
 
 
 def prepare(x: np.ndarray, y: np.ndarray, split: Split) -> PreparedData:
@@ -71,5 +78,7 @@ def prepare(x: np.ndarray, y: np.ndarray, split: Split) -> PreparedData:
             f.transform(a[idx])
             for idx in (split.train, split.val, split.test)
             for f, a in ((sx, x), (sy, y))
-        )
+        ),
+        x_scaler=sx,
+        y_scaler=sy,
     )
