@@ -173,3 +173,14 @@ def test_a_case_study_without_its_file_is_left_out_of_the_report_only():
     with pytest.raises(PlanError, match="needs nanjing_air_daily.csv, found in none"):
         plan.raw_file("air", lambda p: False)
     assert Plan(cfg).missing == {}  # without a look at the files, every case study is there
+
+
+def test_each_figure_sits_beside_the_table_it_illustrates(plan):
+    beside = {f.id: plan.figure_table(f) for f in plan.report_figures}
+    assert beside == {
+        "fig3": "table3",
+        "fig4": "table3",
+        "fig5": "table3",
+        "fig6": "table9",
+        "fig7": "table11",
+    }

@@ -288,7 +288,33 @@ def test_report_renders_in_chromium(tiny_run):
         text=True,
         timeout=120,
     )
-    assert 'data-broken-images="0"' in out.stdout, out.stderr[-2000:]
+    dom = out.stdout
+    assert 'data-broken-images="0"' in dom, out.stderr[-2000:]
+    # a table of contents that stays in view, linking every table
+    nav = dom[dom.index('<nav class="toc"') : dom.index("</nav>")]
+    tables = re.findall(r'<h2 id="(table\d+|budget|relatedness)"', dom)
+    assert tables and all(f'href="#{t}"' in nav for t in tables)
+    assert "position: fixed" in dom
+    # at a glance, before the tables: each claim of the paper with its effect size and CI, and
+    # its forest plot
+    glance = dom[dom.index('id="glance"') : dom.index('id="table1"')]
+    for claim in ("adaptive &lt; soft", "soft &lt; ffn", "adaptive &lt; l2_only"):
+        assert f'<img alt="Forest plot: {claim}" src="data:image/png;base64,' in glance
+    assert glance.count("% lower (CI ") + glance.count("% higher (CI ") >= 4
+    # each figure right after the table it illustrates
+    order = [
+        m.group(1) or f"fig{m.group(2)}"
+        for m in re.finditer(r'<h2 id="(table\d+)"|<img alt="Figure (\d)"', dom)
+    ]
+    assert order.index("fig3") == order.index("table3") + 1 < order.index("table4")
+    if HAVE_DATA:
+        assert order.index("fig6") == order.index("table9") + 1
+        assert order.index("fig7") == order.index("table11") + 1
+    # the floor in the simulated loss tables
+    for k in (3, 4, 7):
+        section = dom[dom.index(f'<h2 id="table{k}"') :]
+        section = section[: section.index("</table>")]
+        assert "floor (error of the true function)" in section
 
 
 class RunsCode:

@@ -17,7 +17,7 @@ from asp.tables import IMPROVEMENT_CLAIM, OVERHEAD_CLAIM, rms_over_mae
 _DECIDED = ("supported", "contradicted")
 
 
-def _verdict(supported: int, testable: int, contradicted: int | None = None) -> str:
+def claim_verdict(supported: int, testable: int, contradicted: int | None = None) -> str:
     """reproduced: every testable cell supports the claim; not reproduced: none does (and, for
     a paired claim, some cell contradicts it); inconclusive: no cell is significant either way
     (too few replicates, say); partly otherwise."""
@@ -60,7 +60,7 @@ def _ordering_finding(claim, where, claims, control=None) -> dict:
     return {
         "claim": claim,
         "tables": where,
-        "verdict": _verdict(sup, n, con),
+        "verdict": claim_verdict(sup, n, con),
         "evidence": evidence,
         "explanation": control or "",
     }
@@ -90,7 +90,7 @@ def budget_findings(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
         {
             "claim": "adaptive < soft once soft has converged (our budget study)",
             "tables": "budget",
-            "verdict": _verdict(sup, n, con),
+            "verdict": claim_verdict(sup, n, con),
             "evidence": "; ".join(
                 f"budget {e}: {p[0]} of {p[2]} cells supported" for e, p in per.items()
             )
@@ -132,7 +132,7 @@ def relatedness_findings(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict
             "claim": f"sharing pays once the tasks are related: soft < ffn at rho = {top:g} "
             "(our relatedness study)",
             "tables": "relatedness",
-            "verdict": _verdict(sup, n, con),
+            "verdict": claim_verdict(sup, n, con),
             "evidence": "; ".join(
                 f"rho {rho:g}: {p[0]} of {p[2]} cells supported, {p[1]} contradicted"
                 for rho, p in per.items()
@@ -156,7 +156,7 @@ def relatedness_findings(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict
             {
                 "claim": "adaptive beats the standard multi-task baselines (our relatedness study)",
                 "tables": "relatedness",
-                "verdict": _verdict(sup, n, con),
+                "verdict": claim_verdict(sup, n, con),
                 "evidence": "; ".join(
                     f"against {o}: {p[0]} of {p[2]} cells lower, {p[1]} higher"
                     for o, p in parts.items()
@@ -298,7 +298,7 @@ def findings(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -
             {
                 "claim": "the combined penalty is best (adaptive < l2_only, mean_only)",
                 "tables": "7",
-                "verdict": _verdict(sup, n, con),
+                "verdict": claim_verdict(sup, n, con),
                 "evidence": f"{parts[0][0]} of {parts[0][2]} cells against l2_only, "
                 f"{parts[1][0]} of {parts[1][2]} against mean_only (Holm)",
                 "explanation": "l2_only at lambda* equals the combined form at K lambda* "
@@ -314,7 +314,7 @@ def findings(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -
             {
                 "claim": f"adaptive costs 1.13-1.20 x soft's time (<= {OVERHEAD_CLAIM})",
                 "tables": "5, 6",
-                "verdict": _verdict(int((ratio["verdict"] == "supported").sum()), len(ratio)),
+                "verdict": claim_verdict(int((ratio["verdict"] == "supported").sum()), len(ratio)),
                 "evidence": f"ratio {ratio['value'].min():.2f}-{ratio['value'].max():.2f} "
                 "over the cells",
                 "explanation": "Each round trains to early stopping from a fresh Adam, so the "
@@ -325,7 +325,7 @@ def findings(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -
             {
                 "claim": f"improvement p = (s - a)/s >= {IMPROVEMENT_CLAIM} %",
                 "tables": "5, 6",
-                "verdict": _verdict(int((imp["verdict"] == "supported").sum()), len(imp)),
+                "verdict": claim_verdict(int((imp["verdict"] == "supported").sum()), len(imp)),
                 "evidence": ", ".join(
                     f"{r.dataset} {r.metric}: {r.value:.2f} %" for r in imp.itertuples()
                 ),

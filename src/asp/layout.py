@@ -28,13 +28,31 @@ def fmt(v: float) -> str:
     return "–" if pd.isna(v) else f"{v:.4g}"
 
 
-def _cell(row: pd.Series, br: str) -> str:
+BEST = "**"  # around the lowest mean of a row (Markdown bold; asp.report makes it <b>)
+
+
+def _cell(row: pd.Series, br: str, best: bool = False, baseline: float = np.nan) -> str:
+    """Our mean (marked when the row's lowest), then its 95 % CI, the paper's value in
+    brackets and the change against the independent baseline's mean, one line each."""
     text = fmt(row["ours"])
+    if best:
+        text = f"{BEST}{text}{BEST}"
     if "ci_low" in row and np.isfinite(row.get("ci_low", np.nan)):
-        text += f" ({fmt(row['ci_low'])}–{fmt(row['ci_high'])})"
+        text += f"{br}({fmt(row['ci_low'])}–{fmt(row['ci_high'])})"
     if np.isfinite(row.get("paper", np.nan)):
         text += f"{br}[{fmt(row['paper'])}]"
+    if np.isfinite(baseline) and baseline and np.isfinite(row["ours"]):
+        text += f"{br}{100 * (row['ours'] - baseline) / baseline:+.3g} % vs {BASELINE}"
     return text
+
+
+def _baseline() -> str:
+    """The independent networks every sharing method is measured against (asp.methods: the
+    paper's method without hyper-parameters, FFN)."""
+    return next(m.name for m in METHODS.values() if m.in_paper and not m.hyperparameters)
+
+
+BASELINE = _baseline()
 
 
 def _marks(claims: pd.DataFrame, row: pd.Series, br: str, variable: str | None) -> str:
@@ -91,15 +109,30 @@ def paper_layout(
     else:  # hyper-parameters
         t["column"] = t["quantity"]
         rows = ["dataset", "metric", "n"]
+    # per row of the grid: the lowest mean among the methods, and the baseline's mean
+    loss = t["method"].notna() if "method" in t else pd.Series(False, index=t.index)
+    if "quantity" in t:
+        loss &= t["quantity"] == "test_loss_mean"
+    if spec.builder in ("hyper", "timing"):
+        loss &= False
+    groups = t[loss].groupby(rows, sort=False)["ours"]
+    lowest = groups.transform("min").reindex(t.index)
+    base = t[loss & (t.get("method") == BASELINE)].set_index(rows)["ours"]
+    baseline = [
+        base.get(tuple(r[k] for k in rows) if len(rows) > 1 else r[rows[0]], np.nan)
+        if loss[i] and r["method"] != BASELINE
+        else np.nan
+        for i, r in t.iterrows()
+    ]
     t["text"] = [
-        _cell(r, br)
+        _cell(r, br, bool(loss[i]) and r["ours"] == lowest[i], b)
         + (
             _marks(claims, r, br, variable)
             if "method" in r
             and (spec.builder in ("loss", "study") or r.get("quantity") == "test_loss_mean")
             else ""
         )
-        for _, r in t.iterrows()
+        for (i, r), b in zip(t.iterrows(), baseline, strict=True)
     ]
     order = {m: i for i, m in enumerate(methods or [])}
     columns = sorted(dict.fromkeys(t["column"]), key=lambda c: order.get(c, len(order)))

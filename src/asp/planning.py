@@ -277,6 +277,17 @@ class Plan:
     def figure_n(self, fig: FigureSpec):
         return "all" if fig.dataset in self.real else self.focus
 
+    def figure_table(self, fig: FigureSpec) -> str | None:
+        """The table a figure illustrates, which the report puts it beside: a case study's
+        results table, or the simulation's loss table of the figure's metric."""
+        for spec in self.report_tables:
+            if fig.dataset in self.real:
+                if spec.builder == "case_study" and spec.datasets == fig.dataset:
+                    return spec.id
+            elif spec.builder == "loss" and spec.metric == self.figure_metric:
+                return spec.id
+        return None
+
     def figure_inputs(self, fig: FigureSpec) -> dict[str, list[str]]:
         """The curves a figure draws: soft's and adaptive's, every block."""
         n = self.figure_n(fig)

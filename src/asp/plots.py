@@ -1,5 +1,6 @@
-"""Figures 3-7 (validation MSE after the soft minimum, soft continued vs the adaptive rounds)
-and the optimisation history of the tuning studies."""
+"""Figures 3-7 (validation MSE after the soft minimum, soft continued vs the adaptive rounds),
+the optimisation history of the tuning studies, the studies' lines and the claims' forest
+plots."""
 
 from __future__ import annotations
 
@@ -158,5 +159,34 @@ def study_lines(table: pd.DataFrame, x: str, xlabel: str, scale: str, title: str
         axes[i][0].set_ylabel(f"mean test {metric.upper()}")
     axes[0][-1].legend(fontsize=8)
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def forest(effects: pd.DataFrame, claim: str) -> plt.Figure:
+    """One claim's effect in every cell (asp.effects): the relative difference 100 (a - b) / b
+    of the mean test errors with its 95 % CI, one row per cell, the paper's value as a cross;
+    left of 0 the claim's direction."""
+    g = effects[effects["claim"] == claim].reset_index(drop=True)
+    if g.empty:
+        raise ValueError(f"no cells of the claim {claim!r}: nothing to plot")
+    labels = [f"{r.dataset} N={r.n} {r.metric.upper()}" for r in g.itertuples(index=False)]
+    y = np.arange(len(g))[::-1]
+    fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.22 * len(g)))
+    colors = g["verdict"].map({"supported": "tab:green", "contradicted": "tab:red"}).fillna("0.5")
+    ax.hlines(y, g["ci_low"], g["ci_high"], colors=colors, lw=2)
+    ax.scatter(g["effect"], y, c=colors, s=18, zorder=3, label="ours (95 % CI)")
+    paper = g["paper_effect"].notna()
+    if paper.any():
+        ax.scatter(
+            g.loc[paper, "paper_effect"], y[paper.to_numpy()], marker="x", c="k", s=22,
+            zorder=4, label="paper",
+        )  # fmt: skip
+    ax.axvline(0, color="0.3", lw=0.8)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_xlabel(f"{claim}: 100 (a - b) / b of the mean test error, %")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"{claim}: green supported, red contradicted, grey not significant (Holm)",
+                 fontsize=8)  # fmt: skip
     fig.tight_layout()
     return fig

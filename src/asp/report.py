@@ -11,6 +11,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from asp.layout import BEST
 from asp.readings import READINGS, method_link
 
 LINE = "\n"  # the line break inside a cell of asp.layout.paper_layout's grid
@@ -30,15 +31,25 @@ def html_table(df: pd.DataFrame) -> Markup:
     )
 
 
-def _cell(value: object) -> str:
+def _header(value: object) -> str:
     return escape(str(value)).replace(LINE, "<br>")
+
+
+def _cell(value: object) -> str:
+    """A grid cell's lines, escaped: the first (our mean) as it is, in bold where the layout
+    marked it the row's lowest, the others (CI, the paper's value, the change against FFN,
+    the verdicts) smaller below it."""
+    first, *rest = escape(str(value)).split(LINE)
+    if len(first) > 2 * len(BEST) and first.startswith(BEST) and first.endswith(BEST):
+        first = f"<b>{first[len(BEST) : -len(BEST)]}</b>"
+    return first + "".join(f'<br><span class="sub">{line}</span>' for line in rest)
 
 
 def grid_html(grid: pd.DataFrame) -> Markup:
     """A paper-layout grid of text cells as HTML: each cell and header escaped, then its line
     breaks as <br>."""
     cells = grid.apply(lambda column: column.map(_cell))
-    cells.columns = [_cell(c) for c in grid.columns]
+    cells.columns = [_header(c) for c in grid.columns]
     return Markup(cells.to_html(index=False, escape=False, border=0, classes="t paper"))
 
 

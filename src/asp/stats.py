@@ -30,7 +30,8 @@ def hodges_lehmann(d: np.ndarray) -> float:
 
 def paired_comparison(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     """a - b over replicates where both are finite: mean difference, 95 % CI, Wilcoxon p-value
-    (two-sided signed-rank), the Hodges-Lehmann shift and the share of replicates where a < b."""
+    (two-sided signed-rank), the Hodges-Lehmann shift, the share of replicates where a < b, and
+    the mean of b over the same replicates (what a relative effect is relative to)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     ok = np.isfinite(a) & np.isfinite(b)
     d = a[ok] - b[ok]
@@ -46,6 +47,7 @@ def paired_comparison(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
         "wilcoxon_p": p,
         "hl_diff": hodges_lehmann(d),
         "share_a_lower": float(np.mean(d < 0)) if d.size else np.nan,
+        "mean_b": float(b[ok].mean()) if d.size else np.nan,
     }
 
 

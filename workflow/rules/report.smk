@@ -16,9 +16,16 @@ rule report:
         tables=[t.id for t in plan.report_tables],
         table_methods={t.id: plan.table_methods(t) for t in plan.report_tables},
         figures=[
-            {"id": f.id, "label": f.label, "dataset": f.dataset, "n": plan.figure_n(f)}
+            {
+                "id": f.id,
+                "label": f.label,
+                "dataset": f.dataset,
+                "n": plan.figure_n(f),
+                "table": plan.figure_table(f),
+            }
             for f in plan.report_figures
         ],
+        focus=plan.focus,
         missing=list(plan.missing.values()),
         figure_metric=plan.figure_metric,
         studies=plan.report_studies(),

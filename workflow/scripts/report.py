@@ -2,6 +2,7 @@
 
 import base64
 import datetime
+import io
 import json
 import subprocess
 from pathlib import Path
@@ -10,7 +11,9 @@ import pandas as pd
 import yaml
 from io_utils import read_meta, start_logging
 
+from asp.effects import at_a_glance, claim_effects
 from asp.layout import paper_layout
+from asp.plots import forest
 from asp.report import grid_html, html_table, render, section
 from asp.studies import all_findings, get_table
 from asp.tables import verdict_counts, wall_by_stage
@@ -22,6 +25,13 @@ log = start_logging(smk.log[0])
 
 def data_uri(path: str) -> str:
     return f"data:image/png;base64,{base64.b64encode(Path(path).read_bytes()).decode()}"
+
+
+def figure_uri(fig) -> str:
+    """A matplotlib figure as a PNG data URI (the forest plots, drawn here)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return f"data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"
 
 
 def git_commit() -> str:
@@ -55,6 +65,8 @@ for table_id, tpath, cpath in zip(
             "title": spec.title,
             "html": grid_html(grid),
             "long": html_table(long),
+            "losses": spec.builder in ("loss", "case_study", "study"),
+            "csv": "data:text/csv;base64," + base64.b64encode(Path(tpath).read_bytes()).decode(),
             # the provenance note of a case study goes above its results table
             "case_study_results": spec.datasets if spec.builder == "case_study" else None,
         }
@@ -71,9 +83,21 @@ figures = [
         "case": f"{fig['dataset']}, N={fig['n']}",
         "metric": smk.params.figure_metric.upper(),
         "src": data_uri(path),
+        "table": fig["table"],
     }
     for fig, path in zip(smk.params.figures, smk.input.figures, strict=True)
 ]
+studies = {
+    study["id"]: section(study, data_uri(path))
+    for study, path in zip(smk.params.studies, smk.input.study_figures, strict=True)
+}
+for t in tables:  # each figure beside the table it illustrates, a study's with its table
+    t["figures"] = [f for f in figures if f["table"] == t["id"]]
+    t["study"] = studies.get(t["id"])
+effects = claim_effects(by_id, claims_by_id)
+glance = at_a_glance(effects, smk.params.focus)
+for g in glance:
+    g["forest"] = figure_uri(forest(effects, g["claim"]))
 case_studies = [json.loads(Path(f).read_text()) for f in smk.input.case_studies]
 
 
@@ -98,13 +122,10 @@ html = render(
     generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     tables=tables,
     findings=found,
-    studies=[
-        section(study, data_uri(path))
-        for study, path in zip(smk.params.studies, smk.input.study_figures, strict=True)
-    ],
+    glance=glance,
     verdicts=html_table(verdicts) if len(verdicts) else "",
     claims=html_table(claims_df) if len(claims_df) else "",
-    figures=figures,
+    unplaced=[f for f in figures if f["table"] is None],
     config=yaml.safe_dump(smk.params.config, sort_keys=False),
     commit=git_commit(),
     versions=meta["versions"],

@@ -1,0 +1,125 @@
+"""How large each claim's effect is, cell by cell, beside the paper's: for the report's "At a
+glance" sentences and its forest plots.
+
+A claim "a < b" of one cell (data set, N, metric) is summarised by the relative difference of
+the mean test errors, 100 (a - b) / b: negative where a is lower. Its 95 % CI is the paired
+difference's t-interval over the replicates divided by b's mean. The paper's effect comes
+from its own table values, 100 (paper_a - paper_b) / paper_b. A claim is the paper's when both
+of its methods are (asp.methods: ``in_paper``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from asp.findings import claim_verdict
+from asp.methods import METHODS
+
+COLUMNS = [
+    "table",
+    "claim",
+    "dataset",
+    "n",
+    "metric",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "paper_effect",
+    "verdict",
+]
+
+
+def is_papers(claim: str) -> bool:
+    """Whether both methods of "a < b" are the paper's."""
+    names = [m.strip() for m in claim.split(" < ")]
+    return len(names) == 2 and all(n in METHODS and METHODS[n].in_paper for n in names)
+
+
+def _paper_values(table: pd.DataFrame) -> pd.DataFrame:
+    """The paper's value per (dataset, n, metric, method) of a loss or case-study table."""
+    t = table
+    if "quantity" in t:
+        t = t[t["quantity"] == "test_loss_mean"].assign(n="all")
+    return t[["dataset", "n", "metric", "method", "paper"]].assign(n=lambda d: d["n"].astype(str))
+
+
+def claim_effects(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per cell of every claim of the paper in ``claims`` (table id -> its claims CSV)
+    whose table (``tables``) holds the paper's values."""
+    rows = []
+    for table_id, c in claims.items():
+        table = tables.get(table_id)
+        if table is None or not len(c) or "mean_b" not in c or "paper" not in table:
+            continue
+        c = c[c["claim"].map(is_papers)]
+        if not len(c):
+            continue
+        paper = _paper_values(table).set_index(["dataset", "n", "metric", "method"])["paper"]
+        for r in c.itertuples(index=False):
+            a, b = (m.strip() for m in r.claim.split(" < "))
+            key = (r.dataset, str(r.n), r.metric)
+            pa, pb = paper.get((*key, a), np.nan), paper.get((*key, b), np.nan)
+            scale = 100.0 / r.mean_b
+            rows.append(
+                {
+                    "table": table_id,
+                    "claim": r.claim,
+                    "dataset": r.dataset,
+                    "n": str(r.n),
+                    "metric": r.metric,
+                    "effect": r.mean_diff * scale,
+                    "ci_low": r.diff_ci_low * scale,
+                    "ci_high": r.diff_ci_high * scale,
+                    "paper_effect": 100.0 * (pa - pb) / pb if np.isfinite(pb) and pb else np.nan,
+                    "verdict": getattr(r, "holm_verdict", r.verdict),
+                }
+            )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _percent(v: float) -> str:
+    return f"{abs(v):.3g} %"
+
+
+def _effect(r) -> str:
+    """ "75 % lower (CI 73–77 %)": the size, its direction and its interval, in words."""
+    way = "lower" if r.effect < 0 else "higher"
+    if np.sign(r.ci_low) == np.sign(r.ci_high):
+        lo, hi = sorted((abs(r.ci_low), abs(r.ci_high)))
+        ci = f"CI {lo:.3g}–{hi:.3g} %"
+    else:  # the interval holds 0: from lower to higher
+        ci = f"CI from {_percent(r.ci_low)} lower to {_percent(r.ci_high)} higher"
+    return f"{_percent(r.effect)} {way} ({ci})"
+
+
+def at_a_glance(effects: pd.DataFrame, focus: int) -> list[dict]:
+    """One plain sentence per claim of the paper: its effect on the MSE runs in each
+    simulation case at N = ``focus`` and in each case study, and the verdict over all its
+    cells (after Holm). Each names the tables it comes from."""
+    out = []
+    for claim, g in effects.groupby("claim", sort=False):
+        a, b = (m.strip() for m in claim.split(" < "))
+        metric = "mse" if (g["metric"] == "mse").any() else g["metric"].iloc[0]
+        shown = g[(g["metric"] == metric) & g["n"].isin([str(focus), "all"])]
+        parts = [f"{r.dataset} {_effect(r)}" for r in shown.itertuples(index=False)]
+        supported = int((g["verdict"] == "supported").sum())
+        contradicted = int((g["verdict"] == "contradicted").sum())
+        testable = int((g["verdict"] != "untestable").sum())
+        where = [f"N = {focus}"] if (shown["n"] != "all").any() else []
+        where += ["in the case studies"] if (shown["n"] == "all").any() else []
+        out.append(
+            {
+                "claim": claim,
+                "sentence": f"{a}'s test {metric.upper()} against {b}'s"
+                + (f" ({' and '.join(where)})" if where else "")
+                + ": "
+                + "; ".join(parts)
+                + ".",
+                "verdict": claim_verdict(supported, testable, contradicted),
+                "evidence": f"{supported} of {testable} cells supported, {contradicted} "
+                "contradicted (paired Wilcoxon, Holm)",
+                "tables": sorted(g["table"].unique(), key=lambda t: (len(t), t)),
+            }
+        )
+    return out
