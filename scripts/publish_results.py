@@ -24,9 +24,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import yaml
 
-from asp.catalog import STUDIES, TABLES
+from asp.catalog import TABLES
 from asp.layout import paper_layout
 from asp.methods import METHODS
+from asp.studies import STUDIES
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "results"
@@ -36,7 +37,7 @@ def verdicts(claims: pd.DataFrame) -> str:
     if claims.empty:
         return "(no claims)"
     col = "holm_verdict" if "holm_verdict" in claims else "verdict"
-    keys = [k for k in STUDIES.values() if k in claims] + ["claim"]
+    keys = [s.variable for s in STUDIES.values() if s.variable in claims] + ["claim"]
     counts = claims.groupby([*keys, col]).size().unstack(fill_value=0)
     return counts.to_markdown()
 
@@ -82,7 +83,7 @@ def main() -> None:
         "Each cell: ours (95 % CI) [paper]; under a method, its paired claims after Holm "
         "(✓ supported, ✗ contradicted, ~ not significant).\n"
     ]
-    for spec in TABLES.values():
+    for spec in [*TABLES.values(), *(s.table for s in STUDIES.values())]:
         path = out / "tables" / f"{spec.id}.csv"
         if not path.exists():
             continue
