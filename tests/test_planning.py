@@ -184,3 +184,76 @@ def test_each_figure_sits_beside_the_table_it_illustrates(plan):
         "fig6": "table9",
         "fig7": "table11",
     }
+
+
+OWN = {
+    "file": "farm.csv",
+    "inputs": ["size", "rain"],
+    "outputs": ["yield", "protein"],
+    "categorical": {"size": "first_seen"},
+    "output": "linear",
+    "expected_sha256": "ab" * 32,
+    "obtain": "the farm's records",
+}
+
+
+def test_a_data_set_of_ones_own_gets_the_case_study_layout_and_tuned_values():
+    cfg = validated("config.yaml", lambda c: c["case_studies"]["sets"].update(farm=OWN))
+    plan = Plan(cfg)
+    ids = [t.id for t in plan.tables]
+    # the paper's tables unchanged, then the data set's two, then the studies'
+    assert ids[:11] == [f"table{k}" for k in range(1, 12)]
+    assert ids[11:] == ["farm_hyperparameters", "farm", "budget", "relatedness"]
+    by_id = {t.id: t for t in plan.tables}
+    hyper, results = by_id["farm_hyperparameters"], by_id["farm"]
+    assert (hyper.builder, hyper.paper, hyper.tuned) == ("hyper", None, True)
+    assert (results.builder, results.claims, results.sizes) == ("case_study", "orderings", "all")
+    assert plan.table_methods(results) == cfg["case_studies"]["methods"]
+    assert {f.id: plan.figure_table(f) for f in plan.figures}["fig_farm"] == "farm"
+    # no values in the config: the farm trains with tuned ones, the others with the paper's
+    assert plan.is_tuned("farm") and not plan.is_tuned("air") and not plan.is_tuned("case1")
+    assert plan.tuned_inputs("farm") == [
+        "results/tuned/farm_mse.yaml",
+        "results/tuned/farm_mae.yaml",
+    ]
+    assert plan.tuned_inputs("air") == []
+    assert plan.tuned_table_inputs(hyper) == plan.tuned_inputs("farm")
+    assert plan.tuned_table_inputs(by_id["table8"]) == []
+    w = {"dataset": "farm", "n": "all", "block": "0"}
+    job = plan.training_job(rule(plan, "train_stage0"), w)
+    assert job["output"] == "linear"
+    soft = job["cells"][1]
+    assert soft["method"] == "soft" and soft["from_tuned_file"] == ["lambda"]
+    air = plan.training_job(rule(plan, "train_stage0"), w | {"dataset": "air"})
+    assert air["cells"][1]["hyperparameters"] == "paper" and air["output"] == "sigmoid"
+    # its tune job searches the absolute ranges, with no paper trial; the paper's are as before
+    tune = plan.tune_job("farm", "mse")
+    assert tune["paper"] is None and "factors" not in tune["search"]
+    assert tune["search"]["ranges"] == {
+        "lambda": [0.0001, 0.1],
+        "lambda_star": [0.0001, 0.1],
+        "theta": [0.01, 0.5],
+    }
+    assert "ranges" not in plan.tune_job("air", "mse")["search"]
+    inputs = plan.report_inputs()
+    assert inputs["tuned"] == plan.tuned_inputs("farm")
+    assert inputs["tuning_figure"] == ["results/figures/tuning_history.png"]
+    assert plan.tuning_figure_datasets == ["farm"]
+    assert "results/data/farm/Nall.json" in inputs["case_studies"]
+    missing = plan.missing_data("farm")
+    assert missing["sha256"] == "ab" * 32 and missing["obtain"] == "the farm's records"
+
+
+def test_the_tune_job_of_a_paper_data_set_is_unchanged_by_the_ranges():
+    """The tune stage names a study by a hash of its job: a data set with the paper's values
+    keeps its job, so its stored studies continue."""
+    plan = Plan(validated("config/tiny.yaml"))
+    tune = plan.tune_job("air", "mse")
+    assert tune["paper"] == plan.config["hyperparameters"]["paper"]["air"]["mse"]
+    assert set(tune["search"]) == {
+        "seed",
+        "trials",
+        "trials_per_batch",
+        "startup_trials",
+        "factors",
+    }

@@ -11,13 +11,18 @@ import pytest
 from asp.realdata import (
     AIR_INPUTS,
     AIR_OUTPUTS,
+    AIR_POLLUTANTS,
     EXPECTED_SHA256,
     STUDENT_CODING,
     STUDENT_INPUTS,
     STUDENT_OUTPUTS,
     DataFormatError,
+    check_columns,
+    header_of,
     parse_air,
     parse_student,
+    read_data,
+    resolve_entry,
     sha256_hex,
 )
 
@@ -331,3 +336,114 @@ def test_shared_student() -> None:
     assert int((data.X[:, 2] == 1).sum()) == 660
     assert int((data.X[:, 3] == 1).sum()) == 344  # test preparation completed
     assert int((data.X[:, 1] == 5).sum()) == 75  # master's degree
+
+
+# --- any data set declared in the config (read_data) ----------------------------------------
+
+OWN = {
+    "file": "own.csv",
+    "inputs": ["soil", "site", "rain", "sun"],
+    "outputs": ["yield", "protein"],
+    "categorical": {"soil": ["sand", "loam", "clay"], "site": "first_seen"},
+    "missing": {"zero_in": ["sun"]},
+}
+OWN_ROWS = [
+    "soil,site,rain,sun,yield,protein,note",
+    "loam,hill,10.5,3,7.1,0.2,a",
+    "clay,vale,12,4,8.0,0.3,",  # an empty cell in an unused column: kept
+    "sand,hill,,5,6.0,0.1,b",  # empty: missing
+    "sand,coast,9,2,NA,0.4,c",  # NA: missing
+    "clay,vale,11,0,7.5,0.2,d",  # 0 in sun, which codes missing
+    "sand,ridge,8,6,5.5,0.5,e",
+]
+
+
+def own_bytes(rows: list[str] | None = None) -> bytes:
+    return ("\n".join(OWN_ROWS if rows is None else rows) + "\n").encode()
+
+
+def test_own_data_set_codes_categories_and_drops_missing_rows() -> None:
+    data = read_data(own_bytes(), "own.csv", "own", OWN)
+    assert data.name == "own" and data.inputs == OWN["inputs"]
+    assert (data.rows_read, data.rows_dropped, len(data.frame)) == (6, 3, 3)
+    assert list(data.frame.columns) == [*OWN["inputs"], *OWN["outputs"]]
+    # soil in the given order; site in order of first appearance over every row read
+    np.testing.assert_array_equal(data.X, [[1, 0, 10.5, 3], [2, 1, 12, 4], [0, 3, 8, 6]])
+    np.testing.assert_array_equal(data.Y, [[7.1, 0.2], [8.0, 0.3], [5.5, 0.5]])
+    assert data.notes == [
+        "own.csv: dropped 3 of 6 rows with a missing cell (one of ['', 'NA'], or 0 in "
+        "['sun']) in a used column: rain 1, sun 1, yield 1",
+        "own.csv: inputs coded as ordered integers: soil: sand=0, loam=1, clay=2; site (in "
+        "order of first appearance): hill=0, vale=1, coast=2, ridge=3",
+    ]
+
+
+def test_own_data_set_missing_values_are_configurable() -> None:
+    rows = [r.replace(",NA,", ",-,") for r in OWN_ROWS]
+    with pytest.raises(DataFormatError, match=r"row 5, column 'yield': '-' is not a number"):
+        read_data(own_bytes(rows), "own.csv", "own", OWN)
+    entry = OWN | {"missing": {"values": ["-", ""], "zero_in": []}}
+    data = read_data(own_bytes(rows), "own.csv", "own", entry)
+    assert (data.rows_read, data.rows_dropped) == (6, 2)  # the 0 in sun is a value now
+    assert 0.0 in data.X[:, 3]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "clay,vale,12",
+            "clay,vale,twelve",
+            "own.csv: row 3, column 'rain': 'twelve' is not a number",
+        ),
+        ("clay,vale,12", "clay,vale,inf", "own.csv: row 3, column 'rain': 'inf' is not a number"),
+        (
+            "sand,ridge",
+            "peat,ridge",
+            "own.csv: row 7, column 'soil': unknown category 'peat'; expected one of "
+            "['sand', 'loam', 'clay']",
+        ),
+    ],
+)
+def test_own_data_set_bad_cell_names_row_and_column(old: str, new: str, message: str) -> None:
+    rows = [r.replace(old, new) for r in OWN_ROWS]
+    with pytest.raises(DataFormatError) as err:
+        read_data(own_bytes(rows), "own.csv", "own", OWN)
+    assert str(err.value).startswith(message)
+
+
+def test_a_misspelt_column_is_refused_listing_the_files_columns() -> None:
+    entry = OWN | {"outputs": ["yeild", "protein"]}
+    header = header_of(own_bytes(), "own.csv")
+    assert header == ["soil", "site", "rain", "sun", "yield", "protein", "note"]
+    with pytest.raises(DataFormatError) as err:
+        check_columns("own", entry, header, "own.csv")
+    assert str(err.value) == (
+        "own.csv: case_studies.sets.own.outputs: no column 'yeild' in the file; its columns "
+        f"are {header}"
+    )
+    with pytest.raises(DataFormatError, match=r"missing required column\(s\) \['yeild'\]"):
+        read_data(own_bytes(), "own.csv", "own", entry)
+    check_columns("own", OWN, header, "own.csv")  # the right names pass
+
+
+def test_builtin_entries_merge_with_the_config() -> None:
+    air = resolve_entry("air", {"file": "nanjing_air_daily_raw_gbk.csv"})
+    assert air["file"] == "nanjing_air_daily_raw_gbk.csv" and air["inputs"] == AIR_INPUTS
+    assert air["missing"] == {"values": [], "zero_in": AIR_POLLUTANTS}
+    assert resolve_entry("student")["categorical"]["lunch"] == ["free/reduced", "standard"]
+    own = resolve_entry("own", {"file": "own.csv"})
+    assert own["missing"] == {"values": ["", "NA"], "zero_in": []} and own["output"] == "sigmoid"
+    # the raw export's Chinese header reads as the clean one, so its columns check out
+    header = header_of(gbk_variant(air_text()), "air_gbk.csv", "air")
+    assert header[0] == "date" and "quality" not in header
+    check_columns("air", {"file": "x.csv"}, header, "air_gbk.csv")
+    with pytest.raises(DataFormatError, match=r"case_studies\.sets\.air\.file: no column 'date'"):
+        check_columns("air", {}, ["day", *header[1:]], "air.csv")
+
+
+def test_builtin_entries_read_as_their_parsers() -> None:
+    air = read_data(air_text().encode(), "air.csv", "air", {"file": "air.csv"})
+    pd.testing.assert_frame_equal(air.frame, parse_air(air_text().encode(), "air.csv").frame)
+    student = read_data(student_bytes(), "s.csv", "student", {"file": "s.csv"})
+    np.testing.assert_array_equal(student.X, parse_student(student_bytes(), "s.csv").X)

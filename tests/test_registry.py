@@ -10,6 +10,8 @@ import re
 import pytest
 import yaml
 from conftest import ROOT, SCHEMA, validated
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
 
 from asp import catalog
 from asp.config import ConfigError, check_config
@@ -23,6 +25,20 @@ from asp.training import TrainSettings
 @pytest.mark.parametrize("name", ["config.yaml", "config/tiny.yaml", "config/tuned.yaml"])
 def test_shipped_configs_pass_the_checks(name):
     check_config(validated(name))
+
+
+OWN = {"file": "own.csv", "inputs": ["x1", "x2"], "outputs": ["y1", "y2"]}
+SHARP = {"lambda": 0.01, "lambda_star": 0.005, "theta": 0.5}
+
+
+def test_a_data_set_of_ones_own_needs_no_hyperparameters():
+    cfg = copy.deepcopy(validated())
+    cfg["case_studies"]["sets"]["own"] = OWN | {"categorical": {"x1": "first_seen"}}
+    check_config(cfg)  # trains with tuned values
+    validate(cfg, str(SCHEMA))
+    cfg["case_studies"]["sets"]["own"]["colour"] = "red"
+    with pytest.raises(WorkflowError, match="'colour' was unexpected"):
+        validate(cfg, str(SCHEMA))
 
 
 @pytest.mark.parametrize(
@@ -86,10 +102,73 @@ def test_shipped_configs_pass_the_checks(name):
             "studies.batch_sweep",
             "no such study is declared; declared: ['budget', 'relatedness']",
         ),
+        # a data set of one's own (asp.realdata.read_data)
+        (
+            lambda c: c["case_studies"]["sets"].update(own=OWN | {"colour": "red"}),
+            "case_studies.sets.own.colour",
+            "unknown key",
+        ),
+        (
+            lambda c: c["case_studies"]["sets"].update(own=OWN | {"outputs": ["y1", "x1"]}),
+            "case_studies.sets.own.outputs",
+            "['x1'] are inputs too",
+        ),
+        (
+            lambda c: c["case_studies"]["sets"].update(own=OWN | {"inputs": []}),
+            "case_studies.sets.own.inputs",
+            "needs at least 1 column(s)",
+        ),
+        (
+            lambda c: c["case_studies"]["sets"].update(own=OWN | {"outputs": ["y1"]}),
+            "case_studies.sets.own.outputs",
+            "needs at least 2 column(s) (one per task)",
+        ),
+        (
+            lambda c: c["case_studies"]["sets"].update(own={"file": "own.csv"}),
+            "case_studies.sets.own.inputs",
+            "needs at least 1 column(s)",
+        ),
+        (
+            lambda c: c["case_studies"]["sets"].update(own=OWN | {"inputs": ["x1", "x1"]}),
+            "case_studies.sets.own.inputs",
+            "names ['x1'] more than once",
+        ),
+        (
+            lambda c: c["case_studies"]["sets"].update(own=OWN | {"categorical": {"y1": []}}),
+            "case_studies.sets.own.categorical.y1",
+            "not one of the inputs",
+        ),
+        (
+            lambda c: c["case_studies"]["sets"].update(own=OWN | {"missing": {"zero_in": ["x9"]}}),
+            "case_studies.sets.own.missing.zero_in",
+            "'x9' is not an input or output",
+        ),
+        (
+            lambda c: c["case_studies"]["sets"].update(table3=OWN),
+            "case_studies.sets.table3",
+            "already the name of a rule, table or case",
+        ),
+        (
+            lambda c: c["case_studies"]["sets"].update(case1=OWN),
+            "case_studies.sets.case1",
+            "already the name of a rule, table or case",
+        ),
+        (
+            lambda c: c["hyperparameters"]["paper"].update(own={"mse": SHARP}),
+            "hyperparameters.paper.own.mae",
+            "missing",
+        ),
+        (
+            lambda c: c["tuning"].update(ranges={"theta": [0.5, 0.1]}),
+            "tuning.ranges.theta",
+            "needs 0 < low < high <= 1",
+        ),
     ],
 )
 def test_a_config_that_cannot_run_names_the_key(change, key, why):
     cfg = copy.deepcopy(validated())
+    if "own" in key:  # a data set of one's own, without hyper-parameters unless the change
+        cfg["case_studies"]["sets"]["own"] = OWN  # gives some
     change(cfg)
     with pytest.raises(ConfigError, match=re.escape(why)) as err:
         check_config(cfg)

@@ -375,3 +375,34 @@ def test_rms_over_mae_of_the_papers_tables():
     assert ratio.loc["soft", "ours"] == pytest.approx(np.sqrt(soft3["ours"]) / soft4["ours"])
     # the paper's case-1 cells at N = 500: far from Gaussian errors' 1.25
     assert ratio["paper"].min() > 3
+
+
+def test_a_case_study_of_ones_own_has_no_paper_values_and_its_own_findings():
+    from asp.catalog import case_study_tables
+
+    hyper_spec, spec = case_study_tables("farm")
+    f = fits_frame("farm", "all")
+    for k in ("lambda", "lambda_star", "theta", "theta_star", "effective_lambda"):
+        f[k] = 0.1
+    f["hyperparameters"] = "tuned"
+    table, claims = build_table(spec, f, PAPER, ["ffn", "soft", "adaptive"])
+    assert table["paper"].isna().all() and table["ratio"].isna().all()
+    assert (table["dataset"] == "farm").all() and {"adaptive < soft"} <= set(claims["claim"])
+    hyper, _ = build_table(hyper_spec, f, PAPER, ["adaptive"])
+    used = hyper[hyper["n"] == "every N"]
+    assert (used["source"] == "tuned").all() and used["paper"].isna().all()
+    # its claims join the findings, under its table's name, beside the paper's case studies
+    air = fits_frame("air", "all")
+    t9, c9 = build_table(TABLES["table9"], air, PAPER, ["ffn", "soft", "adaptive"])
+    tables_by_id = {"table9": t9, "farm": table}
+    claims_by_id = {"table9": c9, "farm": claims}
+    found = findings(tables_by_id, claims_by_id, ["table9", "farm"])
+    where = [(x["claim"], x["tables"]) for x in found]
+    assert where == [
+        ("adaptive < soft", "9 (air)"),
+        ("soft < ffn", "9 (air)"),
+        ("adaptive < soft", "farm"),
+        ("soft < ffn", "farm"),
+    ]
+    # without the list, the paper's case-study tables only (as before)
+    assert [x["tables"] for x in findings(tables_by_id, claims_by_id)] == ["9 (air)"] * 2

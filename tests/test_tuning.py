@@ -216,3 +216,13 @@ def test_the_paper_values_are_the_first_trial_even_after_an_interrupted_first_wa
     notes: list[str] = []
     optimise(outside, SPACE, StudyPlan(3, 3, 3, 1), bowl([]), notes.append, first={"lambda": 1.0})
     assert "not tried first" in notes[0] and outside.trials[0].params != {"lambda": 1.0}
+
+
+def test_a_search_space_within_absolute_ranges():
+    space = SearchSpace.within(
+        ["lambda_star", "theta"],
+        {"lambda_star": [1e-4, 1e-1], "theta": [0.01, 0.5], "lambda": [1, 2]},
+    )
+    assert space.ranges == {"lambda_star": (1e-4, 1e-1), "theta": (0.01, 0.5)}
+    with pytest.raises(ValueError, match="theta: empty range"):
+        SearchSpace.within(["theta"], {"theta": [0.5, 0.1]})

@@ -425,8 +425,12 @@ def test_changed_tuned_values_rerun_only_their_jobs(tiny_run):
         for n in (300, 500)
     }
     expected.add(("train_rounds_focus", "dataset=case1, n=500, block=0"))
-    # the relatedness study trains case 1 with the same values, at every rho
-    expected |= {("train_relatedness", f"rho={r}, dataset=case1, n=500, block=0") for r in (0, 1)}
+    # the studies train case 1 with the same values, at each of their values (rho, budget)
+    expected |= {
+        (f"train_{study}", f"value={v}, dataset=case1, n=500, block=0")
+        for study, values in (("relatedness", (0, 1)), ("budget", (10, 40)))
+        for v in values
+    }
     assert jobs == expected
     assert "Nothing to be done" in snakemake(cwd, "-n", *TINY).stdout  # restored
 
@@ -778,3 +782,135 @@ def test_a_nan_in_the_config_stops_at_start_up_naming_the_key(tmp_path):
     assert "config: hyperparameters.paper.case2.mse.lambda: nan is not a finite number" in (
         out.stdout + out.stderr
     )
+
+
+# A data set of one's own, declared through the config alone: two categorical inputs (one with
+# its categories in order, one coded in order of first appearance), two numeric ones, two
+# outputs, and missing cells ("", "NA", and a 0 where 0 means missing); no hyper-parameters.
+OWN_ROWS = 240
+
+
+def own_csv(path: Path) -> dict[str, int]:
+    """Write the data set's CSV; the rows with a missing cell, by kind."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    sizes, regions = ["small", "medium", "large"], ["north", "south", "east", "west"]
+    lines = ["size,region,temp,wind,yield,quality"]
+    dropped = {"empty": 0, "NA": 0, "zero": 0}
+    for i in range(OWN_ROWS):
+        s, r = rng.integers(3), rng.integers(4)
+        temp, wind = rng.uniform(5, 30), rng.uniform(0.5, 10)
+        y1 = 2 * s + 0.3 * temp - 0.5 * wind + rng.normal()
+        y2 = s - 0.2 * temp + r + rng.normal()
+        cells = [sizes[s], regions[r], f"{temp:.3f}", f"{wind:.3f}", f"{y1:.4f}", f"{y2:.4f}"]
+        if i % 40 == 7:
+            cells[2], dropped["empty"] = "", dropped["empty"] + 1
+        elif i % 40 == 19:
+            cells[5], dropped["NA"] = "NA", dropped["NA"] + 1
+        elif i % 40 == 31:
+            cells[3], dropped["zero"] = "0", dropped["zero"] + 1
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+    return dropped
+
+
+OWN_SET = {
+    "file": "farm_yield.csv",
+    "inputs": ["size", "region", "temp", "wind"],
+    "outputs": ["yield", "quality"],
+    "categorical": {"size": ["small", "medium", "large"], "region": "first_seen"},
+    "missing": {"values": ["", "NA"], "zero_in": ["wind"]},
+    "output": "sigmoid",
+}
+OWN = {
+    "base_seed": 5,
+    "device": "cpu",
+    "replicates": 2,
+    "replicate_block": 2,
+    "metrics": ["mse"],
+    "methods": ["ffn", "soft", "adaptive"],
+    "focus_size": 200,
+    "simulation": {"n_inputs": 4, "n_tasks": 2, "sizes": [200], "cases": {"case1": CASE1}},
+    "case_studies": {
+        "data_dirs": ["data/raw"],
+        "sets": {"farm": OWN_SET},
+        "methods": ["ffn", "soft", "adaptive"],
+    },
+    "training": SHORT_TRAINING,
+    "tuning": {
+        "n": 200,
+        "replicates": 2,
+        "trials": {"soft": 2, "adaptive": 2},
+        "trials_per_batch": 2,
+        "startup_trials": 1,
+    },
+    "hyperparameters": {"source": "paper", "paper": {"case1": {"mse": SHARP_HP}}},
+}
+
+
+def test_a_data_set_of_ones_own_runs_through_config_alone(tmp_path):
+    import pandas as pd
+
+    cwd = workdir(tmp_path, raw_data=False)
+    dropped = own_csv(cwd / "data/raw/farm_yield.csv")
+    (cwd / "config/own.yaml").write_text(yaml.safe_dump(OWN, sort_keys=False))
+    out = snakemake(cwd, "--configfile", "config/own.yaml")
+    assert "Not run" not in out.stdout + out.stderr
+    # ingest: every row with a missing cell dropped and counted, the coding noted
+    prov = json.loads((cwd / "results/data/farm/Nall.json").read_text())
+    n_dropped = sum(dropped.values())
+    assert (prov["rows_read"], prov["rows_dropped"]) == (OWN_ROWS, n_dropped)
+    assert prov["rows_used"] == OWN_ROWS - n_dropped
+    assert prov["expected_sha256"] is None and prov["checksum_warning"] is None
+    assert any("size: small=0, medium=1, large=2" in n for n in prov["notes"])
+    assert any("region (in order of first appearance)" in n for n in prov["notes"])
+    data = pd.read_parquet(cwd / "results/data/farm/Nall.parquet")
+    assert list(data.columns) == ["x0", "x1", "x2", "x3", "y0", "y1"]
+    assert len(data) == OWN_ROWS - n_dropped and set(data["x0"]) == {0.0, 1.0, 2.0}
+    # tuned, though hyperparameters.source is paper: the tune stage ran for it alone, within
+    # tuning.ranges and with no paper trial
+    assert sorted(p.name for p in (cwd / "results/tuned").glob("*.yaml")) == ["farm_mse.yaml"]
+    tuned = yaml.safe_load((cwd / "results/tuned/farm_mse.yaml").read_text())
+    assert tuned["paper"] is None
+    assert tuned["studies"]["adaptive"]["ranges"] == {
+        "lambda_star": [0.0001, 0.1],
+        "theta": [0.01, 0.5],
+    }
+    # its two tables in the case-study layout, with no paper values
+    hyper = pd.read_csv(cwd / "results/tables/farm_hyperparameters.csv")
+    used = hyper[hyper["n"] == "every N"]
+    assert set(used["quantity"]) == {"lambda", "lambda_star", "theta"}
+    assert (used["source"] == "tuned").all() and used["paper"].isna().all()
+    chosen = dict(zip(used["quantity"], used["ours"], strict=True))
+    assert chosen == pytest.approx(tuned["chosen"])
+    results = pd.read_csv(cwd / "results/tables/farm.csv")
+    assert set(results["method"]) == {"ffn", "soft", "adaptive"}
+    assert results["paper"].isna().all() and (results["dataset"] == "farm").all()
+    claims = pd.read_csv(cwd / "results/tables/farm_claims.csv")
+    assert {"adaptive < soft", "soft < ffn"} <= set(claims["claim"])
+    # the report: its tables, claims in the findings, its figure beside its table
+    html = (cwd / "reports/report.html").read_text()
+    assert 'id="farm"' in html and 'id="farm_hyperparameters"' in html
+    assert 'alt="Figure (farm)"' in html
+    assert html.index('id="farm"') < html.index('alt="Figure (farm)"')
+    findings = html[html.index('id="findings"') :]
+    assert re.search(r"<td>adaptive (&lt;|<) soft</td><td>farm</td>", findings)  # its verdicts
+    assert "A data set of the configuration, not of the paper" in html
+    # case1 trained on the config's values, farm on the tuned ones
+    fits = pd.read_parquet(cwd / "results/fits/case1/N200/mse/adaptive/block0.parquet")
+    assert (fits["hyperparameters"] == "paper").all()
+
+
+def test_a_misspelt_column_stops_at_start_up(tmp_path):
+    cwd = workdir(tmp_path, raw_data=False)
+    own_csv(cwd / "data/raw/farm_yield.csv")
+    cfg = copy.deepcopy(OWN)
+    cfg["case_studies"]["sets"]["farm"]["outputs"] = ["yield", "qualty"]
+    (cwd / "config/own.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    out = snakemake(cwd, "-n", "--configfile", "config/own.yaml", check=False)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "case_studies.sets.farm.outputs: no column 'qualty' in the file" in text
+    assert "['size', 'region', 'temp', 'wind', 'yield', 'quality']" in text
+    assert "Job stats" not in text  # stopped before any job was planned

@@ -211,6 +211,40 @@ def get_figure(figure_id: str) -> FigureSpec:
         raise ValueError(f"unknown figure {figure_id!r}; declared: {list(FIGURES)}") from None
 
 
+def case_study_tables(dataset: str) -> list[TableSpec]:
+    """The tables of a case study the paper does not have (a data set declared in the config):
+    its hyper-parameters and its results, laid out as Tables 8-11, with no paper values."""
+    return [
+        TableSpec(
+            f"{dataset}_hyperparameters",
+            f"Hyper-parameters, {dataset} (used, theta* / lambda* observed)",
+            None,
+            "hyper",
+            dataset,
+            "all",
+            ("adaptive",),
+            None,
+            tuned=True,
+        ),
+        TableSpec(
+            dataset,
+            f"{dataset}: test loss, extra seconds and improvement of adaptive",
+            None,
+            "case_study",
+            dataset,
+            "all",
+            "case_studies.methods",
+            None,
+            "orderings",
+        ),
+    ]
+
+
+def declared_case_studies() -> set[str]:
+    """The case studies with tables of the paper (air, student)."""
+    return {t.datasets for t in TABLES.values() if t.sizes == "all"}
+
+
 def figures_for(datasets: list[str]) -> list[FigureSpec]:
     """The figures of the configured datasets: the declared one where there is one, otherwise
     ``fig_<dataset>`` (a simulation case the paper does not have gets its own figure)."""

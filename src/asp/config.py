@@ -85,6 +85,72 @@ def _check_finite(node: object, key: str = "") -> None:
         raise ConfigError(key, f"{node} is not a finite number")
 
 
+def _reserved_names(config: dict) -> set[str]:
+    """Names a case study cannot take: they are rule, table or figure names already, or a
+    simulation case."""
+    from asp.catalog import FIGURES, TABLES
+    from asp.studies import STUDIES
+
+    names = {"all", "report", "tuning", "fig_tuning", "simulate", "floor", "ingest", "tune"}
+    names |= set(TABLES) | set(FIGURES) | set(STUDIES) | set(config["simulation"]["cases"])
+    names |= {s.figure for s in STUDIES.values()} | {f"train_{s}" for s in STUDIES}
+    names |= {"train_stage0", "train_rounds", "train_rounds_focus"}
+    return names
+
+
+def _check_data_sets(config: dict) -> None:
+    """Each case study's entry (asp.realdata.read_data), after merging with a built-in one:
+    known keys, input and output columns named, disjoint and each once, categorical and
+    zero-coded columns among them, and a name free for its rules and tables."""
+    from asp.realdata import ENTRY_KEYS, FIRST_SEEN, resolve_entry
+
+    reserved = _reserved_names(config)
+    for name, given in config["case_studies"]["sets"].items():
+        key = f"case_studies.sets.{name}"
+        if name in reserved:
+            raise ConfigError(key, f"{name!r} is already the name of a rule, table or case")
+        for k in given or {}:
+            if k not in ENTRY_KEYS:
+                raise ConfigError(f"{key}.{k}", f"unknown key; an entry takes {list(ENTRY_KEYS)}")
+        entry = resolve_entry(name, given)
+        if not entry.get("file"):
+            raise ConfigError(f"{key}.file", "missing")
+        for part, least in (("inputs", 1), ("outputs", 2)):
+            columns = entry[part]
+            if len(columns) < least:
+                raise ConfigError(
+                    f"{key}.{part}",
+                    f"needs at least {least} column(s)"
+                    + (" (one per task)" if part == "outputs" else ""),
+                )
+            twice = sorted({c for c in columns if columns.count(c) > 1})
+            if twice:
+                raise ConfigError(f"{key}.{part}", f"names {twice} more than once")
+        both = sorted(set(entry["inputs"]) & set(entry["outputs"]))
+        if both:
+            raise ConfigError(f"{key}.outputs", f"{both} are inputs too")
+        for column, categories in entry["categorical"].items():
+            if column not in entry["inputs"]:
+                raise ConfigError(f"{key}.categorical.{column}", "not one of the inputs")
+            if categories != FIRST_SEEN and (
+                isinstance(categories, str)
+                or not categories
+                or len(set(categories)) < len(categories)
+            ):
+                raise ConfigError(
+                    f"{key}.categorical.{column}",
+                    f"needs a list of distinct categories or {FIRST_SEEN!r}",
+                )
+        used = set(entry["inputs"]) | set(entry["outputs"])
+        for column in entry["missing"]["zero_in"]:
+            if column not in used:
+                raise ConfigError(f"{key}.missing.zero_in", f"{column!r} is not an input or output")
+            if column in entry["categorical"]:
+                raise ConfigError(f"{key}.missing.zero_in", f"{column!r} is categorical")
+        if entry["output"] not in ("sigmoid", "linear"):
+            raise ConfigError(f"{key}.output", "must be sigmoid or linear")
+
+
 def check_config(config: dict) -> None:
     """Raise ConfigError naming the first key that cannot run (the schema has passed)."""
     _check_finite(config)
@@ -100,9 +166,13 @@ def check_config(config: dict) -> None:
     for case, spec in sim["cases"].items():
         for part in ("x", "weights"):
             _check_distribution(f"simulation.cases.{case}.{part}", spec[part])
-    datasets = list(sim["cases"]) + list(config["case_studies"]["sets"])
+    _check_data_sets(config)
+    real = list(config["case_studies"]["sets"])
     paper = config["hyperparameters"]["paper"]
-    for dataset in datasets:
+    for dataset in list(sim["cases"]) + real:
+        # A case study without values trains with tuned ones; given values cover every metric.
+        if dataset in real and dataset not in paper:
+            continue
         for metric in config["metrics"]:
             if metric not in paper.get(dataset, {}):
                 raise ConfigError(
@@ -110,6 +180,12 @@ def check_config(config: dict) -> None:
                     "missing (lambda, lambda_star, theta)",
                 )
     tuning = config["tuning"]
+    for name, (lo, hi) in tuning.get("ranges", {}).items():
+        if not 0 < lo < hi or (name == "theta" and hi > 1):
+            raise ConfigError(
+                f"tuning.ranges.{name}",
+                f"[{lo:g}, {hi:g}] needs 0 < low < high" + (" <= 1" if name == "theta" else ""),
+            )
     if tuning["first_replicate"] < config["replicates"]:
         raise ConfigError(
             "tuning.first_replicate",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from asp.catalog import TABLES
 from asp.methods import METHODS
 from asp.tables import IMPROVEMENT_CLAIM, OVERHEAD_CLAIM, rms_over_mae
 
@@ -234,8 +235,19 @@ def _consistency_findings(ratio: pd.DataFrame) -> list[dict]:
     ]
 
 
-def findings(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -> list[dict]:
-    """The findings the available tables allow, in the paper's order of claims."""
+def findings(
+    tables: dict[str, pd.DataFrame],
+    claims: dict[str, pd.DataFrame],
+    case_study_tables: list[str] | None = None,
+) -> list[dict]:
+    """The findings the available tables allow, in the paper's order of claims.
+
+    ``case_study_tables`` are the ids of the case studies' results tables (builder
+    "case_study"): by default those of ``tables`` declared in asp.catalog (Tables 9, 11)."""
+    if case_study_tables is None:
+        case_study_tables = [
+            t for t, spec in TABLES.items() if spec.builder == "case_study" and t in tables
+        ]
 
     def cat(ids: list[str], source: dict) -> pd.DataFrame:
         parts = [source[i] for i in ids if i in source and len(source[i])]
@@ -332,11 +344,14 @@ def findings(tables: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame]) -
                 "explanation": "",
             }
         )
-    for tid, name in (("table9", "air"), ("table11", "student")):
-        if tid in claims and len(claims[tid]):
+    for tid in case_study_tables:  # every case study's results table, in the report's order
+        if tid in claims and len(claims[tid]) and tid in tables and len(tables[tid]):
+            name = ", ".join(dict.fromkeys(tables[tid]["dataset"]))
+            # the paper's "9 (air)"; a case study of the config's is its table's name
+            where = f"{tid[5:]} ({name})" if tid.startswith("table") else tid
             for claim in ("adaptive < soft", "soft < ffn", "adaptive < soft_extended"):
                 if claim in set(claims[tid]["claim"]):
-                    out.append(_ordering_finding(claim, f"{tid[5:]} ({name})", claims[tid]))
+                    out.append(_ordering_finding(claim, where, claims[tid]))
     out += _floor_findings(cat(loss_ids, tables))
     if {"table3", "table4"} <= set(tables):
         out += _consistency_findings(rms_over_mae(tables["table3"], tables["table4"]))

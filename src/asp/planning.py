@@ -20,11 +20,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from asp.catalog import FIGURE_METHODS, TABLES, FigureSpec, TableSpec, figures_for
+from asp.catalog import (
+    FIGURE_METHODS,
+    TABLES,
+    FigureSpec,
+    TableSpec,
+    case_study_tables,
+    declared_case_studies,
+    figures_for,
+)
 from asp.config import method_lists
 from asp.jobs import cell as job_cell
 from asp.jobs import split_stages
 from asp.methods import get_method
+from asp.realdata import expected_sha256, obtain, resolve_entry
 from asp.studies import STUDIES, Study
 
 FITS = "results/fits"
@@ -110,7 +119,10 @@ class Plan:
         self.config = config
         sim = config["simulation"]
         self.cases = list(sim["cases"])
-        self.real = list(config["case_studies"]["sets"])  # paper §4: air, student
+        sets = config["case_studies"]["sets"]
+        self.real = list(sets)  # paper §4: air, student; and any data set the config declares
+        # each case study's entry: the built-in one of air or student merged with the config's
+        self.entries = {d: resolve_entry(d, sets[d]) for d in self.real}
         self.datasets = self.cases + self.real
         self.missing = {
             d: self.missing_data(d) for d in self.real if exists and not self._find_raw(d, exists)
@@ -122,6 +134,10 @@ class Plan:
         self.metrics = list(config["metrics"])
         self.focus = config["focus_size"]
         self.tuned = config["hyperparameters"]["source"] == "tuned"
+        # A case study without hyper-parameters in the config trains with tuned values,
+        # whatever hyperparameters.source says for the others.
+        paper = config["hyperparameters"]["paper"]
+        self.tuned_sets = [d for d in self.datasets if self.tuned or d not in paper]
         self.blocks = self._blocks(config["replicates"])
         self.method_lists = method_lists(config)
         self.studies = self._studies()
@@ -181,7 +197,14 @@ class Plan:
             for spec in TABLES.values()
             if self.table_datasets(spec) and (spec.metric is None or spec.metric in self.metrics)
         ]
-        return paper + [s.study.table for s in self.studies.values()]
+        own = [  # a case study the paper does not have: its tables in the layout of Tables 8-11
+            spec
+            for d in self.real
+            if d not in declared_case_studies()
+            for spec in case_study_tables(d)
+            if spec.id not in TABLES
+        ]
+        return paper + own + [s.study.table for s in self.studies.values()]
 
     def table_datasets(self, spec: TableSpec) -> list[str]:
         if spec.datasets == "simulation":
@@ -259,20 +282,32 @@ class Plan:
     def tuned_path(self, dataset: str, metric: str) -> str:
         return f"results/tuned/{dataset}_{metric}.yaml"
 
+    def is_tuned(self, dataset: str) -> bool:
+        """Whether ``dataset`` trains with the tune stage's values: all data sets when
+        hyperparameters.source is tuned, and a case study the config gives no values for."""
+        return dataset in self.tuned_sets
+
     def tuned_inputs(self, dataset: str) -> list[str]:
         """The tuned values a training job depends on: one file per metric when training uses
         tuned values (new values for one metric rerun the jobs that train that metric)."""
-        return [self.tuned_path(dataset, m) for m in self.metrics] if self.tuned else []
+        return [self.tuned_path(dataset, m) for m in self.metrics] if self.is_tuned(dataset) else []
 
     def tuned_table_inputs(self, spec: TableSpec) -> list[str]:
         """The tuned values beside a hyper-parameter table (when training uses them)."""
-        if not self.tuned or not spec.tuned:
+        if not spec.tuned:
             return []
         return [
             self.tuned_path(d, m)
             for d in self.table_datasets(spec)
+            if self.is_tuned(d)
             for m in self.table_metrics(spec)
         ]
+
+    @property
+    def tuning_figure_datasets(self) -> list[str]:
+        """The studies the tuning figure draws: those training uses, else every present data
+        set (the ``tuning`` target)."""
+        return [d for d in self.present if self.is_tuned(d)] or list(self.present)
 
     def figure_n(self, fig: FigureSpec):
         return "all" if fig.dataset in self.real else self.focus
@@ -388,7 +423,8 @@ class Plan:
     def _cell(self, dataset: str, metric: str, method: str) -> dict:
         """A cell with the paper's values from config, or, when tuned, the names of those its
         job reads from the tuned input file of its metric (which ties the job to that file)."""
-        values = None if self.tuned else self.config["hyperparameters"]["paper"][dataset][metric]
+        tuned = self.is_tuned(dataset)
+        values = None if tuned else self.config["hyperparameters"]["paper"][dataset][metric]
         return job_cell(metric, method, values)
 
     def _job_common(self, dataset: str, n: str) -> dict:
@@ -400,8 +436,9 @@ class Plan:
             "device": self.config["device"],
             "dtype": self.config["dtype"],
             "hidden": self.config["network"]["hidden"],
-            # Real data: sigmoid output (paper eq. 4.2) on targets scaled to [0, 1].
-            "output": "sigmoid" if dataset in self.real else "linear",
+            # Real data: sigmoid output (paper eq. 4.2) on targets scaled to [0, 1], unless the
+            # data set's entry asks for a linear one.
+            "output": self.entries[dataset]["output"] if dataset in self.real else "linear",
         }
 
     def training_job(self, rule: TrainingRule, wildcards: dict[str, str]) -> dict:
@@ -465,7 +502,7 @@ class Plan:
 
     def _find_raw(self, dataset: str, exists: Callable[[str], bool]) -> str | None:
         studies = self.config["case_studies"]
-        name = studies["sets"][dataset]["file"]
+        name = self.entries[dataset]["file"]
         for folder in studies["data_dirs"]:
             path = f"{folder.rstrip('/')}/{name}"
             if exists(path):
@@ -474,15 +511,13 @@ class Plan:
 
     def missing_data(self, dataset: str) -> dict:
         """What a case study needs, for a message when its raw file is missing."""
-        from asp.realdata import EXPECTED_SHA256, OBTAIN
-
         studies = self.config["case_studies"]
-        name = studies["sets"][dataset]["file"]
+        entry = self.entries[dataset]
         return {
             "dataset": dataset,
-            "file": name,
-            "sha256": EXPECTED_SHA256.get(name, "unknown"),
-            "obtain": OBTAIN.get(name, "its original source"),
+            "file": entry["file"],
+            "sha256": expected_sha256(entry) or "unknown",
+            "obtain": obtain(entry),
             "searched": list(studies["data_dirs"]),
         }
 
@@ -510,19 +545,23 @@ class Plan:
         real = dataset in self.real
         first = tuning["first_replicate"]
         common = self._job_common(dataset, "all" if real else tuning["n"])
+        paper = self.config["hyperparameters"]["paper"].get(dataset, {}).get(metric)
+        # Around the paper's values when the config has them, else within absolute ranges
+        # (a data set the paper does not have); only the key in use enters the study's name.
+        around = "factors" if paper is not None else "ranges"
         job = {
             "dataset": common.pop("dataset"),
             "metric": metric,
             "n": common.pop("n"),
             "replicates": list(range(first, first + tuning["replicates"])),
             **common,
-            "paper": self.config["hyperparameters"]["paper"][dataset][metric],
+            "paper": paper,
             "stage0": self.stage0_training,
             "rounds": self.rounds_training,
             "schedule": self.config["training"]["lambda_star_schedule"],
             "search": {
                 k: tuning[k]
-                for k in ("seed", "trials", "trials_per_batch", "startup_trials", "factors")
+                for k in ("seed", "trials", "trials_per_batch", "startup_trials", around)
             },
             "storage": f"results/tuned/studies/{dataset}_{metric}.sqlite3",
         }
@@ -546,7 +585,9 @@ class Plan:
             for v in a.values
             for d in self.cases
         ]
-        tuned = [self.tuned_path(d, m) for d in self.present for m in self.metrics]
+        tuned = [
+            self.tuned_path(d, m) for d in self.present if self.is_tuned(d) for m in self.metrics
+        ]
         return {
             "tables": [f"results/tables/{t.id}.csv" for t in self.report_tables],
             "claims": [f"results/tables/{t.id}_claims.csv" for t in self.report_tables],
@@ -556,8 +597,8 @@ class Plan:
                 f"results/data/{d}/Nall.json" for d in self.real if d not in self.missing
             ],
             "fits": sorted({f for t in self.report_tables for f in self.table_inputs(t)}),
-            "tuned": tuned if self.tuned else [],
-            "tuning_figure": ["results/figures/tuning_history.png"] if self.tuned else [],
+            "tuned": tuned,
+            "tuning_figure": ["results/figures/tuning_history.png"] if tuned else [],
             "study_figures": [
                 f"results/figures/{s.study.figure}.png" for s in self.studies.values()
             ],

@@ -1,4 +1,5 @@
-"""Parse the two real data sets of the case studies (paper §4) from bytes.
+"""Parse the real data sets of the case studies from bytes: the paper's two (§4) and any
+multi-output regression CSV declared in the config (`read_data`).
 
 The package does no file I/O: a caller reads a file's bytes and passes them here together with
 the file's name, which every `DataFormatError` quotes. Row numbers in messages are 1-based line
@@ -23,7 +24,9 @@ import csv
 import hashlib
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -278,30 +281,43 @@ def _require(source: str, cells: pd.DataFrame, columns: list[str]) -> None:
         )
 
 
-def _numeric(source: str, cells: pd.DataFrame, lines: list[int], column: str) -> pd.Series:
-    text = cells[column].str.strip()
-    values = pd.to_numeric(text, errors="coerce").astype(np.float64)
-    bad = ~np.isfinite(values.to_numpy())
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataFormatError(
-            f"{source}: row {lines[i]}, column {column!r}: {cells[column].iloc[i]!r} is not a "
-            f"number ({int(bad.sum())} such cell(s) in this column)"
-        )
-    return values
+# -- one generic reader for any data set declared in the config ------------------------------
+
+# The keys of a data set entry (case_studies.sets.<name>); the schema holds their types.
+ENTRY_KEYS = (
+    "file",
+    "inputs",
+    "outputs",
+    "categorical",
+    "missing",
+    "output",
+    "expected_sha256",
+    "obtain",
+)
+FIRST_SEEN = "first_seen"  # categories coded 0, 1, 2, ... in order of first appearance
+DEFAULT_MISSING = ("", "NA")
 
 
-def parse_air(raw: bytes, source: str) -> RealData:
-    """Nanjing daily air quality: inputs PM10, CO, SO2, NO2 -> outputs PM2.5, O3_8h.
+@dataclass(frozen=True)
+class Adapter:
+    """What a built-in data set needs beyond the generic reader: header repairs of its raw
+    export, columns it requires beyond those it uses, checks of its own, and its own note on
+    dropped rows. A user's data set has none of these."""
 
-    A 0 in any pollutant column is the export's code for a missing value, so the row is dropped
-    and counted. Dates must be ISO ``YYYY-MM-DD`` and unique. The raw GBK export (short Chinese
-    header, CR CR LF line ends) is read to the same frame as the clean file; see
-    `_restore_quality` for when the missing header field is restored and when it is refused.
-    """
-    cells, lines, notes = _load(raw, source, AIR_HEADER_ALIASES, restore_quality=True)
-    _require(source, cells, ["date", *AIR_POLLUTANTS])
+    header_aliases: dict[str, str] = field(default_factory=dict)
+    restore_quality: bool = False  # the aqistudy export's missing header field
+    required: tuple[str, ...] = ()
+    # (cells, lines, source) -> extra frame columns (checked), before any value is read
+    before: Callable[[pd.DataFrame, list[int], str], dict[str, pd.Series]] | None = None
+    # (values of the numeric used columns, cells, lines, source): range checks
+    check: Callable[[pd.DataFrame, pd.DataFrame, list[int], str], None] | None = None
+    # (missing cells of the used columns, cells, rows read, source) -> the note on dropped rows
+    drop_note: Callable[[pd.DataFrame, pd.DataFrame, int, str], str] | None = None
 
+
+def _air_dates(cells: pd.DataFrame, lines: list[int], source: str) -> dict[str, pd.Series]:
+    """Dates must be ISO ``YYYY-MM-DD`` and unique; they go into the frame (first and last
+    date in the provenance)."""
     date_text = cells["date"].str.strip()
     dates = pd.to_datetime(date_text, format="%Y-%m-%d", errors="coerce")
     if dates.isna().any():
@@ -318,49 +334,293 @@ def parse_air(raw: bytes, source: str) -> RealData:
             f"{source}: rows {lines[i]} and {lines[j]}, column 'date': duplicate date "
             f"{date_text.iloc[i]}"
         )
+    return {"date": dates.rename("date")}
 
-    values = pd.DataFrame({c: _numeric(source, cells, lines, c) for c in AIR_POLLUTANTS})
+
+def _air_nonnegative(
+    values: pd.DataFrame, cells: pd.DataFrame, lines: list[int], source: str
+) -> None:
+    """A negative concentration is an error in the file (the export codes missing as 0)."""
     negative = (values < 0).to_numpy()
     if negative.any():
         i, k = (int(a[0]) for a in np.nonzero(negative))
+        column = values.columns[k]
         raise DataFormatError(
-            f"{source}: row {lines[i]}, column {AIR_POLLUTANTS[k]!r}: negative concentration "
-            f"{cells[AIR_POLLUTANTS[k]].iloc[i]!r}"
+            f"{source}: row {lines[i]}, column {column!r}: negative concentration "
+            f"{cells[column].iloc[i]!r}"
         )
 
-    zero = values == 0
+
+def _air_drop_note(zero: pd.DataFrame, cells: pd.DataFrame, rows_read: int, source: str) -> str:
     drop = zero.any(axis=1).to_numpy()
-    rows_read = len(values)
-    if drop.any():
-        per_column = ", ".join(f"{c} {int(zero[c].sum())}" for c in AIR_POLLUTANTS if zero[c].any())
-        # AQI is not a drop criterion, but its zeros are shown so the patterns read as the README's.
-        shown = zero.copy()
-        if "AQI" in cells.columns:
-            shown.insert(0, "AQI", pd.to_numeric(cells["AQI"].str.strip(), errors="coerce") == 0)
-        patterns = (
-            shown[drop]
-            .apply(lambda r: "+".join(c for c in shown.columns if r[c]), axis=1)
-            .value_counts()
+    per_column = ", ".join(f"{c} {int(zero[c].sum())}" for c in zero.columns if zero[c].any())
+    # AQI is not a drop criterion, but its zeros are shown so the patterns read as the README's.
+    shown = zero.copy()
+    if "AQI" in cells.columns:
+        shown.insert(0, "AQI", pd.to_numeric(cells["AQI"].str.strip(), errors="coerce") == 0)
+    patterns = (
+        shown[drop]
+        .apply(lambda r: "+".join(c for c in shown.columns if r[c]), axis=1)
+        .value_counts()
+    )
+    return (
+        f"{source}: dropped {int(drop.sum())} of {rows_read} rows with a 0 (missing) in a "
+        f"pollutant column: {per_column} (zero patterns: "
+        + ", ".join(f"{p} {n}" for p, n in patterns.items())
+        + ")"
+    )
+
+
+def _student_scores(
+    values: pd.DataFrame, cells: pd.DataFrame, lines: list[int], source: str
+) -> None:
+    """A score outside 0..100 is an error in the file, not a value to scale."""
+    low, high = STUDENT_SCORE_RANGE
+    for column in STUDENT_OUTPUTS:
+        if column not in values:
+            continue
+        scores = values[column]
+        outside = ((scores < low) | (scores > high)).to_numpy()
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            raise DataFormatError(
+                f"{source}: row {lines[i]}, column {column!r}: score {cells[column].iloc[i]!r} "
+                f"outside {low:g}..{high:g}"
+            )
+
+
+ADAPTERS: dict[str, Adapter] = {
+    "air": Adapter(
+        header_aliases=AIR_HEADER_ALIASES,
+        restore_quality=True,
+        required=("date", *AIR_POLLUTANTS),
+        before=_air_dates,
+        check=_air_nonnegative,
+        drop_note=_air_drop_note,
+    ),
+    "student": Adapter(check=_student_scores),
+}
+
+# The two case studies of the paper (§4) as data set entries: a config entry such as
+# ``air: {file: nanjing_air_daily.csv}`` is merged into these (its keys win).
+BUILTIN_SETS: dict[str, dict] = {
+    "air": {
+        "file": "nanjing_air_daily.csv",
+        "inputs": list(AIR_INPUTS),
+        "outputs": list(AIR_OUTPUTS),
+        "categorical": {},
+        # a 0 in any pollutant is the export's code for "missing"; an empty cell is an error
+        "missing": {"values": [], "zero_in": list(AIR_POLLUTANTS)},
+        "output": "sigmoid",
+    },
+    "student": {
+        "file": "student_performance_exams.csv",
+        "inputs": list(STUDENT_INPUTS),
+        "outputs": list(STUDENT_OUTPUTS),
+        "categorical": {c: list(coding) for c, coding in STUDENT_CODING.items()},
+        "missing": {"values": [], "zero_in": []},  # nothing is missing: every cell is checked
+        "output": "sigmoid",
+    },
+}
+
+
+def resolve_entry(name: str, entry: dict | None = None) -> dict:
+    """A data set entry with everything filled in: the built-in entry of ``name`` (if any)
+    merged with ``entry`` (its keys win), then the defaults (no categorical inputs, missing
+    cells ``""`` and ``"NA"``, no zero-coded columns, sigmoid output)."""
+    merged = {**BUILTIN_SETS.get(name, {}), **(entry or {})}
+    missing = merged.get("missing") or {}
+    merged["missing"] = {
+        "values": list(missing.get("values", DEFAULT_MISSING)),
+        "zero_in": list(missing.get("zero_in", [])),
+    }
+    merged["categorical"] = dict(merged.get("categorical") or {})
+    merged.setdefault("output", "sigmoid")
+    merged.setdefault("inputs", [])
+    merged.setdefault("outputs", [])
+    return merged
+
+
+def expected_sha256(entry: dict) -> str | None:
+    """The entry's documented checksum, or the known one of a built-in file."""
+    return entry.get("expected_sha256") or EXPECTED_SHA256.get(Path(entry["file"]).name)
+
+
+def obtain(entry: dict) -> str:
+    """Where to obtain the entry's file, for messages."""
+    return entry.get("obtain") or OBTAIN.get(Path(entry["file"]).name, "its original source")
+
+
+def header_of(first_line: bytes, source: str, name: str = "") -> list[str]:
+    """The column names in the first line of a file (decoded and aliased as the reader does);
+    the workflow reads that line, so a misspelt column stops a run at start-up."""
+    line = first_line.split(b"\n", 1)[0].split(b"\r", 1)[0]
+    text, _ = _decode(line, source)
+    fields = next(csv.reader(io.StringIO(text)), [])
+    aliases = ADAPTERS[name].header_aliases if name in ADAPTERS else {}
+    return [aliases.get(f.strip(), f.strip()) for f in fields]
+
+
+def check_columns(name: str, entry: dict, header: list[str], source: str) -> None:
+    """Every column the entry names (inputs, outputs, categorical, missing.zero_in) is in the
+    file's header; otherwise a DataFormatError naming the key, the column and the file's
+    columns."""
+    entry = resolve_entry(name, entry)
+    named = [("inputs", c) for c in entry["inputs"]] + [("outputs", c) for c in entry["outputs"]]
+    named += [("categorical", c) for c in entry["categorical"]]
+    named += [("missing.zero_in", c) for c in entry["missing"]["zero_in"]]
+    if name in ADAPTERS:
+        named += [("file", c) for c in ADAPTERS[name].required]
+    have = set(header)
+    for key, column in named:
+        if column not in have:
+            raise DataFormatError(
+                f"{source}: case_studies.sets.{name}.{key}: no column {column!r} in the file; "
+                f"its columns are {header}"
+            )
+
+
+def _codes(
+    source: str,
+    column: str,
+    raw: pd.Series,
+    missing: np.ndarray,
+    lines: list[int],
+    categories: list[str] | str,
+) -> tuple[pd.Series, dict[str, int]]:
+    """Integer codes of a categorical column (NaN where missing) and the coding used."""
+    text = raw.str.strip()
+    present = text[~missing]
+    if categories == FIRST_SEEN:
+        coding = {c: i for i, c in enumerate(dict.fromkeys(present))}
+    else:
+        coding = {c: i for i, c in enumerate(categories)}
+    codes = text.map(coding).astype(np.float64)
+    unknown = codes.isna().to_numpy() & ~missing
+    if unknown.any():
+        i = int(np.flatnonzero(unknown)[0])
+        raise DataFormatError(
+            f"{source}: row {lines[i]}, column {column!r}: unknown category "
+            f"{raw.iloc[i]!r}; expected one of {list(coding)}"
         )
+    return codes, coding
+
+
+def _numbers(
+    source: str, column: str, raw: pd.Series, missing: np.ndarray, lines: list[int]
+) -> pd.Series:
+    """The numbers of a column (NaN where missing); any other cell that is not a finite number
+    is refused naming its row."""
+    text = raw.str.strip()
+    values = pd.to_numeric(text.where(~missing), errors="coerce").astype(np.float64)
+    bad = ~np.isfinite(values.to_numpy()) & ~missing
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataFormatError(
+            f"{source}: row {lines[i]}, column {column!r}: {raw.iloc[i]!r} is not a "
+            f"number ({int(bad.sum())} such cell(s) in this column)"
+        )
+    return values
+
+
+def read_data(raw: bytes, source: str, name: str, entry: dict | None = None) -> RealData:
+    """Any multi-output regression CSV declared as a data set entry (``case_studies.sets.
+    <name>``; `resolve_entry` fills in the built-in entry of air or student and the
+    defaults).
+
+    The file is decoded and checked as described above; the entry's columns must be in its
+    header. Categorical inputs get integer codes (the given order, or ``first_seen``); every
+    other used column must hold finite numbers. A used cell that is missing (one of
+    ``missing.values``, or a 0 in a ``missing.zero_in`` column) drops its row, counted and
+    noted; any other bad cell is a `DataFormatError` naming the file, row and column.
+    """
+    entry = resolve_entry(name, entry)
+    adapter = ADAPTERS.get(name, Adapter())
+    cells, lines, notes = _load(raw, source, adapter.header_aliases, adapter.restore_quality)
+    inputs, outputs = list(entry["inputs"]), list(entry["outputs"])
+    _require(source, cells, list(dict.fromkeys([*adapter.required, *inputs, *outputs])))
+    extra = adapter.before(cells, lines, source) if adapter.before else {}
+
+    absent = {v.strip() for v in entry["missing"]["values"]}
+    used = [c for c in cells.columns if c in set(inputs) | set(outputs)]  # file order
+    columns: dict[str, pd.Series] = {}
+    missing: dict[str, np.ndarray] = {}
+    codings: dict[str, dict[str, int]] = {}
+    for column in used:
+        missing[column] = cells[column].str.strip().isin(absent).to_numpy()
+        categories = entry["categorical"].get(column)
+        if categories is None:
+            columns[column] = _numbers(source, column, cells[column], missing[column], lines)
+        else:
+            columns[column], codings[column] = _codes(
+                source, column, cells[column], missing[column], lines, categories
+            )
+    numeric = pd.DataFrame({c: columns[c] for c in used if c not in codings})
+    if adapter.check:
+        adapter.check(numeric, cells, lines, source)
+    for column in entry["missing"]["zero_in"]:
+        if column in columns:
+            missing[column] = missing[column] | (columns[column] == 0).to_numpy()
+    miss = pd.DataFrame(missing, index=cells.index)[used]
+    drop = miss.any(axis=1).to_numpy()
+    rows_read = len(cells)
+    if drop.any():
+        if adapter.drop_note:
+            notes.append(adapter.drop_note(miss, cells, rows_read, source))
+        else:
+            per_column = ", ".join(f"{c} {int(miss[c].sum())}" for c in used if miss[c].any())
+            notes.append(
+                f"{source}: dropped {int(drop.sum())} of {rows_read} rows with a missing cell "
+                f"(one of {sorted(absent)}"
+                + (
+                    f", or 0 in {entry['missing']['zero_in']}"
+                    if entry["missing"]["zero_in"]
+                    else ""
+                )
+                + f") in a used column: {per_column}"
+            )
+    if codings:
         notes.append(
-            f"{source}: dropped {int(drop.sum())} of {rows_read} rows with a 0 (missing) in a "
-            f"pollutant column: {per_column} (zero patterns: "
-            + ", ".join(f"{p} {n}" for p, n in patterns.items())
-            + ")"
+            f"{source}: inputs coded as ordered integers: "
+            + "; ".join(
+                f"{c}"
+                + (
+                    " (in order of first appearance)"
+                    if entry["categorical"][c] == FIRST_SEEN
+                    else ""
+                )
+                + ": "
+                + ", ".join(f"{k}={v}" for k, v in codings[c].items())
+                for c in used
+                if c in codings
+            )
         )
     keep = ~drop
     frame = pd.concat(
-        [dates[keep].rename("date"), values.loc[keep, AIR_INPUTS + AIR_OUTPUTS]], axis=1
+        [*(s[keep] for s in extra.values())]
+        + [pd.DataFrame({c: columns[c][keep] for c in inputs + outputs})],
+        axis=1,
     ).reset_index(drop=True)
     return RealData(
-        name="air",
-        inputs=list(AIR_INPUTS),
-        outputs=list(AIR_OUTPUTS),
+        name=name,
+        inputs=inputs,
+        outputs=outputs,
         frame=frame,
         rows_read=rows_read,
         rows_dropped=int(drop.sum()),
         notes=notes,
     )
+
+
+def parse_air(raw: bytes, source: str) -> RealData:
+    """Nanjing daily air quality: inputs PM10, CO, SO2, NO2 -> outputs PM2.5, O3_8h.
+
+    A 0 in any pollutant column is the export's code for a missing value, so the row is dropped
+    and counted. Dates must be ISO ``YYYY-MM-DD`` and unique. The raw GBK export (short Chinese
+    header, CR CR LF line ends) is read to the same frame as the clean file; see
+    `_restore_quality` for when the missing header field is restored and when it is refused.
+    """
+    return read_data(raw, source, "air")
 
 
 def parse_student(raw: bytes, source: str) -> RealData:
@@ -369,49 +629,7 @@ def parse_student(raw: bytes, source: str) -> RealData:
     ``gender`` is read when present but not used. Nothing is dropped: an unknown category, a
     non-numeric score or a score outside 0..100 is a `DataFormatError`.
     """
-    cells, lines, notes = _load(raw, source, None, restore_quality=False)
-    _require(source, cells, STUDENT_INPUTS + STUDENT_OUTPUTS)
-
-    columns: dict[str, pd.Series] = {}
-    for column in STUDENT_INPUTS:
-        coding = STUDENT_CODING[column]
-        text = cells[column].str.strip()
-        codes = text.map(coding)
-        if codes.isna().any():
-            i = int(np.flatnonzero(codes.isna().to_numpy())[0])
-            raise DataFormatError(
-                f"{source}: row {lines[i]}, column {column!r}: unknown category "
-                f"{cells[column].iloc[i]!r}; expected one of {list(coding)}"
-            )
-        columns[column] = codes.astype(np.float64)
-    low, high = STUDENT_SCORE_RANGE
-    for column in STUDENT_OUTPUTS:
-        scores = _numeric(source, cells, lines, column)
-        outside = ((scores < low) | (scores > high)).to_numpy()
-        if outside.any():
-            i = int(np.flatnonzero(outside)[0])
-            raise DataFormatError(
-                f"{source}: row {lines[i]}, column {column!r}: score {cells[column].iloc[i]!r} "
-                f"outside {low:g}..{high:g}"
-            )
-        columns[column] = scores
-    frame = pd.DataFrame(columns).reset_index(drop=True)
-    notes.append(
-        f"{source}: inputs coded as ordered integers: "
-        + "; ".join(
-            f"{c}: " + ", ".join(f"{k}={v}" for k, v in STUDENT_CODING[c].items())
-            for c in STUDENT_INPUTS
-        )
-    )
-    return RealData(
-        name="student",
-        inputs=list(STUDENT_INPUTS),
-        outputs=list(STUDENT_OUTPUTS),
-        frame=frame,
-        rows_read=len(frame),
-        rows_dropped=0,
-        notes=notes,
-    )
+    return read_data(raw, source, "student")
 
 
 PARSERS = {"air": parse_air, "student": parse_student}

@@ -15,6 +15,7 @@ declare under a key of its own goes under ``studies.<id>`` in the config.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -168,6 +169,22 @@ def get_table(table_id: str) -> TableSpec:
     raise ValueError(f"unknown table {table_id!r}; declared: {declared}")
 
 
+def table_spec(table: str | dict) -> TableSpec:
+    """A table of the workflow's params: a declared table by its id, or a case study's own
+    table (asp.catalog.case_study_tables) by its fields."""
+    if isinstance(table, str):
+        return get_table(table)
+    return TableSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
+
+
+def table_param(spec: TableSpec) -> str | dict:
+    """How a rule passes ``spec`` to its script (`table_spec` reads it back): the id of a
+    declared table, the fields of any other."""
+    if spec.id in STUDIES or spec.id in catalog.TABLES:
+        return spec.id
+    return dataclasses.asdict(spec)
+
+
 def build_table(
     spec: TableSpec,
     fits: pd.DataFrame,
@@ -183,10 +200,13 @@ def build_table(
 
 
 def all_findings(
-    tables_by_id: dict[str, pd.DataFrame], claims_by_id: dict[str, pd.DataFrame]
+    tables_by_id: dict[str, pd.DataFrame],
+    claims_by_id: dict[str, pd.DataFrame],
+    case_study_tables: list[str] | None = None,
 ) -> list[dict]:
-    """The findings on the paper's claims, then those of every study whose table is here."""
-    out = findings(tables_by_id, claims_by_id)
+    """The findings on the paper's claims, then those of every study whose table is here
+    (``case_study_tables``: the case studies' results tables, asp.findings.findings)."""
+    out = findings(tables_by_id, claims_by_id, case_study_tables)
     for study in STUDIES.values():
         claims = claims_by_id.get(study.id)
         if study.findings is not None and claims is not None and len(claims):

@@ -18,9 +18,10 @@ IMPROVEMENT_CLAIM = 4.2  # percent, paper §3: "all improvements exceed 4.2 %"
 OVERHEAD_CLAIM = 1.20  # "at the cost of only a little time": the paper's largest ratio, Tables 5-6
 
 
-def paper_values(paper: pd.DataFrame, table: int) -> pd.DataFrame:
-    """The paper's rows of one table with their real value (value x scale)."""
-    t = paper[paper["table"] == table].copy()
+def paper_values(paper: pd.DataFrame, table: int | None) -> pd.DataFrame:
+    """The paper's rows of one table with their real value (value x scale); none for a table
+    the paper does not have (``table`` None: every paper column is NaN)."""
+    t = paper[paper["table"] == table].copy() if table is not None else paper.iloc[:0].copy()
     t["paper"] = t["value"] * t["scale"]
     t["n"] = pd.to_numeric(t["n"], errors="coerce")
     return t
@@ -232,7 +233,11 @@ def used_hyperparameters(fits: pd.DataFrame, dataset: str) -> dict:
 
 
 def hyper_table(
-    fits: pd.DataFrame, paper: pd.DataFrame, table: int, metric: str, tuned: dict | None = None
+    fits: pd.DataFrame,
+    paper: pd.DataFrame,
+    table: int | None,
+    metric: str,
+    tuned: dict | None = None,
 ) -> pd.DataFrame:
     """Tables 1/2/8/10: lambda, lambda*, theta used (the paper's or tuned) beside the paper's;
     theta* and effective lambda* observed per N, and theta* of the best tuning trial.
@@ -300,7 +305,7 @@ def hyper_table(
     return pd.DataFrame(rows)
 
 
-def case_study_table(fits: pd.DataFrame, paper: pd.DataFrame, table: int) -> pd.DataFrame:
+def case_study_table(fits: pd.DataFrame, paper: pd.DataFrame, table: int | None) -> pd.DataFrame:
     """Tables 9/11: per metric, mean test loss (95 % CI) of each method, adaptive's extra seconds
     per fit over soft, and the improvement p = (s - a) / s in percent."""
     pv = paper_values(paper, table)

@@ -3,7 +3,8 @@
 Two Optuna studies per (dataset, metric): first lambda for soft, then lambda* and theta for the
 adaptive rounds that continue from soft at the chosen lambda. Each minimises the mean validation
 metric over tuning replicates (disjoint from the evaluation replicates). Parameters are searched
-log-uniformly between factors of the paper's values.
+log-uniformly between factors of the paper's values, or, for a data set the config gives no
+values for, within the absolute ranges of ``tuning.ranges``.
 
 Trials are asked in waves of ``trials_per_batch`` and a wave's fits (trials x replicates) train
 as one batch. The TPE sampler is re-seeded at the start of every wave from (seed, number of
@@ -57,6 +58,17 @@ class SearchSpace:
                 )
             ranges[name] = (lo, hi)
         return cls(ranges)
+
+    @classmethod
+    def within(cls, names: Sequence[str], ranges: dict[str, Sequence[float]]) -> SearchSpace:
+        """The absolute ranges [low, high] of ``names`` (no paper values to search around)."""
+        out = {}
+        for name in names:
+            lo, hi = (float(v) for v in ranges[name])
+            if not 0 < lo < hi:
+                raise ValueError(f"{name}: empty range [{lo:g}, {hi:g}]")
+            out[name] = (lo, hi)
+        return cls(out)
 
     def distributions(self) -> dict[str, FloatDistribution]:
         return {k: FloatDistribution(lo, hi, log=True) for k, (lo, hi) in self.ranges.items()}
@@ -217,7 +229,10 @@ def run_phase(
 ) -> tuple[dict, pd.DataFrame]:
     """Run (or continue) one phase's study of a tune job; its summary and its trials."""
     search = job["search"]
-    space = SearchSpace.around(job["paper"], PHASES[phase], search["factors"])
+    if job["paper"] is None:  # a data set without values in the config: absolute ranges
+        space = SearchSpace.within(PHASES[phase], search["ranges"])
+    else:
+        space = SearchSpace.around(job["paper"], PHASES[phase], search["factors"])
     plan = StudyPlan(
         search["trials"][phase],
         search["trials_per_batch"],
@@ -257,7 +272,7 @@ def tuned_values(job: dict, soft: dict, adaptive: dict) -> dict:
             "lambda_star": adaptive["best_params"]["lambda_star"],
             "theta": adaptive["best_params"]["theta"],
         },
-        "paper": {k: float(v) for k, v in job["paper"].items()},
+        "paper": {k: float(v) for k, v in job["paper"].items()} if job["paper"] else None,
         "objective": f"mean validation {job['metric']} over the tuning replicates",
         "tuning_replicates": job["replicates"],
         "sampler": {
@@ -289,7 +304,7 @@ def studies_frame(summaries: list[dict]) -> pd.DataFrame:
                 "objective at paper's values": s["paper_values_value"],
                 "best objective": s["best_value"],
                 **{f"tuned {k}": v for k, v in s["best_params"].items()},
-                **{f"paper {k}": t["paper"][k] for k in s["best_params"]},
+                **{f"paper {k}": (t["paper"] or {}).get(k) for k in s["best_params"]},
             }
             for t in summaries
             for phase, s in t["studies"].items()

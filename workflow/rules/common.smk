@@ -17,6 +17,8 @@ os.environ.update(
 
 from asp.config import ConfigError, check_config
 from asp.planning import Plan, PlanError
+from asp.realdata import DataFormatError, check_columns, header_of
+from asp.studies import table_param
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 try:
@@ -28,6 +30,28 @@ except ConfigError as err:
 plan = Plan(config, os.path.exists)
 for _missing in plan.missing:
     print(f"Not run: {plan.missing_message(_missing)}", file=sys.stderr)
+
+
+def first_line(path):
+    """The header line of a data file (the first MiB at most: a header, not the data)."""
+    with open(path, "rb") as f:
+        return f.readline(1 << 20)
+
+
+# A column the config names but the file lacks stops here, not in the ingest job; a missing
+# file is the plan's "not run" above.
+for _name in plan.real:
+    if _name not in plan.missing:
+        _path = plan.raw_file(_name, os.path.exists)
+        try:
+            check_columns(
+                _name,
+                plan.entries[_name],
+                header_of(first_line(_path), _path, _name),
+                _path,
+            )
+        except DataFormatError as err:
+            raise WorkflowError(f"config: {err}") from None
 CONDA_ENV = workflow.source_path("../../environment.yml")
 
 

@@ -101,5 +101,7 @@ rule ingest:
         dataset="|".join(plan.real) or "^$",
     conda:
         CONDA_ENV
+    params:
+        entry=lambda w: plan.entries[w.dataset],
     script:
         "../scripts/ingest.py"

@@ -13,7 +13,7 @@ rule report:
         CONDA_ENV
     params:
         config=config,
-        tables=[t.id for t in plan.report_tables],
+        tables=[table_param(t) for t in plan.report_tables],
         table_methods={t.id: plan.table_methods(t) for t in plan.report_tables},
         figures=[
             {

@@ -20,7 +20,7 @@ for _spec in plan.tables:
         conda:
             CONDA_ENV
         params:
-            table=_spec.id,
+            table=table_param(_spec),
             methods=plan.table_methods(_spec),
         script:
             "../scripts/table.py"

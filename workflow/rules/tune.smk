@@ -36,7 +36,7 @@ rule fig_tuning:
     input:
         trials=[
             f"results/tuned/{d}_{m}.trials.csv"
-            for d in plan.datasets
+            for d in plan.tuning_figure_datasets
             for m in plan.metrics
         ],
     output:

@@ -1,4 +1,5 @@
-"""Check (checksum) and parse one case-study file; write it in the layout of simulated data."""
+"""Check (checksum) and parse one case-study file by its data set entry (asp.realdata.read_data);
+write it in the layout of simulated data."""
 
 import json
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from io_utils import start_logging, write_parquet
 
-from asp.realdata import EXPECTED_SHA256, PARSERS, sha256_hex
+from asp.realdata import expected_sha256, read_data, sha256_hex
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
@@ -14,13 +15,14 @@ dataset = smk.wildcards.dataset
 path = Path(smk.input.raw)
 raw = path.read_bytes()
 digest = sha256_hex(raw)
-expected = EXPECTED_SHA256.get(path.name)
+entry = smk.params.entry
+expected = expected_sha256(entry)
 warning = None
 if expected and digest != expected:
     # Users may bring a longer series: go on, but say so here and in the report.
     warning = f"{path}: sha256 {digest} differs from the documented {expected}"
     log.warning(warning)
-data = PARSERS[dataset](raw, str(path))
+data = read_data(raw, str(path), dataset, entry)
 frame = pd.DataFrame(data.X, columns=[f"x{i}" for i in range(len(data.inputs))])
 frame[[f"y{j}" for j in range(len(data.outputs))]] = data.Y
 provenance = {

@@ -15,7 +15,7 @@ from asp.effects import at_a_glance, claim_effects
 from asp.layout import paper_layout
 from asp.plots import forest
 from asp.report import grid_html, html_table, render, section
-from asp.studies import all_findings, get_table
+from asp.studies import all_findings, table_spec
 from asp.tables import verdict_counts, wall_by_stage
 from asp.tuning import studies_frame
 
@@ -52,10 +52,9 @@ def git_commit() -> str:
 
 tables, claims = [], []
 by_id, claims_by_id = {}, {}
-for table_id, tpath, cpath in zip(
-    smk.params.tables, smk.input.tables, smk.input.claims, strict=True
-):
-    spec = get_table(table_id)
+for table, tpath, cpath in zip(smk.params.tables, smk.input.tables, smk.input.claims, strict=True):
+    spec = table_spec(table)
+    table_id = spec.id
     long = by_id[table_id] = pd.read_csv(tpath)
     c = claims_by_id[table_id] = pd.read_csv(cpath)
     grid = paper_layout(spec, long, c, smk.params.table_methods[table_id])
@@ -69,13 +68,18 @@ for table_id, tpath, cpath in zip(
             "csv": "data:text/csv;base64," + base64.b64encode(Path(tpath).read_bytes()).decode(),
             # the provenance note of a case study goes above its results table
             "case_study_results": spec.datasets if spec.builder == "case_study" else None,
+            # a data set the paper does not have: its results table says where its rows came from
+            "own_data": spec.builder == "case_study" and spec.paper is None,
         }
     )
     if len(c):
         claims.append(c.assign(table=spec.id)[["table", *c.columns]])
 claims_df = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame()
 verdicts = verdict_counts(claims_df)
-found = all_findings(by_id, claims_by_id)
+case_study_tables = [
+    t["id"] for t in tables if t["case_study_results"] is not None
+]  # every case study's results table, the paper's and any other
+found = all_findings(by_id, claims_by_id, case_study_tables)
 figures = [
     {
         "id": fig["id"],

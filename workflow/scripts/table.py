@@ -5,12 +5,12 @@ import pandas as pd
 import yaml
 from io_utils import start_logging
 
-from asp.studies import build_table, get_table
+from asp.studies import build_table, table_spec
 from asp.tables import with_floor
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
-spec = get_table(smk.params.table)
+spec = table_spec(smk.params.table)
 fits = pd.concat([pd.read_parquet(f) for f in smk.input.fits], ignore_index=True)
 paper = pd.read_csv(smk.input.paper)
 if smk.input.floor:  # simulated data: each replicate's floor (asp.floor)
