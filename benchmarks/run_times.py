@@ -19,6 +19,8 @@ import pandas as pd
 
 # benchmark file name -> rule (training rules: the prefix and the stage of the file name)
 PATTERNS = [
+    (r"train/(main|focus|case_study)_(\w+?)_N(\w+)_block\d+\.tsv", "train"),
+    # runs from before a job trained both stages of its block
     (r"train/(stage0|rounds_focus|rounds)_(\w+?)_N(\w+)_block\d+\.tsv", "train"),
     # a study's job, train_<study> (asp.studies): its value's folder prefix and value
     (r"train/([a-z_]+?)_(\w+?)_N(\w+)_[A-Za-z]+[\d.]+_block\d+\.tsv", "train"),
@@ -48,6 +50,7 @@ def read(folder: Path) -> pd.DataFrame:
             if m.groups():
                 stage, dataset, n = m.groups()
                 name = f"{rule}_{stage}" if rule else f"{stage}_relatedness"
+                name = "train" if name == "train_main" else name
                 row |= {"rule": name, "dataset": dataset, "n": n}
             rows.append(row)
             break
@@ -92,7 +95,7 @@ def main() -> None:
     )
     per_rule.loc["total"] = [len(df), df["s"].sum(), df["s"].max(), df["rss"].max()]
     print(per_rule.round(1).to_markdown())
-    train = df[df["rule"].str.startswith("train_")]
+    train = df[df["rule"].str.startswith("train")]
     if len(train):
         by_n = train.pivot_table(index="n", columns="rule", values="s", aggfunc="sum")
         order = sorted(by_n.index, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0))

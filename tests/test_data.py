@@ -76,7 +76,7 @@ def test_rho_zero_reproduces_the_independent_tasks_bit_for_bit(rho):
     x0, y0 = _paper_loop(case, 500, 4, 3, np.random.default_rng(seeds["data"]))
     assert np.array_equal(x, x0) and np.array_equal(y, y0)
     # The pipeline's replicates (simulate rule, training jobs) come through simulated_arrays.
-    from asp.experiment import simulated_arrays
+    from asp.simulation import simulated_arrays
 
     x, y = simulated_arrays(case, 500, 4, 2, 2024, 0)
     seeds = replicate_seeds(2024, "case1", 500, 0)

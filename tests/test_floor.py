@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 from conftest import CASE2
 
-from asp.experiment import simulated_arrays
 from asp.floor import floor_errors, noiseless, replicate_floor
 from asp.preprocessing import MinMaxScaler
-from asp.simulation import SimulationCase, simulate_tasks
+from asp.simulation import SimulationCase, simulate_tasks, simulated_arrays
 
 
 def test_the_floor_is_the_noise_in_closed_form():

@@ -16,35 +16,44 @@ def rule(plan: Plan, name: str):
     return found
 
 
-def test_main_run_rules_take_their_methods_from_the_tables(plan):
+def test_main_run_rules_train_what_the_tables_read(plan):
     assert [r.name for r in plan.training_rules] == [
-        "train_stage0",
-        "train_rounds",
-        "train_rounds_focus",
+        "train",
+        "train_focus",
+        "train_case_study",
         "train_budget",
         "train_relatedness",
+        "train_relatedness_rho0",
     ]
-    # stage 0: the paper's independent and soft fits, and the case studies' baselines
-    assert rule(plan, "train_stage0").methods == ("ffn", "soft", "hard", "cross_stitch", "cll")
-    rounds = rule(plan, "train_rounds")
-    assert rounds.methods == ("adaptive", "soft_extended") and rounds.starts == ("soft",)
-    focus = rule(plan, "train_rounds_focus")
-    assert focus.methods == ("l2_only", "mean_only")
+    paper = ("ffn", "soft", "adaptive", "soft_extended")
+    sims = rule(plan, "train")
+    # the simulation cases: the paper's methods and the matched-budget control, no baselines
+    assert sims.methods == paper
+    assert sims.constraints == {"dataset": "case1|case2|case3", "n": "500|1000|3000|4000"}
+    focus = rule(plan, "train_focus")
+    assert focus.methods == (*paper, "l2_only", "mean_only")  # Table 7's penalty forms
     assert focus.constraints == {"dataset": "case1|case2|case3", "n": "2000"}
-    assert rounds.start_files == [
-        "results/fits/{dataset}/N{n}/mse/soft/block{block}.pt",
-        "results/fits/{dataset}/N{n}/mae/soft/block{block}.pt",
-    ]
-    stage0 = rule(plan, "train_stage0")
-    assert set(stage0.outputs) == {"fits", "curves", "state"} and "state" not in rounds.outputs
-    assert stage0.outputs["fits"][1] == "results/fits/{dataset}/N{n}/mse/soft/block{block}.parquet"
-    assert len(stage0.outputs["fits"]) == 2 * 5  # metrics x methods, metric-major
+    real = rule(plan, "train_case_study")  # Tables 9 and 11 show the baselines
+    assert real.methods == (
+        "ffn",
+        "soft",
+        "hard",
+        "cross_stitch",
+        "cll",
+        "adaptive",
+        "soft_extended",
+    )
+    assert real.constraints == {"dataset": "air|student", "n": "all"}
+    assert focus.priority > real.priority > sims.priority > rule(plan, "train_budget").priority
+    assert set(sims.outputs) == {"fits", "curves"}
+    assert sims.outputs["fits"][1] == "results/fits/{dataset}/N{n}/mse/soft/block{block}.parquet"
+    assert len(sims.outputs["fits"]) == 2 * 4  # metrics x methods, metric-major
 
 
 def test_a_training_job_carries_its_slice_of_the_config(plan):
     w = {"dataset": "case2", "n": "500", "block": "0"}
-    job = plan.training_job(rule(plan, "train_stage0"), w)
-    assert job["name"] == "stage0 case2 N500 block0" and job["n"] == 500
+    job = plan.training_job(rule(plan, "train"), w)
+    assert job["name"] == "main case2 N500 block0" and job["n"] == 500
     assert job["replicates"] == list(range(100)) and job["output"] == "linear"
     assert job["training"] == {
         "batch_size": 32,
@@ -52,29 +61,66 @@ def test_a_training_job_carries_its_slice_of_the_config(plan):
         "patience": 100,
         "compile": True,
     }
+    assert job["round_training"]["max_epochs"] == 100 and job["schedule"] == "constant"
     soft = job["cells"][1]
     lam = plan.config["hyperparameters"]["paper"]["case2"]["mse"]["lambda"]
     assert soft == {"metric": "mse", "method": "soft", "hyperparameters": "paper", "lambda": lam}
-    rounds = plan.training_job(rule(plan, "train_rounds"), {**w, "dataset": "air", "n": "all"})
-    assert rounds["output"] == "sigmoid" and rounds["n"] == "all"
-    assert rounds["schedule"] == "constant" and rounds["training"]["max_epochs"] == 100
-    assert {c["method"] for c in rounds["cells"]} == {"adaptive", "soft_extended"}
+    air = plan.training_job(rule(plan, "train_case_study"), {**w, "dataset": "air", "n": "all"})
+    assert air["output"] == "sigmoid" and air["n"] == "all"
+    assert {c["method"] for c in air["cells"]} >= {"adaptive", "soft_extended", "cll"}
 
 
 def test_a_study_job_trains_both_stages_at_its_value(plan):
-    w = {"dataset": "case1", "n": "2000", "block": "0", "value": "600"}
+    w = {"dataset": "case1", "n": "2000", "block": "0", "value": "2000"}
     job = plan.training_job(rule(plan, "train_budget"), w)
-    assert job["name"] == "budget case1 N2000 E600 block0"
-    assert job["budget"] == 600 and job["variable"] == "budget"
-    assert job["training"]["max_epochs"] == 600 and job["round_training"]["max_epochs"] == 100
+    assert job["name"] == "budget case1 N2000 E2000 block0"
+    assert job["budget"] == 2000 and job["variable"] == "budget"
+    assert job["training"]["max_epochs"] == 2000 and job["round_training"]["max_epochs"] == 100
     assert job["replicates"] == list(range(20))  # budget_study.replicates
     assert [c["method"] for c in job["cells"][:4]] == ["ffn", "soft", "adaptive", "soft_extended"]
     rel = rule(plan, "train_relatedness")
     assert rel.data == "results/relatedness/rho{value}/data/{dataset}/N{n}.parquet"
-    assert rel.constraints["value"] == r"0|0\.5|0\.9|1"
+    assert rel.constraints["value"] == r"0\.5|0\.9|1"
     job = plan.training_job(rel, {**w, "value": "0.5"})
     assert job["rho"] == 0.5 and job["training"]["max_epochs"] == 600
     assert {c["metric"] for c in job["cells"]} == {"mse"}  # relatedness.metric
+
+
+def test_a_study_reuses_the_main_runs_fits_at_its_neutral_value(plan):
+    # budget: 600 epochs is the main run's stage 0, whose fits have every method it shows
+    assert plan.studies["budget"].reused == {"600": ("ffn", "soft", "adaptive", "soft_extended")}
+    assert rule(plan, "train_budget").constraints["value"] == "2000|5000"
+    # relatedness: rho = 0 is the main run's data; only the baselines train there
+    assert plan.studies["relatedness"].reused == {"0": ("ffn", "soft", "adaptive")}
+    rho0 = rule(plan, "train_relatedness_rho0")
+    assert rho0.methods == ("hard", "cross_stitch", "cll") and rho0.constraints["value"] == "0"
+    by_id = {t.id: t for t in plan.tables}
+    fits = plan.table_inputs(by_id["relatedness"])
+    assert "results/fits/case2/N2000/mse/adaptive/block0.parquet" in fits
+    assert "results/relatedness/rho0/fits/case2/N2000/mse/cll/block0.parquet" in fits
+    assert "results/relatedness/rho0/fits/case2/N2000/mse/soft/block0.parquet" not in fits
+    labels = plan.reuse_labels(by_id["relatedness"])
+    assert len(labels) == 3 * 3  # cases x reused methods, one block
+    assert labels["results/fits/case2/N2000/mse/adaptive/block0.parquet"] == {
+        "variable": "rho",
+        "value": 0.0,
+        "replicates": 100,
+    }
+    budget = plan.reuse_labels(by_id["budget"])
+    assert budget["results/fits/case1/N2000/mae/soft/block0.parquet"]["replicates"] == 20
+    assert plan.reuse_labels(by_id["table3"]) == {}
+
+
+def test_no_reuse_where_the_study_differs_from_the_main_run():
+    def more(cfg):
+        cfg["relatedness"]["replicates"] = 200  # more replicates than the main run has
+        cfg["training"]["max_epochs"] = 700  # no budget value is the main run's
+
+    plan = Plan(validated("config.yaml", more))
+    assert plan.studies["relatedness"].reused == {} and plan.studies["budget"].reused == {}
+    names = [r.name for r in plan.training_rules]
+    assert "train_relatedness_rho0" not in names
+    assert rule(plan, "train_relatedness").constraints["value"] == r"0|0\.5|0\.9|1"
 
 
 def test_study_data_and_fits_paths(plan):
@@ -84,8 +130,8 @@ def test_study_data_and_fits_paths(plan):
     (relatedness,) = plan.own_data_studies
     assert relatedness.study.id == "relatedness"
     fits = plan.fits("case1", 2000, "mse", "soft", "budget")
-    assert fits == [
-        f"results/budget/E{e}/fits/case1/N2000/mse/soft/block0.parquet" for e in (600, 2000, 5000)
+    assert fits == ["results/fits/case1/N2000/mse/soft/block0.parquet"] + [
+        f"results/budget/E{e}/fits/case1/N2000/mse/soft/block0.parquet" for e in (2000, 5000)
     ]
 
 
@@ -119,12 +165,8 @@ def test_a_config_without_studies_plans_none():
         cfg["case_studies"]["sets"] = {}
 
     plan = Plan(validated("config.yaml", off))
-    assert [r.name for r in plan.training_rules] == [
-        "train_stage0",
-        "train_rounds",
-        "train_rounds_focus",
-    ]
-    assert rule(plan, "train_stage0").methods == ("ffn", "soft")
+    assert [r.name for r in plan.training_rules] == ["train", "train_focus"]
+    assert rule(plan, "train").methods == ("ffn", "soft", "adaptive", "soft_extended")
     assert [t.id for t in plan.tables] == [f"table{k}" for k in range(1, 8)]
     assert plan.report_inputs()["study_figures"] == []
 
@@ -135,9 +177,7 @@ def test_tuned_values_tie_jobs_and_tables_to_their_files():
         "results/tuned/case1_mse.yaml",
         "results/tuned/case1_mae.yaml",
     ]
-    job = plan.training_job(
-        rule(plan, "train_stage0"), {"dataset": "case1", "n": "300", "block": "0"}
-    )
+    job = plan.training_job(rule(plan, "train"), {"dataset": "case1", "n": "300", "block": "0"})
     assert job["cells"][1]["from_tuned_file"] == ["lambda"]
     tune = plan.tune_job("case2", "mae")
     first = plan.config["tuning"]["first_replicate"]
@@ -220,11 +260,11 @@ def test_a_data_set_of_ones_own_gets_the_case_study_layout_and_tuned_values():
     assert plan.tuned_table_inputs(hyper) == plan.tuned_inputs("farm")
     assert plan.tuned_table_inputs(by_id["table8"]) == []
     w = {"dataset": "farm", "n": "all", "block": "0"}
-    job = plan.training_job(rule(plan, "train_stage0"), w)
+    job = plan.training_job(rule(plan, "train_case_study"), w)
     assert job["output"] == "linear"
     soft = job["cells"][1]
     assert soft["method"] == "soft" and soft["from_tuned_file"] == ["lambda"]
-    air = plan.training_job(rule(plan, "train_stage0"), w | {"dataset": "air"})
+    air = plan.training_job(rule(plan, "train_case_study"), w | {"dataset": "air"})
     assert air["cells"][1]["hyperparameters"] == "paper" and air["output"] == "sigmoid"
     # its tune job searches the absolute ranges, with no paper trial; the paper's are as before
     tune = plan.tune_job("farm", "mse")
@@ -257,3 +297,60 @@ def test_the_tune_job_of_a_paper_data_set_is_unchanged_by_the_ranges():
         "startup_trials",
         "factors",
     }
+
+
+def test_the_fits_a_study_reuses_are_those_its_own_job_trains():
+    """At rho = 0 the relatedness table reads the main run's ffn, soft and adaptive fits of
+    its first replicates. The relatedness job at rho = 0, on its own data with every method,
+    trains the same fits: every number of their rows is the same (eager step: the compiled
+    one gives every fit the same numbers at any place in any batch, tests/test_step.py)."""
+    import dataclasses
+
+    import pandas as pd
+
+    from asp.jobs import job_replicates, run_both
+    from asp.methods import split_stages
+    from asp.simulation import SimulationCase, simulated_arrays
+    from asp.studies import as_study_rows
+
+    def paper_values(cfg):
+        cfg["hyperparameters"]["source"] = "paper"
+        cfg["training"]["compile"] = False
+        cfg["case_studies"]["sets"] = {}
+
+    plan = Plan(validated("config/tiny.yaml", paper_values))
+    active = plan.studies["relatedness"]
+    assert active.reused == {"0": ("ffn", "soft", "adaptive")} and active.replicates == 2
+    w = {"dataset": "case3", "n": "500", "block": "0"}
+
+    def arrays(params, replicates):
+        case = SimulationCase.from_config("case3", params["case"])
+        return {r: simulated_arrays(case, 500, 4, 2, params["base_seed"], r) for r in replicates}
+
+    main_job = plan.training_job(rule(plan, "train_focus"), w)
+    main_data = arrays(plan.simulate_params("case3"), main_job["replicates"])
+    main = run_both(main_job, job_replicates(main_job, main_data))
+    # the study's own job at rho = 0 with every one of its methods, as without the reuse
+    own_rule = dataclasses.replace(
+        rule(plan, "train_relatedness"), methods=tuple(sum(split_stages(active.methods), []))
+    )
+    own_job = plan.training_job(own_rule, w | {"value": "0"})
+    assert own_job["replicates"] == [0, 1] and main_job["replicates"] == [0, 1, 2, 3]
+    own_data = arrays(plan.simulate_params("case3", "0", "relatedness"), own_job["replicates"])
+    for r in own_job["replicates"]:  # the study's data at rho = 0 is the main run's
+        assert all((a == b).all() for a, b in zip(own_data[r], main_data[r], strict=True))
+    own = run_both(own_job, job_replicates(own_job, own_data))
+    label = plan.reuse_labels({t.id: t for t in plan.tables}["relatedness"])
+    wall = ["seconds", "job_seconds", "job", "config_hash"]  # the job's, not the fit's
+    for method in ("ffn", "soft", "adaptive"):
+        (reused,) = [
+            r.rows for r in main if (r.cell["metric"], r.cell["method"]) == ("mse", method)
+        ]
+        (trained,) = [r.rows for r in own if r.cell["method"] == method]
+        path = f"results/fits/case3/N500/mse/{method}/block0.parquet"
+        reused = as_study_rows(reused, label[path])
+        assert len(reused) == 2 and reused["rho"].tolist() == [0.0, 0.0]
+        pd.testing.assert_frame_equal(
+            reused.drop(columns=wall), trained.drop(columns=wall), check_exact=True
+        )
+        assert reused["test_mse"].notna().all()

@@ -26,8 +26,9 @@ BINARIES = ("munged", "munge", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo
 # it, since the plugin drops SLURM_* variables such as SLURM_CONF from their environment.
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 
-# A small workflow: one case, one N, MSE only, both training stages, Table 7's rounds job, the
-# tables, a figure and the report (no case studies, no studies beyond the paper).
+# A small workflow: one case, one N, MSE only, one training job (both stages, with Table 7's
+# penalty forms), the tables, a figure and the report (no case studies, no studies beyond the
+# paper).
 SMALL = {
     "base_seed": 3,
     "device": "cpu",
@@ -48,7 +49,7 @@ SMALL = {
         "paper": {"case1": {"mse": {"lambda": 0.001, "lambda_star": 0.0005, "theta": 0.5}}},
     },
 }
-TRAINING_RULES = ("train_stage0", "train_rounds", "train_rounds_focus")
+TRAINING_RULES = ("train",)  # one N, which is focus_size: one training rule
 
 
 def _free_port() -> int:
@@ -243,7 +244,7 @@ def test_a_cuda_config_asks_slurm_for_a_gpu(slurm, slurm_run):
     text = out.stdout + out.stderr
     assert out.returncode != 0
     calls = re.findall(r"sbatch call: (sbatch .*)", text)
-    assert len(calls) == 1 and "rule_train_stage0" in calls[0], text[-4000:]
+    assert len(calls) == 1 and "rule_train" in calls[0], text[-4000:]
     assert "--gpus=1" in calls[0] and "Invalid generic resource (gres) specification" in text
     train = calls
     report_line(f"slurm: the training job's sbatch line carries --gpus=1 ({train[0][:60]}...)")

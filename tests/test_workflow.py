@@ -119,39 +119,42 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
         (cwd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     out = snakemake(cwd, "-n")
     jobs = job_counts(out.stdout + out.stderr)
-    # One job per (dataset, N, block of 100 replicates) and stage, each training both metrics:
-    # stage 0 (ffn and soft) and adaptive rounds for 3 cases x 5 sizes and the case studies
-    # (air, student); Table 7's l2_only and mean_only together at N=2000.
+    # One job per (dataset, N, block of 100 replicates), both stages and both metrics: the
+    # paper's methods at 3 cases x 4 sizes, with Table 7's penalty forms at N=2000, and the
+    # case studies (air, student) with the baselines beyond the paper.
     real = 2 if HAVE_DATA else 0
     assert jobs["simulate"] == 15
     assert jobs.get("ingest", 0) == real
-    assert jobs["train_stage0"] == jobs["train_rounds"] == 3 * 5 + real
-    assert jobs["train_rounds_focus"] == 3
-    # The budget study: 3 budgets x 3 cases at N=2000, both stages in one job; table, figure.
-    assert jobs["train_budget"] == 9
-    # The relatedness study: 4 rhos x 3 cases at N=2000, data and one job each; table, figure.
-    assert jobs["simulate_relatedness"] == jobs["train_relatedness"] == 12
+    assert jobs["train"] == 3 * 4 and jobs["train_focus"] == 3
+    assert jobs.get("train_case_study", 0) == real
+    # The budget study: 2 budgets x 3 cases at N=2000 (600 epochs is the main run's own).
+    assert jobs["train_budget"] == 6
+    # The relatedness study: 4 rhos x 3 cases at N=2000, data and one job each (at rho = 0
+    # only the baselines train; ffn, soft and adaptive are the main run's); table, figure.
+    assert jobs["simulate_relatedness"] == 12
+    assert jobs["train_relatedness"] == 9 and jobs["train_relatedness_rho0"] == 3
     tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 2 + 2
     # The floor of every simulated data file a loss table reads (asp.floor)
     assert jobs["floor"] == 15 and jobs["floor_relatedness"] == 12
-    total = 15 + real + 2 * (15 + real) + 3 + 9 + 24 + tables_figures + 2 + 27
+    total = 15 + real + 15 + real + 6 + 24 + tables_figures + 2 + 27
     assert jobs["total"] == total
 
 
 def test_one_table_builds_only_its_inputs(tmp_path):
     out = snakemake(workdir(tmp_path), "table3", "-n", *TINY)  # --configfile takes 1+ values
     jobs = job_counts(out.stdout + out.stderr)
-    # Table 3 = ffn, soft, adaptive at both tiny sizes: their stage-0 and adaptive jobs (which
-    # train both metrics), nothing for Table 7, figures or the report. The tiny config trains
-    # with tuned values: the tune jobs of every case and metric. The floor of each data file.
+    # Table 3 = ffn, soft, adaptive at both tiny sizes: the job of each (case, N), which
+    # trains both stages and both metrics, nothing for figures or the report. The tiny config
+    # trains with tuned values: the tune jobs of every case and metric. The floor of each data
+    # file.
     assert jobs == {
         "simulate": 6,
         "floor": 6,
         "tune": 6,
-        "train_stage0": 6,
-        "train_rounds": 6,
+        "train": 3,
+        "train_focus": 3,
         "table3": 1,
-        "total": 31,
+        "total": 25,
     }
 
 
@@ -317,33 +320,6 @@ def test_report_renders_in_chromium(tiny_run):
         assert "floor (error of the true function)" in section
 
 
-class RunsCode:
-    """Pickles to a call of os.system: loading it with plain pickle touches ``marker``."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-def test_a_stage_state_that_would_run_code_is_refused(tiny_run, tmp_path):
-    import torch
-
-    cwd, _ = tiny_run
-    run = tmp_path / "run"
-    shutil.copytree(cwd, run, symlinks=True, ignore=shutil.ignore_patterns("chromium-profile"))
-    marker = tmp_path / "code-ran"
-    state = Path("results/fits/case1/N500/mse/soft/block0.pt")
-    torch.save({"outcome": RunsCode(marker), "seconds": [1.0]}, run / state)
-    target = "results/fits/case1/N500/mse/adaptive/block0.parquet"
-    out = snakemake(run, "-f", target, *TINY, check=False)
-    assert out.returncode != 0
-    log = (run / "logs/train/rounds_case1_N500_block0.log").read_text()
-    assert f"{state}: refused to load this stage state: it asks for posix.system" in log
-    assert not marker.exists()
-
-
 @pytest.mark.skipif(not HAVE_DATA, reason="../shared/data is absent: no case-study files")
 def test_case_studies_in_the_report(tiny_run):
     import pandas as pd
@@ -363,7 +339,7 @@ def test_case_studies_in_the_report(tiny_run):
 
 def training_jobs(dry_run: str) -> set[tuple[str, str]]:
     """(rule, wildcards) of the training jobs a dry run lists."""
-    found = re.findall(r"^rule (train_\w+):\n(?:\s+\w+:.*\n)*?\s+wildcards: (.*)$", dry_run, re.M)
+    found = re.findall(r"^rule (train\w*):\n(?:\s+\w+:.*\n)*?\s+wildcards: (.*)$", dry_run, re.M)
     return set(found)
 
 
@@ -420,16 +396,19 @@ def test_changed_tuned_values_rerun_only_their_jobs(tiny_run):
         path.write_text(text)
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     expected = {
-        (rule, f"dataset=case1, n={n}, block=0")
-        for rule in ("train_stage0", "train_rounds")
-        for n in (300, 500)
+        ("train", "dataset=case1, n=300, block=0"),
+        ("train_focus", "dataset=case1, n=500, block=0"),
     }
-    expected.add(("train_rounds_focus", "dataset=case1, n=500, block=0"))
-    # the studies train case 1 with the same values, at each of their values (rho, budget)
+    # the studies train case 1 with the same values, at each of their values (rho, budget);
+    # at rho = 0 the relatedness study trains only the baselines (the rest is the main run's)
     expected |= {
-        (f"train_{study}", f"value={v}, dataset=case1, n=500, block=0")
-        for study, values in (("relatedness", (0, 1)), ("budget", (10, 40)))
-        for v in values
+        (rule, f"value={v}, dataset=case1, n=500, block=0")
+        for rule, v in (
+            ("train_relatedness_rho0", 0),
+            ("train_relatedness", 1),
+            ("train_budget", 10),
+            ("train_budget", 40),
+        )
     }
     assert jobs == expected
     assert "Nothing to be done" in snakemake(cwd, "-n", *TINY).stdout  # restored
@@ -483,11 +462,14 @@ def test_a_method_registered_alone_gets_its_jobs_and_table_rows(tmp_path):
     text = out.stdout + out.stderr
     assert job_counts(text) == job_counts(before.stdout + before.stderr)  # no new rule or job
     rules = dry_run_rules(text)
-    stage0 = " ".join(j["output"] for j in rules["train_stage0"])
-    for dataset, n in [("case1", 300), ("case3", 500)] + ([("air", "all")] if HAVE_DATA else []):
+    sims = " ".join(j["output"] for j in rules["train"] + rules["train_focus"])
+    for dataset, n in [("case1", 300), ("case3", 500)]:
         for metric in ("mse", "mae"):
-            for ext in ("parquet", "pt", "curves.npz"):
-                assert f"results/fits/{dataset}/N{n}/{metric}/soft_abs/block0.{ext}" in stage0
+            for ext in ("parquet", "curves.npz"):
+                assert f"results/fits/{dataset}/N{n}/{metric}/soft_abs/block0.{ext}" in sims
+    if HAVE_DATA:  # no case-study table shows it (case_studies.methods): not trained there
+        real = " ".join(j["output"] for j in rules["train_case_study"])
+        assert "/air/" in real and "soft_abs" not in real
     for table, metric in (("table3", "mse"), ("table4", "mae")):
         (job,) = rules[table]
         wanted = [
@@ -523,9 +505,9 @@ def test_no_job_log_holds_a_logging_error(tiny_run):
     assert len(logs) > 40
     bad = [str(p.relative_to(cwd)) for p in logs if "Logging error" in p.read_text()]
     assert bad == []
-    case_study = cwd / "logs/train/stage0_student_Nall_block0.log"
+    case_study = cwd / "logs/train/case_study_student_Nall_block0.log"
     if HAVE_DATA:
-        assert "stage0 student Nall block0" in case_study.read_text()
+        assert "case_study student Nall block0" in case_study.read_text()
 
 
 # Every configuration knob the structure must honour, in one small run: MAE alone, K = 3 tasks

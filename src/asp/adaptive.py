@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from asp.methods import SCHEDULES
 from asp.networks import Network
 from asp.penalties import Penalty, get_penalty
 from asp.training import (
@@ -26,8 +27,6 @@ from asp.training import (
     flat_masks,
     stage_seed,
 )
-
-SCHEDULES = ("constant", "proportional")
 
 
 def n_rounds(theta: float) -> int:

@@ -94,7 +94,7 @@ def _reserved_names(config: dict) -> set[str]:
     names = {"all", "report", "tuning", "fig_tuning", "simulate", "floor", "ingest", "tune"}
     names |= set(TABLES) | set(FIGURES) | set(STUDIES) | set(config["simulation"]["cases"])
     names |= {s.figure for s in STUDIES.values()} | {f"train_{s}" for s in STUDIES}
-    names |= {"train_stage0", "train_rounds", "train_rounds_focus"}
+    names |= {"train", "train_focus", "train_case_study"}
     return names
 
 

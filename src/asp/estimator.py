@@ -25,10 +25,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from asp.adaptive import SCHEDULES
 from asp.experiment import observed_replicate, resolve_device
 from asp.jobs import DTYPES, CellResult, run_both
-from asp.methods import get_method
+from asp.methods import SCHEDULES, get_method
 from asp.metrics import METRICS
 from asp.networks import OUTPUTS
 from asp.planning import methods_job

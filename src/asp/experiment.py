@@ -20,7 +20,7 @@ from asp.networks import Architecture, Network, get_network
 from asp.penalties import get_penalty
 from asp.preprocessing import PreparedData, prepare, split_indices
 from asp.seeds import replicate_seeds, torch_seed
-from asp.simulation import SimulationCase, simulate
+from asp.simulation import SimulationCase, simulated_arrays
 from asp.training import (
     BatchSampler,
     FitData,
@@ -49,14 +49,6 @@ class Replicate:
     index: int
     seeds: dict[str, np.random.SeedSequence]
     data: PreparedData
-
-
-def simulated_arrays(
-    case: SimulationCase, n: int, n_inputs: int, n_tasks: int, base_seed: int, index: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """X and Y of replicate ``index`` of a simulation case (its "data" seed stream)."""
-    seeds = replicate_seeds(base_seed, case.name, n, index)
-    return simulate(case, n, n_inputs, n_tasks, np.random.default_rng(seeds["data"]))
 
 
 def simulated_replicate(

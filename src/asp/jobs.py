@@ -4,10 +4,11 @@ benchmark.
 A job is a plain dict (the workflow builds it from the config; it is hashed into every row and
 stored beside the fits): the dataset, N, replicates, seeds, device and dtype, the network's
 hidden widths and output, the training settings, and its ``cells``, each a (metric, method)
-with the hyper-parameters it trains with. A stage-0 job trains its cells from scratch; a rounds
-job continues each cell from the stage-0 state of the method its method ``starts_from``. Both
-train all their cells as one batch per network family and return, per cell, its rows, curves
-and (stage 0) the state the rounds jobs start from.
+with the hyper-parameters it trains with. ``run_both`` (the workflow's jobs) trains its stage-0
+cells from scratch, then continues each rounds cell from the stage-0 state of the method its
+method ``starts_from``; ``run_stage0`` and ``run_rounds`` are the two stages alone (the tune
+stage). Each trains its cells as one batch per network family and returns, per cell, its rows,
+curves and (stage 0) the state the rounds start from.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from asp.experiment import (
     train_rounds,
     train_stage0,
 )
-from asp.methods import METHODS, HyperParams, get_method
+from asp.methods import HyperParams, get_method
 from asp.networks import Architecture, Network
 from asp.seeds import replicate_seeds
 from asp.simulation import SimulationCase
@@ -51,39 +52,6 @@ LOG_EVERY = 50  # epochs between progress lines in a job's log
 def config_hash(params: dict) -> str:
     """Short hash of a job's own config slice: rows carry it so results can be traced."""
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def cell(metric: str, method: str, values: dict | None, source: str = "paper") -> dict:
-    """One cell of a job: the metric, the method, and the hyper-parameters the method trains
-    with (``asp.methods``), taken from ``values`` (lambda, lambda_star, theta) or, when
-    ``values`` is None, named for ``with_tuned_values`` to fill in from the tune stage."""
-    keys = list(get_method(method).hyperparameters)
-    if not keys:  # independent networks: no sharing penalty
-        return {"metric": metric, "method": method, "hyperparameters": "none", "lambda": 0.0}
-    if values is None:
-        return {
-            "metric": metric,
-            "method": method,
-            "hyperparameters": "tuned",
-            "from_tuned_file": keys,
-        }
-    return {
-        "metric": metric,
-        "method": method,
-        "hyperparameters": source,
-        **{k: values[k] for k in keys},
-    }
-
-
-def split_stages(methods) -> tuple[list[str], list[str]]:
-    """(stage-0 methods, rounds methods) that train ``methods``: the stage-0 ones include
-    those the rounds methods start from, the rounds ones the twins of matched-budget methods
-    (which train in their twin's job); both in registry order."""
-    methods = set(methods) | {get_method(m).matches for m in methods} - {None}
-    rounds = [m for m in METHODS if m in methods and METHODS[m].adaptive]
-    stage0 = {m for m in methods if not get_method(m).adaptive}
-    stage0 |= {METHODS[m].starts_from for m in rounds}
-    return [m for m in METHODS if m in stage0], rounds
 
 
 def with_tuned_values(job: dict, tuned: list[tuple[str, dict]]) -> dict:
@@ -156,27 +124,6 @@ class StageState:
     replicates: list[int]
     metric: str
     method: str
-
-    def to_dict(self) -> dict:
-        """Tensors, numbers and strings only, for torch.save: a stage state loads with
-        ``weights_only=True``, which unpickles no object (a results folder may be shared)."""
-        return {
-            "outcome": self.outcome.state_dict(),
-            "seconds": torch.from_numpy(np.asarray(self.seconds, dtype=np.float64)),
-            "replicates": self.replicates,
-            "metric": self.metric,
-            "method": self.method,
-        }
-
-    @classmethod
-    def from_dict(cls, state: dict, device: torch.device | str = "cpu") -> StageState:
-        return cls(
-            TrainOutcome.from_state(state["outcome"], device),
-            np.asarray(state["seconds"].cpu()),
-            list(state["replicates"]),
-            state["metric"],
-            state["method"],
-        )
 
 
 @dataclass

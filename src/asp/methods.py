@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from asp.adaptive import SCHEDULES
-
 STAGES = ("stage0", "rounds")
 HYPERPARAMETERS = ("lambda", "lambda_star", "theta")
+# How lambda* follows the rounds (docs/method.md §4); here, not in asp.adaptive, so that reading
+# the registry (the tables, the planning) does not import torch.
+SCHEDULES = ("constant", "proportional")
 
 
 @dataclass(frozen=True)
@@ -212,3 +213,36 @@ class HyperParams:
             raise ValueError(f"theta must be in (0, 1]: {self}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}: {self}")
+
+
+def cell(metric: str, method: str, values: dict | None, source: str = "paper") -> dict:
+    """One cell of a job: the metric, the method, and the hyper-parameters the method trains
+    with (``asp.methods``), taken from ``values`` (lambda, lambda_star, theta) or, when
+    ``values`` is None, named for ``with_tuned_values`` to fill in from the tune stage."""
+    keys = list(get_method(method).hyperparameters)
+    if not keys:  # independent networks: no sharing penalty
+        return {"metric": metric, "method": method, "hyperparameters": "none", "lambda": 0.0}
+    if values is None:
+        return {
+            "metric": metric,
+            "method": method,
+            "hyperparameters": "tuned",
+            "from_tuned_file": keys,
+        }
+    return {
+        "metric": metric,
+        "method": method,
+        "hyperparameters": source,
+        **{k: values[k] for k in keys},
+    }
+
+
+def split_stages(methods) -> tuple[list[str], list[str]]:
+    """(stage-0 methods, rounds methods) that train ``methods``: the stage-0 ones include
+    those the rounds methods start from, the rounds ones the twins of matched-budget methods
+    (which train in their twin's job); both in registry order."""
+    methods = set(methods) | {get_method(m).matches for m in methods} - {None}
+    rounds = [m for m in METHODS if m in methods and METHODS[m].adaptive]
+    stage0 = {m for m in methods if not get_method(m).adaptive}
+    stage0 |= {METHODS[m].starts_from for m in rounds}
+    return [m for m in METHODS if m in stage0], rounds

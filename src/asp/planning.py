@@ -6,15 +6,18 @@ with unit tests, no Snakemake and no file I/O.
 Paths are Snakemake templates: ``{dataset}``, ``{n}``, ``{block}`` (a block of replicates
 trained as one batch) and, in a study's paths, ``{value}`` (a value of its variable).
 
-The main run trains in three rules, from the method registry (asp.methods): the stage-0
-methods (from scratch), the rounds methods needed at every N (from the stage-0 states they
-start from), and the rounds methods needed at focus_size only (Table 7's penalty forms). Each
-job trains every metric of one (dataset, N, block) as one batch. A study (asp.studies) trains
-both stages in one job per (value, case, block) at focus_size.
+A training job trains both stages (stage 0, then the rounds from its states) of one (dataset,
+N, block), every metric, in one process. It trains what the tables and figures of that
+(dataset, N) read, nothing more: the main run has one rule for the simulation cases at focus_size
+(Table 7's penalty forms too), one for them at the other sizes, and one for the case studies
+(with the baselines beyond the paper). A study (asp.studies) trains in one job per (value, case,
+block) at focus_size; at its neutral value its table reads the main run's fits of the methods
+the main run trains, and its jobs train only the rest.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
@@ -30,9 +33,8 @@ from asp.catalog import (
     figures_for,
 )
 from asp.config import method_lists
-from asp.jobs import cell as job_cell
-from asp.jobs import split_stages
-from asp.methods import get_method
+from asp.methods import cell as job_cell
+from asp.methods import split_stages
 from asp.realdata import expected_sha256, obtain, resolve_entry
 from asp.studies import STUDIES, Study
 
@@ -42,26 +44,32 @@ DATA = f"results/data/{DATA_FILE}"
 CELL = "{dataset}/N{n}/%s/%s/block{block}.%s"  # metric, method, extension
 
 
+# The training rules' priorities by stage: the focus_size jobs (most methods, largest per-job
+# work), then the main run's other jobs; the studies' shorter jobs fill the gaps.
+PRIORITY = {"focus": 3, "case_study": 2, "main": 1}
+
+
 class PlanError(ValueError):
     """The configuration asks for something that cannot be built (a missing raw file)."""
 
 
 @dataclass(frozen=True)
 class TrainingRule:
-    """One training rule: its jobs train ``methods`` x ``metrics`` of one (dataset, N, block)
-    (and value, in a study) as one batch."""
+    """One training rule: each of its jobs trains ``methods`` x ``metrics`` of one (dataset,
+    N, block) (and value, in a study), both stages in one process (asp.jobs.run_both)."""
 
     name: str
     doc: str
-    stage: str  # stage0, rounds, rounds_focus, or a study's id (both stages in one job)
+    stage: str  # main, focus, case_study, or a study's id: its jobs' names and logs
     methods: tuple[str, ...]
     metrics: tuple[str, ...]
     root: str  # the folder of its fits
     data: str
-    starts: tuple[str, ...] = ()  # methods whose stage-0 states the rounds start from
-    writes_state: bool = False  # stage 0: the states the rounds jobs start from
     constraints: dict[str, str] = field(default_factory=dict)
     study: str | None = None
+    # Snakemake's priority: the longest jobs start first, so that the run does not end on one
+    # core with the longest chain (the focus_size jobs train the most fits at a large N)
+    priority: int = 0
 
     @property
     def cells(self) -> list[tuple[str, str]]:
@@ -74,14 +82,7 @@ class TrainingRule:
 
     @property
     def outputs(self) -> dict[str, list[str]]:
-        out = {"fits": self.files("parquet"), "curves": self.files("curves.npz")}
-        if self.writes_state:
-            out["state"] = self.files("pt")
-        return out
-
-    @property
-    def start_files(self) -> list[str]:
-        return self.files("pt", self.starts) if self.starts else []
+        return {"fits": self.files("parquet"), "curves": self.files("curves.npz")}
 
     @property
     def tag(self) -> str:
@@ -97,6 +98,9 @@ class ActiveStudy:
     replicates: int
     methods: list[str]
     metrics: list[str]
+    # value -> the methods whose fits at that value are the main run's (the study's neutral
+    # value, asp.studies.Study.neutral): its table reads those, its jobs train the rest
+    reused: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def root(self) -> str:
@@ -159,6 +163,7 @@ class Plan:
             "patience": training["round_patience"],
             "compile": training["compile"],
         }
+        self.studies = {k: self._with_reuse(a) for k, a in self.studies.items()}
         self.training_rules = self._training_rules()
 
     # -- replicates and studies ---------------------------------------------------------------
@@ -188,6 +193,23 @@ class Plan:
                     study.metrics(self.config),
                 )
         return active
+
+    def _with_reuse(self, active: ActiveStudy) -> ActiveStudy:
+        """``active`` with the main run's fits it reuses at its neutral value: the methods the
+        main run trains at focus_size in every case, when the study's metrics and replicates
+        are among the main run's."""
+        study = active.study
+        if study.neutral is None or not set(active.metrics) <= set(self.metrics):
+            return active
+        if active.replicates > self.config["replicates"]:
+            return active
+        main = set.intersection(*(set(self.main_methods(d, self.focus)) for d in self.cases))
+        reused = {
+            v: tuple(m for m in active.methods if m in main)
+            for v in active.values
+            if study.neutral(self.config, study.cast(v))
+        }
+        return dataclasses.replace(active, reused={v: m for v, m in reused.items() if m})
 
     # -- tables and figures -------------------------------------------------------------------
 
@@ -227,17 +249,40 @@ class Plan:
         return [spec.metric] if spec.metric else self.metrics
 
     def fits(self, dataset: str, n, metric: str, method: str, study: str | None = None):
-        """The fit files of one (dataset, N, metric, method): every block (and value)."""
+        """The fit files of one (dataset, N, metric, method): every block (and value). A
+        study's at its neutral value are the main run's of the methods it reuses."""
+        cell = f"{dataset}/N{n}/{metric}/{method}/block%d.parquet"
         if study is None:
-            return [
-                f"{FITS}/{dataset}/N{n}/{metric}/{method}/block{b}.parquet" for b in self.blocks
-            ]
+            return [f"{FITS}/{cell}" % b for b in self.blocks]
         active = self.studies[study]
         return [
-            f"{active.root.format(value=v)}/fits/{dataset}/N{n}/{metric}/{method}/block{b}.parquet"
+            f"{FITS}/{cell}" % b
+            if method in active.reused.get(v, ())
+            else f"{active.root.format(value=v)}/fits/{cell}" % b
             for v in active.values
             for b in self._blocks(active.replicates)
         ]
+
+    def reuse_labels(self, spec: TableSpec) -> dict[str, dict]:
+        """The main run's fit files a study's table reads at its neutral value, each with what
+        makes its rows the study's (asp.studies.as_study_rows): the study's variable and value,
+        and its number of replicates."""
+        if spec.study is None:
+            return {}
+        active = self.studies[spec.study]
+        study = active.study
+        return {
+            f"{FITS}/{d}/N{self.focus}/{metric}/{m}/block{b}.parquet": {
+                "variable": study.variable,
+                "value": study.cast(v),
+                "replicates": active.replicates,
+            }
+            for v, methods in active.reused.items()
+            for d in self.table_datasets(spec)
+            for metric in active.metrics
+            for m in methods
+            for b in self._blocks(active.replicates)
+        }
 
     def table_inputs(self, spec: TableSpec) -> list[str]:
         """Fit files a table needs (an explicit list: a table rebuilds only from its own fits)."""
@@ -338,87 +383,101 @@ class Plan:
 
     # -- training -----------------------------------------------------------------------------
 
-    def _needed_methods(self, at_every_size: bool) -> set[str]:
-        """Methods some paper table or figure needs: at every N and in the case studies, or at
-        focus_size only."""
+    def main_methods(self, dataset: str, n) -> tuple[str, ...]:
+        """The methods the main run trains on (``dataset``, ``n``): those a paper table or
+        figure there reads, with the stage-0 methods the rounds start from and the twins of
+        matched-budget methods (asp.jobs.split_stages), stage 0 first. Nothing no table reads:
+        the baselines beyond the paper train only where a table shows them."""
         names = set()
         for spec in self.tables:
-            if spec.study is None and (spec.sizes != "focus") == at_every_size:
-                names.update(self.table_methods(spec))
-        if at_every_size:
-            names.update(FIGURE_METHODS)
-        return names
+            if spec.study is None and dataset in self.table_datasets(spec):
+                if str(n) in map(str, self.table_sizes(spec)):
+                    names.update(self.table_methods(spec))
+        for fig in self.figures:
+            if fig.dataset == dataset and str(self.figure_n(fig)) == str(n):
+                names.update(FIGURE_METHODS)
+        return tuple(sum(split_stages(names), [])) if names else ()
 
     def _training_rules(self) -> list[TrainingRule]:
-        every, focus = self._needed_methods(True), self._needed_methods(False)
-        # A matched-budget method trains in its twin's job, so with the methods needed at every N.
-        every |= {m for m in focus if get_method(m).matches}
-        stage0 = split_stages(every | focus)[0]
-        rounds_every = split_stages(every)[1]
-        rounds_focus = [m for m in split_stages(focus)[1] if m not in rounds_every]
-        metrics = tuple(self.metrics)
-        rules = [
-            TrainingRule(
-                "train_stage0",
-                "Stage-0 methods (from scratch) of one block of replicates, every metric, one "
-                "batch.",
-                "stage0",
-                tuple(stage0),
-                metrics,
-                FITS,
-                DATA,
-                writes_state=True,
-            ),
-            TrainingRule(
-                "train_rounds",
-                "Rounds methods needed at every N (the adaptive family of Tables 1-4, 8-11), "
-                "every metric, from the stage-0 fits they start from.",
-                "rounds",
-                tuple(rounds_every),
-                metrics,
-                FITS,
-                DATA,
-                starts=self.starts_of(rounds_every),
-            ),
-        ]
-        focus_only = {"dataset": "|".join(self.cases), "n": str(self.focus)}
-        if rounds_focus:
+        """One rule per set of (dataset, N) whose jobs train the same methods: the simulation
+        cases at every N, at focus_size (Table 7's penalty forms too), and the case studies.
+        Each job trains both stages of one (dataset, N, block), every metric, as one batch per
+        network family. Then each study's rules (asp.studies)."""
+        groups: dict[tuple[str, tuple[str, ...]], dict[str, list[str]]] = {}
+        for kind, datasets in (("simulation", self.cases), ("case_study", self.real)):
+            for d in datasets:
+                for n in self.sizes if kind == "simulation" else ["all"]:
+                    methods = self.main_methods(d, n)
+                    if methods:
+                        group = groups.setdefault((kind, methods), {})
+                        group.setdefault(d, []).append(str(n))
+        parts = []  # (stage, what, methods, datasets, sizes)
+        for (kind, methods), sizes_of in groups.items():
+            by_sizes: dict[tuple[str, ...], list[str]] = {}
+            for d, sizes in sizes_of.items():
+                by_sizes.setdefault(tuple(sizes), []).append(d)
+            for sizes, datasets in by_sizes.items():
+                if kind == "case_study":
+                    stage, what = "case_study", "a case study"
+                elif sizes == (str(self.focus),) and len(self.sizes) > 1:
+                    stage, what = "focus", "a simulation case at focus_size"
+                else:
+                    stage, what = "main", "a simulation case"
+                parts.append((stage, what, methods, datasets, sizes))
+        stages = [p[0] for p in parts]
+        rules = []
+        for stage, what, methods, datasets, sizes in parts:
+            if stages.count(stage) > 1:  # an unusual config: name the groups apart
+                stage += "_" + "_".join(datasets + list(sizes))
             rules.append(
                 TrainingRule(
-                    "train_rounds_focus",
-                    "Rounds methods needed at focus_size only (Table 7's penalty forms).",
-                    "rounds_focus",
-                    tuple(rounds_focus),
-                    metrics,
+                    "train" if stage == "main" else f"train_{stage}",
+                    f"Both stages of {what} on one block of replicates, every metric: "
+                    f"{', '.join(methods)}.",
+                    stage,
+                    methods,
+                    tuple(self.metrics),
                     FITS,
                     DATA,
-                    starts=self.starts_of(rounds_focus),
-                    constraints=focus_only,
+                    constraints={
+                        "dataset": "|".join(map(re.escape, datasets)),
+                        "n": "|".join(map(re.escape, sizes)),
+                    },
+                    priority=PRIORITY.get(stage, 0),
                 )
             )
-        for active in self.studies.values():
+        return rules + [r for a in self.studies.values() for r in self._study_rules(a)]
+
+    def _study_rules(self, active: ActiveStudy) -> list[TrainingRule]:
+        """A study's rules: every method at each value, both stages in one job per (value,
+        case, block); at a value where the study's job is the main run's own (its neutral
+        value), only the methods the main run does not train there."""
+        focus_only = {"dataset": "|".join(self.cases), "n": str(self.focus)}
+        study = active.study
+        plain = [v for v in active.values if v not in active.reused]
+        parts = [(f"train_{study.id}", plain, active.methods)] if plain else []
+        for value, reused in active.reused.items():
+            rest = [m for m in active.methods if m not in reused]
+            if rest:
+                parts.append((f"train_{study.id}_{study.prefix}{value}", [value], rest))
+        rules = []
+        for name, values, methods in parts:
             # the stage-0 methods (with those the rounds start from), then the rounds
-            methods = tuple(sum(split_stages(active.methods), []))
-            values = "|".join(re.escape(v) for v in active.values)
             rules.append(
                 TrainingRule(
-                    f"train_{active.study.id}",
-                    f"Every method of the {active.study.id} study on one block of replicates "
-                    "at one value: stage 0, then the rounds from its states.",
-                    active.study.id,
-                    methods,
+                    name,
+                    f"The {study.id} study's methods on one block of replicates at one value: "
+                    "stage 0, then the rounds from its states.",
+                    study.id,
+                    tuple(sum(split_stages(methods), [])),
                     tuple(active.metrics),
                     f"{active.root}/fits",
                     active.data,
-                    constraints=focus_only | {"value": values},
-                    study=active.study.id,
+                    constraints=focus_only | {"value": "|".join(map(re.escape, values))},
+                    study=study.id,
                 )
             )
         return rules
-
-    @staticmethod
-    def starts_of(methods) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(get_method(m).starts_from for m in methods))
 
     def _cell(self, dataset: str, metric: str, method: str) -> dict:
         """A cell with the paper's values from config, or, when tuned, the names of those its
@@ -460,21 +519,16 @@ class Plan:
             **common,
             "cells": [self._cell(w["dataset"], t, m) for t, m in rule.cells],
         }
-        if rule.stage == "stage0":
-            job["training"] = self.stage0_training
-            return job
-        job["schedule"] = self.config["training"]["lambda_star_schedule"]
-        job["training"] = self.rounds_training
+        job |= {
+            "training": self.stage0_training,
+            "round_training": self.rounds_training,
+            "schedule": self.config["training"]["lambda_star_schedule"],
+        }
         if rule.study is None:
             return job
         study = STUDIES[rule.study]
         value = study.cast(w["value"])
-        job |= {
-            "training": self.stage0_training,
-            "round_training": self.rounds_training,
-            "variable": study.variable,
-            study.variable: value,
-        }
+        job |= {"variable": study.variable, study.variable: value}
         return study.adjust(job, value)
 
     # -- data ---------------------------------------------------------------------------------

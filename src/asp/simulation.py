@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from asp.seeds import replicate_seeds
+
 
 @dataclass(frozen=True)
 class Distribution:
@@ -145,3 +147,11 @@ def simulate(
     """Draw X (n x M) and Y (n x K) for one replicate."""
     sim = simulate_tasks(case, n, n_inputs, n_tasks, rng)
     return sim.x, sim.y
+
+
+def simulated_arrays(
+    case: SimulationCase, n: int, n_inputs: int, n_tasks: int, base_seed: int, index: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """X and Y of replicate ``index`` of a simulation case (its "data" seed stream)."""
+    seeds = replicate_seeds(base_seed, case.name, n, index)
+    return simulate(case, n, n_inputs, n_tasks, np.random.default_rng(seeds["data"]))

@@ -46,6 +46,11 @@ class Study:
     # The simulation case at one value, when the study simulates data of its own.
     case: Callable[[dict, float], dict] | None = None
     findings: Callable[[pd.DataFrame, pd.DataFrame], list[dict]] | None = None
+    # Whether its job at a value is the main run's own at focus_size (same data, settings and
+    # hyper-parameters): there its table reads the main run's fits of the methods the main run
+    # trains, and its jobs train only the rest (asp.planning). tests/test_planning.py trains
+    # both and checks that the fits are the same.
+    neutral: Callable[[dict, float], bool] | None = None
     # Defaults of its config block, for a study under studies.<id> (the config schema holds
     # those of the blocks it names).
     defaults: dict = field(default_factory=dict)
@@ -124,6 +129,7 @@ register(
         build=_budget_table,
         adjust=_budget,
         findings=budget_findings,
+        neutral=lambda config, epochs: epochs == config["training"]["max_epochs"],
     )
 )
 
@@ -155,8 +161,18 @@ register(
         ),
         case=lambda case, rho: case | {"rho": float(rho)},
         findings=relatedness_findings,
+        # rho = 0 draws the paper's data bit for bit (asp.simulation)
+        neutral=lambda config, rho: rho == 0,
     )
 )
+
+
+def as_study_rows(rows: pd.DataFrame, label: dict) -> pd.DataFrame:
+    """Rows of a main-run fit file that a study reuses at its neutral value
+    (asp.planning.Plan.reuse_labels): its first ``replicates`` replicates, with the study's
+    variable set to the value, as the study's own jobs write them."""
+    rows = rows[rows["replicate"] < label["replicates"]].reset_index(drop=True)
+    return rows.assign(**{label["variable"]: label["value"]})
 
 
 def get_table(table_id: str) -> TableSpec:

@@ -26,7 +26,8 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from asp.experiment import Replicate
-from asp.jobs import CellResult, StageState, cell, config_hash, run_rounds, run_stage0
+from asp.jobs import CellResult, StageState, config_hash, run_rounds, run_stage0
+from asp.methods import cell
 
 PHASES = {"soft": ("lambda",), "adaptive": ("lambda_star", "theta")}
 

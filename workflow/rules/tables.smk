@@ -22,5 +22,6 @@ for _spec in plan.tables:
         params:
             table=table_param(_spec),
             methods=plan.table_methods(_spec),
+            reused=plan.reuse_labels(_spec),
         script:
             "../scripts/table.py"

@@ -1,6 +1,7 @@
-# One rule per training rule of the plan (asp.planning): the main run's stage 0, rounds and
-# focus-size rounds, and one per study. Their outputs come from the method registry and the
-# study declarations: adding a method or a study changes the plan, never these lines.
+# One rule per training rule of the plan (asp.planning): the main run's simulation cases, at
+# focus_size and at the other sizes, its case studies, and each study's. A job trains both
+# stages of one block. Their outputs come from the tables, the method registry and the study
+# declarations: adding a method or a study changes the plan, never these lines.
 for _r in plan.training_rules:
 
     rule:
@@ -8,7 +9,6 @@ for _r in plan.training_rules:
             _r.name
         input:
             data=_r.data,
-            start=_r.start_files,
             tuned=tuned_inputs,
         output:
             **_r.outputs,
@@ -18,6 +18,7 @@ for _r in plan.training_rules:
             f"benchmarks/train/{_r.tag}.tsv"
         wildcard_constraints:
             **_r.constraints,
+        priority: _r.priority
         conda:
             CONDA_ENV
         threads: config["threads"]

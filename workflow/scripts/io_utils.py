@@ -7,10 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import pickle
 import platform
-import re
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +39,8 @@ def sha256_file(path: str | Path) -> str:
 
 
 def versions() -> dict[str, str]:
-    import scipy
+    """The versions stamped into results (scipy's from its metadata: a training job does not
+    import it)."""
     import torch
 
     return {
@@ -49,7 +49,7 @@ def versions() -> dict[str, str]:
         "numpy": np.__version__,
         "pandas": pd.__version__,
         "pyarrow": pa.__version__,
-        "scipy": scipy.__version__,
+        "scipy": metadata.version("scipy"),
     }
 
 
@@ -88,21 +88,3 @@ def read_arrays(path: str, replicates: list[int]) -> dict[int, tuple[np.ndarray,
 def read_tuned(paths) -> list[tuple[str, dict]]:
     """(path, contents) of each tune-stage output."""
     return [(str(p), yaml.safe_load(Path(p).read_text())) for p in paths]
-
-
-def read_stage_state(path: str) -> dict:
-    """A stage state written by a stage-0 job: tensors, numbers and strings, loaded with
-    ``weights_only=True`` so that a file anyone else put in results/ cannot run code here."""
-    import torch
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        # torch names the object it would have had to import, e.g. "GLOBAL posix.system"
-        found = re.search(r"GLOBAL ([\w.]+)", str(err))
-        what = f"it asks for {found[1]}" if found else "it is not a plain pickle of tensors"
-        raise ValueError(
-            f"{path}: refused to load this stage state: {what}. A stage state holds only "
-            "tensors, numbers and strings; this file was not written by a stage-0 job. Delete "
-            "it and let its stage-0 job write it again."
-        ) from None

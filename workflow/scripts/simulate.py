@@ -3,8 +3,7 @@
 import pandas as pd
 from io_utils import sha256_file, start_logging, write_parquet
 
-from asp.experiment import simulated_arrays
-from asp.simulation import SimulationCase
+from asp.simulation import SimulationCase, simulated_arrays
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])

@@ -5,13 +5,21 @@ import pandas as pd
 import yaml
 from io_utils import start_logging
 
-from asp.studies import build_table, table_spec
+from asp.studies import as_study_rows, build_table, table_spec
 from asp.tables import with_floor
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
 spec = table_spec(smk.params.table)
-fits = pd.concat([pd.read_parquet(f) for f in smk.input.fits], ignore_index=True)
+# a study's table at its neutral value reads main-run fits as its own (asp.studies)
+reused = dict(smk.params.reused)
+fits = pd.concat(
+    [
+        as_study_rows(pd.read_parquet(f), reused[f]) if f in reused else pd.read_parquet(f)
+        for f in smk.input.fits
+    ],
+    ignore_index=True,
+)
 paper = pd.read_csv(smk.input.paper)
 if smk.input.floor:  # simulated data: each replicate's floor (asp.floor)
     fits = with_floor(fits, pd.concat([pd.read_csv(f) for f in smk.input.floor]))
