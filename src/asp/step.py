@@ -13,9 +13,14 @@ Without compilation the same code runs eagerly (slower, same numbers to rounding
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
+import os
+import platform
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -77,6 +82,41 @@ def adam_step(
     return torch.where(keep, new, theta), torch.where(keep, m1, m), torch.where(keep, v1, v), t1
 
 
+@functools.cache
+def _vector_isa_probed_once() -> None:
+    """Inductor's check of the CPU's vector instruction sets, once per machine, not per process.
+
+    Before its first kernel a process has Inductor compile a test library for each instruction
+    set the CPU claims (AVX2, AVX-512) and load it in a new Python process: about 2 s in every
+    training job, for an answer that depends only on the machine, its compiler and torch. When
+    every claimed set passes, a marker in Inductor's cache folder records it, and this and every
+    later process tell Inductor so (``cpp.vec_isa_ok``), which skips the check; the kernels
+    are the same. Where a set fails, or on another torch, Inductor checks as before.
+    """
+    try:
+        from torch._inductor import config, cpu_vec_isa
+        from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+        if config.cpp.vec_isa_ok is not None or platform.machine() not in ("x86_64", "AMD64"):
+            return
+        flags = cpu_vec_isa.x86_isa_checker()
+        claimed = [
+            str(isa)
+            for isa in cpu_vec_isa.supported_vec_isa_list
+            if all(flag in flags for flag in str(isa).split())
+        ]
+        key = json.dumps([torch.__version__, claimed, os.environ.get("CXX", "")])
+        marker = Path(cache_dir()) / f"asp_vec_isa_{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+        if not marker.exists():
+            if [str(isa) for isa in cpu_vec_isa.valid_vec_isa_list()] != claimed:
+                return
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(" ".join(claimed) + "\n")
+        config.cpp.vec_isa_ok = True
+    except (ImportError, AttributeError, OSError) as err:  # another torch: its own check
+        log.info("vector instruction sets: Inductor's own check (%s)", err)
+
+
 def _inductor(fn: Callable, args: tuple[torch.Tensor, ...]) -> Callable:
     """``fn`` traced for these input shapes and compiled by TorchInductor.
 
@@ -88,6 +128,8 @@ def _inductor(fn: Callable, args: tuple[torch.Tensor, ...]) -> Callable:
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.fx.experimental.proxy_tensor import make_fx
     from torch.fx.experimental.symbolic_shapes import ShapeEnv
+
+    _vector_isa_probed_once()
 
     with torch.no_grad():
         graph = make_fx(lambda *a: fn(*a))(*args)  # make_fx miscounts a bound method's args
