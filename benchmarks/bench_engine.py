@@ -7,9 +7,11 @@ every adaptive round). The batched engine trains all 500 fits; the per-fit refer
 seconds of both, and the cost of one fused training step in microseconds per fit-step at 100
 and at 1,000 fits. The batched engine is compiled (torch.compile) and warmed up on the same
 shapes first, so compilation is not timed (it is paid once per job, and cached on disk). The
-last line is ``speedup: <per-fit loop / per-fit batched>``.
+last line is ``speedup: <per-fit loop / per-fit batched>``. With ``--step-only`` it prints only
+the step's cost at the given numbers of fits, on ``--device`` (benchmarks/gpu_check.sh).
 
     python benchmarks/bench_engine.py [--replicates 100] [--reference-replicates 2]
+    python benchmarks/bench_engine.py --step-only 1000 10000 --device cuda
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from asp.training import TrainSettings, stepper
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def step_cost(arch: Architecture, n_fits: int, batch_size: int, steps: int = 300) -> float:
+def step_cost(
+    arch: Architecture, n_fits: int, batch_size: int, steps: int = 300, device: str = "cpu"
+) -> float:
     """Microseconds per fit-step of the compiled soft step (float32), after a warm-up."""
     net = get_network("per_task_mlp", arch)
     gen = torch.Generator().manual_seed(0)
@@ -46,12 +50,20 @@ def step_cost(arch: Architecture, n_fits: int, batch_size: int, steps: int = 300
     weight = torch.full((batch_size,), 1.0 / batch_size)
     coef = [torch.full((n_fits,), 0.001)]
     mask = [torch.ones(n_fits, arch.n_tasks, net.n_weights)]
+    theta, m, v, t, active, rows, weight, coef, mask = (
+        [x.to(device) for x in a] if isinstance(a, list) else a.to(device)
+        for a in (theta, m, v, t, active, rows, weight, coef, mask)
+    )
     settings = TrainSettings(batch_size=batch_size, max_epochs=1, patience=1, compile=True)
     fused = stepper(net, (get_penalty("mean_squared"),), settings)
     state = fused.step(theta, m, v, t, active, rows, weight, coef, mask)  # compile
+    state = fused.step(*state, active, rows, weight, coef, mask)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    sync()
     start = time.perf_counter()
     for _ in range(steps):
         state = fused.step(*state, active, rows, weight, coef, mask)
+    sync()
     return (time.perf_counter() - start) / (steps * n_fits) * 1e6
 
 
@@ -63,12 +75,25 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5, help="stage-0 epochs per fit")
     ap.add_argument("--round-epochs", type=int, default=2, help="epochs per adaptive round")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--step-only",
+        type=int,
+        nargs="+",
+        metavar="FITS",
+        help="print only the fused step's cost at these numbers of fits, then stop",
+    )
+    ap.add_argument("--device", default="cpu", help="for --step-only: cpu or cuda")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     sim = cfg["simulation"]
     case = SimulationCase.from_config("case1", sim["cases"]["case1"])
     arch = Architecture(sim["n_inputs"], tuple(cfg["network"]["hidden"]), sim["n_tasks"])
+    if args.step_only:
+        for n_fits in args.step_only:
+            us = step_cost(arch, n_fits, cfg["training"]["batch_size"], device=args.device)
+            print(f"fused step on {args.device}: {us:.4f} us per fit-step at {n_fits} fits")
+        return
     h = cfg["hyperparameters"]["paper"]["case1"]["mse"]
     hp = HyperParams(h["lambda"], h["lambda_star"], h["theta"])
     bs = cfg["training"]["batch_size"]

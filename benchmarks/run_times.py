@@ -19,7 +19,9 @@ import pandas as pd
 
 # benchmark file name -> rule (training rules: the prefix and the stage of the file name)
 PATTERNS = [
-    (r"train/(main|focus|case_study)_(\w+?)_N(\w+)_block\d+\.tsv", "train"),
+    # a folder per training rule: the rule without train_ (main: train), a study's value's
+    # folder prefix and value in the file name
+    (r"train/(\w+)/(\w+?)_N(\w+?)(?:_[A-Za-z]+[\d.]+)?_block\d+\.tsv", "train"),
     # runs from before a job trained both stages of its block
     (r"train/(stage0|rounds_focus|rounds)_(\w+?)_N(\w+)_block\d+\.tsv", "train"),
     # a study's job, train_<study> (asp.studies): its value's folder prefix and value
@@ -28,6 +30,8 @@ PATTERNS = [
     (r"budget/(stage0|rounds)_(\w+?)_N(\w+)_E\d+_block\d+\.tsv", "budget"),
     (r"relatedness/(train)_(\w+?)_N(\w+)_rho[\d.]+_block\d+\.tsv", None),
     (r"relatedness/simulate_.*\.tsv", "simulate_relatedness"),
+    (r"relatedness/floor_.*\.tsv", "floor_relatedness"),
+    (r"floor/.*\.tsv", "floor"),
     (r"tune/.*\.tsv", "tune"),
     (r"simulate/.*\.tsv", "simulate"),
     (r"ingest/.*\.tsv", "ingest"),
@@ -60,7 +64,8 @@ def read(folder: Path) -> pd.DataFrame:
 def slurm_resources(df: pd.DataFrame) -> str:
     """The profile's default-resources (from the small rules) and set-resources (the others),
     as YAML, with the measurements behind them."""
-    small = {"simulate", "simulate_relatedness", "ingest", "table", "figure", "report"}
+    small = {"simulate", "simulate_relatedness", "floor", "floor_relatedness", "ingest", "table"}
+    small |= {"figure", "report"}
     lines = ["default-resources:"]
     s = df[df["rule"].isin(small)]
     lines += [

@@ -299,58 +299,45 @@ def test_the_tune_job_of_a_paper_data_set_is_unchanged_by_the_ranges():
     }
 
 
-def test_the_fits_a_study_reuses_are_those_its_own_job_trains():
-    """At rho = 0 the relatedness table reads the main run's ffn, soft and adaptive fits of
-    its first replicates. The relatedness job at rho = 0, on its own data with every method,
-    trains the same fits: every number of their rows is the same (eager step: the compiled
-    one gives every fit the same numbers at any place in any batch, tests/test_step.py)."""
-    import dataclasses
+def test_reused_fits_span_the_main_runs_blocks():
+    """A study with more replicates than a main-run block reads every block that holds its
+    replicates, each labelled with its count (the rows beyond it are dropped)."""
 
-    import pandas as pd
+    def blocks(cfg):
+        cfg["replicate_block"] = 25
+        cfg["relatedness"]["replicates"] = 30
 
-    from asp.jobs import job_replicates, run_both
-    from asp.methods import split_stages
-    from asp.simulation import SimulationCase, simulated_arrays
-    from asp.studies import as_study_rows
+    plan = Plan(validated("config.yaml", blocks))
+    rel = {t.id: t for t in plan.tables}["relatedness"]
+    labels = plan.reuse_labels(rel)
+    assert sorted(p for p in labels if "/case1/" in p and "/soft/" in p) == [
+        "results/fits/case1/N2000/mse/soft/block0.parquet",
+        "results/fits/case1/N2000/mse/soft/block1.parquet",
+    ]
+    assert {v["replicates"] for v in labels.values()} == {30}
+    fits = plan.table_inputs(rel)
+    assert "results/relatedness/rho0.5/fits/case1/N2000/mse/soft/block1.parquet" in fits
+    assert not [f for f in fits if "block2" in f]
+    assert plan.block_replicates(1, 30) == list(range(25, 30))
 
-    def paper_values(cfg):
-        cfg["hyperparameters"]["source"] = "paper"
-        cfg["training"]["compile"] = False
-        cfg["case_studies"]["sets"] = {}
 
-    plan = Plan(validated("config/tiny.yaml", paper_values))
-    active = plan.studies["relatedness"]
-    assert active.reused == {"0": ("ffn", "soft", "adaptive")} and active.replicates == 2
-    w = {"dataset": "case3", "n": "500", "block": "0"}
+def test_a_case_with_its_own_relatedness_has_no_neutral_value():
+    def related(cfg):
+        cfg["simulation"]["cases"]["case2"]["rho"] = 0.5
 
-    def arrays(params, replicates):
-        case = SimulationCase.from_config("case3", params["case"])
-        return {r: simulated_arrays(case, 500, 4, 2, params["base_seed"], r) for r in replicates}
+    plan = Plan(validated("config.yaml", related))
+    assert plan.studies["relatedness"].reused == {}
+    assert plan.studies["budget"].reused  # the budget study still reads the main run's
 
-    main_job = plan.training_job(rule(plan, "train_focus"), w)
-    main_data = arrays(plan.simulate_params("case3"), main_job["replicates"])
-    main = run_both(main_job, job_replicates(main_job, main_data))
-    # the study's own job at rho = 0 with every one of its methods, as without the reuse
-    own_rule = dataclasses.replace(
-        rule(plan, "train_relatedness"), methods=tuple(sum(split_stages(active.methods), []))
-    )
-    own_job = plan.training_job(own_rule, w | {"value": "0"})
-    assert own_job["replicates"] == [0, 1] and main_job["replicates"] == [0, 1, 2, 3]
-    own_data = arrays(plan.simulate_params("case3", "0", "relatedness"), own_job["replicates"])
-    for r in own_job["replicates"]:  # the study's data at rho = 0 is the main run's
-        assert all((a == b).all() for a, b in zip(own_data[r], main_data[r], strict=True))
-    own = run_both(own_job, job_replicates(own_job, own_data))
-    label = plan.reuse_labels({t.id: t for t in plan.tables}["relatedness"])
-    wall = ["seconds", "job_seconds", "job", "config_hash"]  # the job's, not the fit's
-    for method in ("ffn", "soft", "adaptive"):
-        (reused,) = [
-            r.rows for r in main if (r.cell["metric"], r.cell["method"]) == ("mse", method)
-        ]
-        (trained,) = [r.rows for r in own if r.cell["method"] == method]
-        path = f"results/fits/case3/N500/mse/{method}/block0.parquet"
-        reused = as_study_rows(reused, label[path])
-        assert len(reused) == 2 and reused["rho"].tolist() == [0.0, 0.0]
-        pd.testing.assert_frame_equal(
-            reused.drop(columns=wall), trained.drop(columns=wall), check_exact=True
-        )
-        assert reused["test_mse"].notna().all()
+
+def test_the_slurm_profile_sizes_every_training_rule(plan):
+    """profiles/slurm/config.yaml gives each training rule of config.yaml its runtime and
+    memory, and names no rule that does not exist."""
+    import yaml
+    from conftest import ROOT
+
+    profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    sized = {k for k in profile["set-resources"] if k.startswith("train")}
+    assert sized == {r.name for r in plan.training_rules}
+    for rule in sized:
+        assert profile["set-resources"][rule]["runtime"] >= 5

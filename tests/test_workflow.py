@@ -209,6 +209,52 @@ def tiny_run(tmp_path_factory):
     return cwd, done
 
 
+def test_the_fits_a_study_reuses_are_those_its_own_job_trains(tiny_run):
+    """At rho = 0 the relatedness table reads the main run's ffn, soft and adaptive fits of
+    its first replicates. The relatedness job at rho = 0 with every one of its methods, as it
+    would run without the reuse (on its own data, compiled as configured), trains the same
+    fits: every number of their rows is the one in the main run's files."""
+    import dataclasses
+
+    import pandas as pd
+
+    from asp.jobs import job_replicates, run_both, with_tuned_values
+    from asp.methods import split_stages
+    from asp.planning import Plan
+    from asp.simulation import SimulationCase, simulated_arrays
+    from asp.studies import as_study_rows
+
+    cwd, _ = tiny_run
+    cfg = yaml.safe_load((cwd / "config/tiny.yaml").read_text())
+    validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    plan = Plan(cfg)
+    active = plan.studies["relatedness"]
+    assert active.reused == {"0": ("ffn", "soft", "adaptive")} and active.replicates == 2
+    rule = next(r for r in plan.training_rules if r.name == "train_relatedness")
+    methods = tuple(sum(split_stages(active.methods), []))
+    job = plan.training_job(
+        dataclasses.replace(rule, methods=methods),
+        {"dataset": "case3", "n": "500", "block": "0", "value": "0"},
+    )
+    tuned = [(str(p), yaml.safe_load((cwd / p).read_text())) for p in plan.tuned_inputs("case3")]
+    job = with_tuned_values(job, tuned)
+    assert job["training"]["compile"] is True and job["replicates"] == [0, 1]
+    sim = plan.simulate_params("case3", "0", "relatedness")
+    case = SimulationCase.from_config("case3", sim["case"])
+    arrays = {r: simulated_arrays(case, 500, 4, 2, sim["base_seed"], r) for r in job["replicates"]}
+    own = {r.cell["method"]: r.rows for r in run_both(job, job_replicates(job, arrays))}
+    labels = plan.reuse_labels(next(t for t in plan.tables if t.id == "relatedness"))
+    wall = ["seconds", "job_seconds", "job", "config_hash"]  # the job's, not the fit's
+    for method in ("ffn", "soft", "adaptive"):
+        path = f"results/fits/case3/N500/mse/{method}/block0.parquet"
+        reused = as_study_rows(pd.read_parquet(cwd / path), labels[path])
+        assert len(reused) == 2 and reused["rho"].tolist() == [0.0, 0.0]
+        assert reused["test_mse"].notna().all()
+        pd.testing.assert_frame_equal(
+            reused.drop(columns=wall), own[method].drop(columns=wall), check_exact=True
+        )
+
+
 def test_killed_run_resumes_without_redoing_finished_jobs(tiny_run):
     _, done = tiny_run
     for path, mtime in done.items():
@@ -505,7 +551,7 @@ def test_no_job_log_holds_a_logging_error(tiny_run):
     assert len(logs) > 40
     bad = [str(p.relative_to(cwd)) for p in logs if "Logging error" in p.read_text()]
     assert bad == []
-    case_study = cwd / "logs/train/case_study_student_Nall_block0.log"
+    case_study = cwd / "logs/train/case_study/student_Nall_block0.log"
     if HAVE_DATA:
         assert "case_study student Nall block0" in case_study.read_text()
 

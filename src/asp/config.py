@@ -107,7 +107,7 @@ def _check_data_sets(config: dict) -> None:
     reserved = _reserved_names(config)
     for name, given in config["case_studies"]["sets"].items():
         key = f"case_studies.sets.{name}"
-        if name in reserved:
+        if name in reserved or name.startswith("train_"):  # train_*: the training rules'
             raise ConfigError(key, f"{name!r} is already the name of a rule, table or case")
         for k in given or {}:
             if k not in ENTRY_KEYS:

@@ -134,7 +134,7 @@ class CellResult:
     state: StageState | None = None  # stage 0 only
     # The fits' selected weights (list layout, leading axis: the fits in replicate order) and
     # the network they belong to: what predicts with them (asp.estimator). Kept in memory
-    # only; the workflow writes rows, curves and states.
+    # only; the workflow writes rows and curves.
     params: list[torch.Tensor] | None = None
     network: Network | None = None
 
@@ -143,12 +143,18 @@ def _settings(job: dict) -> TrainSettings:
     return TrainSettings(**job["training"], log_every=LOG_EVERY)
 
 
-def _family_groups(cells: list[dict], positions: list[int] | None = None) -> dict[str, list[int]]:
+def _family_groups(
+    cells: list[dict], positions: list[int] | None = None, by_penalty: bool = False
+) -> dict[str, list[int]]:
     """Cell positions (of ``positions``, default all) by network family: the fits of one
-    family train as one batch."""
+    family train as one batch. With ``by_penalty`` (the rounds), also by round penalty: every
+    fit of a batch pays for every penalty in it, so a method's seconds (Tables 5 and 6) would
+    depend on which other rounds methods its job trains. A fit's numbers do not."""
     groups: dict[str, list[int]] = {}
     for i in range(len(cells)) if positions is None else positions:
-        groups.setdefault(get_method(cells[i]["method"]).network, []).append(i)
+        method = get_method(cells[i]["method"])
+        key = f"{method.network} {method.round_penalty}" if by_penalty else method.network
+        groups.setdefault(key, []).append(i)
     return groups
 
 
@@ -256,8 +262,9 @@ def run_rounds(
     trained = []
     start = time.perf_counter()
     for positions in (first, matched):
-        for family, members in _family_groups(cells, positions).items():
+        for members in _family_groups(cells, positions, by_penalty=True).values():
             part = [cells[i] for i in members]
+            family = get_method(part[0]["method"]).network
             out, batch, rows = _train_rounds_part(
                 job, replicates, part, family, by_key, budgets, settings, arch, device, dtype
             )
@@ -290,16 +297,22 @@ def run_rounds(
 
 
 def run_both(job: dict, replicates: list[Replicate]) -> list[CellResult]:
-    """A job that trains both stages: its stage-0 cells with ``job["training"]``, then its
-    rounds cells from their states with ``job["round_training"]`` (a study's job: one process
-    instead of two). Results in the job's cell order."""
+    """A job that trains both stages (every workflow job): its stage-0 cells with
+    ``job["training"]``, then its rounds cells from their states with ``job["round_training"]``.
+    Results in the job's cell order; every row carries the whole job's config hash and its
+    training seconds (both stages)."""
     cells = job["cells"]
     first = [c for c in cells if not get_method(c["method"]).adaptive]
     later = [c for c in cells if get_method(c["method"]).adaptive]
+    start = time.perf_counter()
     results = run_stage0({**job, "cells": first}, replicates)
     if later:
         rounds = {**job, "cells": later, "training": job["round_training"]}
         results += run_rounds(rounds, replicates, [r.state for r in results])
+    seconds, digest = time.perf_counter() - start, config_hash(job)
+    for r in results:
+        r.rows["job_seconds"] = seconds
+        r.rows["config_hash"] = digest
     by_cell = {(r.cell["metric"], r.cell["method"]): r for r in results}
     return [by_cell[(c["metric"], c["method"])] for c in cells]
 

@@ -1,9 +1,9 @@
 """The compared methods: one registry that the workflow, the tables and the trainer all read.
 
 Adding a method is one ``register(Method(...))`` here (plus a module in ``asp.networks`` when it
-needs a new network shape). The workflow derives its training jobs from these entries: a
-``stage0`` method trains from scratch in the stage-0 jobs; a ``rounds`` method continues from
-the stage-0 fits of the method it ``starts_from`` with the adaptive rounds. The config's method
+needs a new network shape). A training job trains both stages of the methods its tables read
+(asp.planning): a ``stage0`` method trains from scratch; a ``rounds`` method continues from the
+stage-0 fits of the method it ``starts_from`` with the adaptive rounds. The config's method
 lists (checked against this registry at start-up) say which tables a method appears in.
 """
 

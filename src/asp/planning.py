@@ -60,7 +60,9 @@ class TrainingRule:
 
     name: str
     doc: str
-    stage: str  # main, focus, case_study, or a study's id: its jobs' names and logs
+    # main, focus, case_study, a study's id, or <id>_<prefix><value> at the study's neutral
+    # value: the rule's name without train_, and its jobs' names, logs and benchmarks
+    stage: str
     methods: tuple[str, ...]
     metrics: tuple[str, ...]
     root: str  # the folder of its fits
@@ -86,9 +88,10 @@ class TrainingRule:
 
     @property
     def tag(self) -> str:
-        """Its logs' and benchmarks' file name (without extension)."""
+        """Its logs' and benchmarks' file name (without extension): a folder per stage (the
+        rule's name without ``train_``; ``main`` for ``train``)."""
         value = f"_{STUDIES[self.study].prefix}{{value}}" if self.study else ""
-        return f"{self.stage}_{{dataset}}_N{{n}}{value}_block{{block}}"
+        return f"{self.stage}/{{dataset}}_N{{n}}{value}_block{{block}}"
 
 
 @dataclass(frozen=True)
@@ -204,12 +207,12 @@ class Plan:
         if active.replicates > self.config["replicates"]:
             return active
         main = set.intersection(*(set(self.main_methods(d, self.focus)) for d in self.cases))
-        reused = {
-            v: tuple(m for m in active.methods if m in main)
-            for v in active.values
-            if study.neutral(self.config, study.cast(v))
-        }
-        return dataclasses.replace(active, reused={v: m for v, m in reused.items() if m})
+        neutral = [v for v in active.values if study.neutral(self.config, study.cast(v))]
+        reused = tuple(m for m in active.methods if m in main)
+        if not neutral or not reused:
+            return active
+        # a study's neutral value is the main run's own setting: one value at most
+        return dataclasses.replace(active, reused={neutral[0]: reused})
 
     # -- tables and figures -------------------------------------------------------------------
 
@@ -427,6 +430,7 @@ class Plan:
         stages = [p[0] for p in parts]
         rules = []
         for stage, what, methods, datasets, sizes in parts:
+            priority = PRIORITY.get(stage, 0)
             if stages.count(stage) > 1:  # an unusual config: name the groups apart
                 stage += "_" + "_".join(datasets + list(sizes))
             rules.append(
@@ -443,7 +447,7 @@ class Plan:
                         "dataset": "|".join(map(re.escape, datasets)),
                         "n": "|".join(map(re.escape, sizes)),
                     },
-                    priority=PRIORITY.get(stage, 0),
+                    priority=priority,
                 )
             )
         return rules + [r for a in self.studies.values() for r in self._study_rules(a)]
@@ -452,32 +456,30 @@ class Plan:
         """A study's rules: every method at each value, both stages in one job per (value,
         case, block); at a value where the study's job is the main run's own (its neutral
         value), only the methods the main run does not train there."""
-        focus_only = {"dataset": "|".join(self.cases), "n": str(self.focus)}
+        focus_only = {"dataset": "|".join(map(re.escape, self.cases)), "n": str(self.focus)}
         study = active.study
         plain = [v for v in active.values if v not in active.reused]
-        parts = [(f"train_{study.id}", plain, active.methods)] if plain else []
+        parts = [(study.id, plain, active.methods)] if plain else []
         for value, reused in active.reused.items():
             rest = [m for m in active.methods if m not in reused]
             if rest:
-                parts.append((f"train_{study.id}_{study.prefix}{value}", [value], rest))
-        rules = []
-        for name, values, methods in parts:
-            # the stage-0 methods (with those the rounds start from), then the rounds
-            rules.append(
-                TrainingRule(
-                    name,
-                    f"The {study.id} study's methods on one block of replicates at one value: "
-                    "stage 0, then the rounds from its states.",
-                    study.id,
-                    tuple(sum(split_stages(methods), [])),
-                    tuple(active.metrics),
-                    f"{active.root}/fits",
-                    active.data,
-                    constraints=focus_only | {"value": "|".join(map(re.escape, values))},
-                    study=study.id,
-                )
+                parts.append((f"{study.id}_{study.prefix}{value}", [value], rest))
+        return [
+            TrainingRule(
+                f"train_{stage}",
+                f"The {study.id} study's methods on one block of replicates at one value, both "
+                f"stages: {', '.join(methods)}.",
+                stage,
+                # the stage-0 methods (with those the rounds start from), then the rounds
+                tuple(sum(split_stages(methods), [])),
+                tuple(active.metrics),
+                f"{active.root}/fits",
+                active.data,
+                constraints=focus_only | {"value": "|".join(map(re.escape, values))},
+                study=study.id,
             )
-        return rules
+            for stage, values, methods in parts
+        ]
 
     def _cell(self, dataset: str, metric: str, method: str) -> dict:
         """A cell with the paper's values from config, or, when tuned, the names of those its

@@ -16,7 +16,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,15 +85,17 @@ def adam_step(
 def _vector_isa_probed_once() -> None:
     """Inductor's check of the CPU's vector instruction sets, once per machine, not per process.
 
-    Before its first kernel a process has Inductor compile a test library for each instruction
+    Before its first kernel a process has Inductor build a test library for each instruction
     set the CPU claims (AVX2, AVX-512) and load it in a new Python process: about 2 s in every
     training job, for an answer that depends only on the machine, its compiler and torch. When
-    every claimed set passes, a marker in Inductor's cache folder records it, and this and every
-    later process tell Inductor so (``cpp.vec_isa_ok``), which skips the check; the kernels
-    are the same. Where a set fails, or on another torch, Inductor checks as before.
+    every claimed set passes, a marker in Inductor's cache folder (keyed by torch, the sets,
+    the compiler and its version) records it, and this and every later process tell Inductor
+    so (``cpp.vec_isa_ok``), which skips that check; the kernels are the same. (Inductor's
+    further checks of some sets, AVX-512 BF16, VNNI and AMX, still run where the CPU has them.)
+    Where a set fails, or on a torch without these internals, Inductor checks as before.
     """
     try:
-        from torch._inductor import config, cpu_vec_isa
+        from torch._inductor import config, cpp_builder, cpu_vec_isa
         from torch._inductor.runtime.cache_dir_utils import cache_dir
 
         if config.cpp.vec_isa_ok is not None or platform.machine() not in ("x86_64", "AMD64"):
@@ -105,7 +106,10 @@ def _vector_isa_probed_once() -> None:
             for isa in cpu_vec_isa.supported_vec_isa_list
             if all(flag in flags for flag in str(isa).split())
         ]
-        key = json.dumps([torch.__version__, claimed, os.environ.get("CXX", "")])
+        compiler = cpp_builder.get_cpp_compiler()
+        key = json.dumps(
+            [torch.__version__, claimed, compiler, cpp_builder.get_compiler_version_info(compiler)]
+        )
         marker = Path(cache_dir()) / f"asp_vec_isa_{hashlib.sha256(key.encode()).hexdigest()[:16]}"
         if not marker.exists():
             if [str(isa) for isa in cpu_vec_isa.valid_vec_isa_list()] != claimed:
@@ -113,7 +117,7 @@ def _vector_isa_probed_once() -> None:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(" ".join(claimed) + "\n")
         config.cpp.vec_isa_ok = True
-    except (ImportError, AttributeError, OSError) as err:  # another torch: its own check
+    except (ImportError, AttributeError, OSError, RuntimeError) as err:
         log.info("vector instruction sets: Inductor's own check (%s)", err)
 
 

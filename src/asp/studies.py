@@ -2,10 +2,13 @@
 
 A study varies one thing (its variable) over values listed in its config block and trains its
 methods at focus_size in every simulation case, on the first ``replicates`` evaluation
-replicates, with fits of its own under ``results/<id>/<prefix><value>/``. Its declaration says
-everything the pipeline needs: the config block that enables it, what one value does to a
-training job (its library function ``adjust``) or to the simulated data (``case``), the metrics
-it trains on, its table (builder and claims), its figure and report section, and its findings.
+replicates, with fits of its own under ``results/<id>/<prefix><value>/``. At its neutral value,
+where its job would be the main run's own (``neutral``), it reads the main run's fits of the
+methods the main run trains there and trains only the others (rule
+``train_<id>_<prefix><value>``). Its declaration says everything the pipeline needs: the config
+block that enables it, what one value does to a training job (its library function ``adjust``)
+or to the simulated data (``case``), the metrics it trains on, its table (builder and claims),
+its figure and report section, its findings, and its neutral value.
 The workflow makes its rules from the declaration (``asp.planning``); nothing else names it.
 
 A study's config block holds its values (under ``values_key``), ``replicates`` and
@@ -30,7 +33,7 @@ Build = Callable[[pd.DataFrame, list[str]], tuple[pd.DataFrame, pd.DataFrame]]
 
 @dataclass(frozen=True)
 class Study:
-    id: str  # its table, figure (fig_<id>), training rule (train_<id>) and results folder
+    id: str  # its table, figure (fig_<id>), training rules (train_<id>...) and results folder
     title: str  # the report section's heading and the figure's title
     text: str  # the report section: what the study asks and how (our HTML)
     config_key: str  # dotted key of its config block; it runs when the block lists values
@@ -161,8 +164,11 @@ register(
         ),
         case=lambda case, rho: case | {"rho": float(rho)},
         findings=relatedness_findings,
-        # rho = 0 draws the paper's data bit for bit (asp.simulation)
-        neutral=lambda config, rho: rho == 0,
+        # rho = 0 draws the paper's data bit for bit (asp.simulation), unless a case of the main
+        # run sets a relatedness of its own
+        neutral=lambda config, rho: all(
+            case.get("rho", 0) == rho for case in config["simulation"]["cases"].values()
+        ),
     )
 )
 

@@ -155,8 +155,9 @@ class TrainOutcome:
     curves: dict[str, np.ndarray] = field(default_factory=dict)  # "val" -> (E, B)
 
     def state_dict(self) -> dict:
-        """Tensors only (the curves too), for torch.save: the adaptive jobs start from it, and
-        ``torch.load(..., weights_only=True)`` reads it back without unpickling any object."""
+        """Tensors only (the curves too): what the rounds start from, copied with
+        ``from_state`` (and, saved with torch.save, read back by ``torch.load(...,
+        weights_only=True)`` without unpickling any object)."""
         state = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "curves"}
         state["curves"] = {k: torch.from_numpy(np.asarray(v)) for k, v in self.curves.items()}
         return state

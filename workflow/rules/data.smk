@@ -52,6 +52,8 @@ rule floor:
         "results/data/{dataset}/N{n}.floor.csv",
     log:
         "logs/floor/{dataset}_N{n}.log",
+    benchmark:
+        "benchmarks/floor/{dataset}_N{n}.tsv"
     wildcard_constraints:
         dataset="|".join(plan.cases),
         n=r"\d+",
@@ -74,6 +76,8 @@ for _s in plan.own_data_studies:
             _s.data.replace(".parquet", ".floor.csv"),
         log:
             f"logs/{_s.study.id}/floor_{{dataset}}_N{{n}}_{_s.study.prefix}{{value}}.log",
+        benchmark:
+            f"benchmarks/{_s.study.id}/floor_{{dataset}}_N{{n}}_{_s.study.prefix}{{value}}.tsv"
         wildcard_constraints:
             dataset="|".join(plan.cases),
             n=str(plan.focus),

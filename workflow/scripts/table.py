@@ -13,6 +13,9 @@ log = start_logging(smk.log[0])
 spec = table_spec(smk.params.table)
 # a study's table at its neutral value reads main-run fits as its own (asp.studies)
 reused = dict(smk.params.reused)
+unknown = set(reused) - set(map(str, smk.input.fits))
+if unknown:  # a path the plan and the inputs spell differently would go unlabelled
+    raise ValueError(f"{spec.id}: reused fits not among the inputs: {sorted(unknown)[:3]}")
 fits = pd.concat(
     [
         as_study_rows(pd.read_parquet(f), reused[f]) if f in reused else pd.read_parquet(f)
