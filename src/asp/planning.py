@@ -47,6 +47,9 @@ CELL = "{dataset}/N{n}/%s/%s/block{block}.%s"  # metric, method, extension
 # The training rules' priorities by stage: the focus_size jobs (most methods, largest per-job
 # work), then the main run's other jobs; the studies' shorter jobs fill the gaps.
 PRIORITY = {"focus": 3, "case_study": 2, "main": 1}
+# The simulate jobs come before every training job: they take a second each, and a training
+# job cannot start before its data (Snakemake's priorities do not pass to a job's inputs).
+SIMULATE_PRIORITY = max(PRIORITY.values()) + 1
 
 
 class PlanError(ValueError):

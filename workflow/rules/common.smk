@@ -16,7 +16,7 @@ os.environ.update(
 )
 
 from asp.config import ConfigError, check_config
-from asp.planning import Plan, PlanError
+from asp.planning import SIMULATE_PRIORITY, Plan, PlanError
 from asp.realdata import DataFormatError, check_columns, header_of
 from asp.studies import table_param
 

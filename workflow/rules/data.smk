@@ -10,6 +10,9 @@ rule simulate:
     wildcard_constraints:
         dataset="|".join(plan.cases),
         n=r"\d+",
+    # before the training jobs (a second each), so that the longest training jobs, whose data
+    # this is, can start first (asp.planning.PRIORITY)
+    priority: SIMULATE_PRIORITY
     conda:
         CONDA_ENV
     params:
@@ -35,6 +38,7 @@ for _s in plan.own_data_studies:
             dataset="|".join(plan.cases),
             n=str(plan.focus),
             value="|".join(re.escape(v) for v in _s.values),
+        priority: SIMULATE_PRIORITY
         conda:
             CONDA_ENV
         params:
