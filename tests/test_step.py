@@ -110,3 +110,49 @@ def test_compiled_step_equals_eager(case1, arch):
     assert torch.equal(ad_e.epochs, ad_c.epochs)
     for p, q in zip(ad_e.params + soft_e.params, ad_c.params + soft_c.params, strict=True):
         assert_close(p, q, atol=1e-10, rtol=0)
+
+
+KERNEL_USER = """
+import torch
+from asp.networks import Architecture, get_network
+from asp.penalties import get_penalty
+from asp.training import TrainSettings, stepper
+
+net = get_network("per_task_mlp", Architecture(4, (4, 3), 2, "linear"))
+gen = torch.Generator().manual_seed(0)
+theta = torch.rand(3, 2, net.n_params, generator=gen)
+chunks, weight = torch.rand(1, 3, 6, 8, generator=gen), torch.full((1, 8), 1 / 16)
+settings = TrainSettings(batch_size=8, max_epochs=1, patience=1, compile=True)
+fused = stepper(net, (get_penalty("mean_squared"),), settings)
+print(fused.validate(theta, chunks, weight)[0].tolist())
+"""
+
+
+def test_a_kernel_cut_short_by_a_killed_build_is_built_again(tmp_path):
+    """A process killed while Inductor built a kernel leaves a truncated shared object in the
+    cache, which Inductor would load and fail on in every later process: it is removed and
+    built again, with the same numbers."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {
+        **os.environ,
+        "TORCHINDUCTOR_CACHE_DIR": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+
+    def run() -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-c", KERNEL_USER]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+
+    first = run()
+    kernels = list(tmp_path.rglob("*.main.so"))  # the kernels (not Inductor's CPU probes)
+    assert kernels
+    for p in kernels:  # what a build killed halfway leaves
+        p.write_bytes(p.read_bytes()[:100])
+    again = run()
+    assert again.stdout == first.stdout
+    assert "an incomplete compiled kernel (its build was killed); building it again" in again.stderr

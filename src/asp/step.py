@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import platform
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,37 @@ def _inductor(fn: Callable, args: tuple[torch.Tensor, ...]) -> Callable:
         # cache then applies, and later processes skip lowering and code generation.
         mode = FakeTensorMode(shape_env=ShapeEnv())
         fake = [mode.from_tensor(a, static_shapes=True) for a in args]
-        return torch._inductor.compile(graph, fake)
+        try:
+            return torch._inductor.compile(graph, fake)
+        except Exception as err:
+            if not _remove_broken_kernel(err):
+                raise
+            return torch._inductor.compile(graph, fake)  # builds the kernel again
+
+
+# How loading a shared object fails (file too short, cannot read file data, invalid ELF header:
+# a file cut short or never finished); the path is checked to lie in Inductor's cache below.
+_BROKEN_KERNEL = re.compile(r"(\S+\.so): (?:file too short|cannot read file data|invalid ELF)")
+
+
+def _remove_broken_kernel(err: Exception) -> bool:
+    """Remove the kernel ``err`` failed to load, if it is an incomplete file in Inductor's cache.
+
+    Inductor builds a kernel's shared object in place and reuses any file it finds at that path,
+    so a process killed while it compiled (a run stopped with kill -9, a node lost) leaves a
+    truncated kernel that every later process would fail to load. Removed, it is built again.
+    """
+    from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+    found = _BROKEN_KERNEL.search(str(err))
+    if found is None:
+        return False
+    path = Path(found[1]).resolve()
+    if not path.is_file() or Path(cache_dir()).resolve() not in path.parents:
+        return False
+    log.warning("%s: an incomplete compiled kernel (its build was killed); building it again", path)
+    path.unlink()
+    return True
 
 
 class Stepper:
