@@ -259,15 +259,20 @@ class Plan:
         study's at its neutral value are the main run's of the methods it reuses."""
         cell = f"{dataset}/N{n}/{metric}/{method}/block%d.parquet"
         if study is None:
-            return [f"{FITS}/{cell}" % b for b in self.blocks]
+            return [self.main_fit(dataset, n, metric, method, b) for b in self.blocks]
         active = self.studies[study]
         return [
-            f"{FITS}/{cell}" % b
+            self.main_fit(dataset, n, metric, method, b)
             if method in active.reused.get(v, ())
             else f"{active.root.format(value=v)}/fits/{cell}" % b
             for v in active.values
             for b in self._blocks(active.replicates)
         ]
+
+    @staticmethod
+    def main_fit(dataset: str, n, metric: str, method: str, block: int) -> str:
+        """The main run's fit file of one (dataset, N, metric, method, block)."""
+        return f"{FITS}/{dataset}/N{n}/{metric}/{method}/block{block}.parquet"
 
     def reuse_labels(self, spec: TableSpec) -> dict[str, dict]:
         """The main run's fit files a study's table reads at its neutral value, each with what
@@ -278,7 +283,7 @@ class Plan:
         active = self.studies[spec.study]
         study = active.study
         return {
-            f"{FITS}/{d}/N{self.focus}/{metric}/{m}/block{b}.parquet": {
+            self.main_fit(d, self.focus, metric, m, b): {
                 "variable": study.variable,
                 "value": study.cast(v),
                 "replicates": active.replicates,
