@@ -134,14 +134,17 @@ def test_fit_equals_the_workflows_fit(cls, method, keys):
         assert np.array_equal(model.history_[r, : len(expected)], expected)
         assert len(expected) == model.n_epochs_[r]
 
-    # predictions: each replicate's selected weights on X scaled by its own training scalers
+    # predictions: each replicate's selected weights on X scaled by its own training scalers,
+    # the replicates in one call as the estimator makes it (a batched matmul of one replicate
+    # alone may round differently from the same replicate in a batch of two, on some CPUs)
     dtype = torch.float64 if settings["dtype"] == "float64" else torch.float32
-    per_rep = []
-    for r, rep in enumerate(reps):
-        scaled = torch.as_tensor(rep.data.x_scaler.transform(x)[None], dtype=dtype)
-        with torch.no_grad():
-            out = theirs.network.predict([p[r : r + 1] for p in theirs.params], scaled)
-        per_rep.append(rep.data.y_scaler.inverse_transform(out[0].numpy().astype(np.float64)))
+    scaled = np.stack([rep.data.x_scaler.transform(x) for rep in reps])
+    with torch.no_grad():
+        out = theirs.network.predict(theirs.params, torch.as_tensor(scaled, dtype=dtype))
+    per_rep = [
+        rep.data.y_scaler.inverse_transform(out[r].numpy().astype(np.float64))
+        for r, rep in enumerate(reps)
+    ]
     mean, std = model.predict(x, return_std=True)
     assert np.array_equal(mean, np.mean(per_rep, axis=0))
     assert np.array_equal(std, np.std(per_rep, axis=0))

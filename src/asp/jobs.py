@@ -143,18 +143,16 @@ def _settings(job: dict) -> TrainSettings:
     return TrainSettings(**job["training"], log_every=LOG_EVERY)
 
 
-def _family_groups(
-    cells: list[dict], positions: list[int] | None = None, by_penalty: bool = False
-) -> dict[str, list[int]]:
+def _family_groups(cells: list[dict], positions: list[int] | None = None) -> dict[str, list[int]]:
     """Cell positions (of ``positions``, default all) by network family: the fits of one
-    family train as one batch. With ``by_penalty`` (the rounds), also by round penalty: every
-    fit of a batch pays for every penalty in it, so a method's seconds (Tables 5 and 6) would
-    depend on which other rounds methods its job trains. A fit's numbers do not."""
+    family train as one batch, whatever their penalties. One batch pays less per fit-step
+    than several (fewer step calls, one compiled graph); every fit of it computes each
+    penalty form in it (a few per cent of a step: the data gradient dominates), and its
+    seconds are the batch's shared by epochs (docs/method.md §14). A fit's numbers do not
+    depend on its batch."""
     groups: dict[str, list[int]] = {}
     for i in range(len(cells)) if positions is None else positions:
-        method = get_method(cells[i]["method"])
-        key = f"{method.network} {method.round_penalty}" if by_penalty else method.network
-        groups.setdefault(key, []).append(i)
+        groups.setdefault(get_method(cells[i]["method"]).network, []).append(i)
     return groups
 
 
@@ -262,9 +260,8 @@ def run_rounds(
     trained = []
     start = time.perf_counter()
     for positions in (first, matched):
-        for members in _family_groups(cells, positions, by_penalty=True).values():
+        for family, members in _family_groups(cells, positions).items():
             part = [cells[i] for i in members]
-            family = get_method(part[0]["method"]).network
             out, batch, rows = _train_rounds_part(
                 job, replicates, part, family, by_key, budgets, settings, arch, device, dtype
             )

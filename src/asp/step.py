@@ -122,6 +122,12 @@ def _vector_isa_probed_once() -> None:
         log.info("vector instruction sets: Inductor's own check (%s)", err)
 
 
+# Inductor's check of every input's sizes and strides on every call (about 8 us, a tenth of a
+# step of 100 fits) is left out: Stepper looks a graph up by exactly those (and epoch_step
+# checks the only arguments it passes on unchecked, the step's own outputs).
+_OPTIONS = {"size_asserts": False}
+
+
 def _inductor(fn: Callable, args: tuple[torch.Tensor, ...]) -> Callable:
     """``fn`` traced for these input shapes and compiled by TorchInductor.
 
@@ -143,11 +149,11 @@ def _inductor(fn: Callable, args: tuple[torch.Tensor, ...]) -> Callable:
         mode = FakeTensorMode(shape_env=ShapeEnv())
         fake = [mode.from_tensor(a, static_shapes=True) for a in args]
         try:
-            return torch._inductor.compile(graph, fake)
+            return torch._inductor.compile(graph, fake, options=_OPTIONS)
         except Exception as err:
             if not _remove_broken_kernel(err):
                 raise
-            return torch._inductor.compile(graph, fake)  # builds the kernel again
+            return torch._inductor.compile(graph, fake, options=_OPTIONS)  # builds it again
 
 
 # How loading a shared object fails (file too short, cannot read file data, invalid ELF header:
@@ -192,9 +198,11 @@ class Stepper:
         self.compile = compile
         self._compiled: dict[tuple, Callable] = {}
 
-    def _run(self, fn: Callable, *args: torch.Tensor):
+    def _function(self, fn: Callable, *args: torch.Tensor) -> Callable:
+        """``fn`` compiled for arguments of the shapes, strides, dtypes and devices of
+        ``args`` (once per process), or ``fn`` itself when not compiling."""
         if not self.compile:
-            return fn(*args)
+            return fn
         key = (fn.__name__, *((a.shape, a.stride(), a.dtype, a.device) for a in args))
         if key not in self._compiled:
             try:
@@ -202,7 +210,10 @@ class Stepper:
             except Exception as err:  # an unusual torch build: the same graph through Dynamo
                 log.warning("direct Inductor compilation failed (%s); using torch.compile", err)
                 self._compiled[key] = torch.compile(fn, dynamic=False)
-        return self._compiled[key](*args)
+        return self._compiled[key]
+
+    def _run(self, fn: Callable, *args: torch.Tensor):
+        return self._function(fn, *args)(*args)
 
     def _step_flat(self, theta, m, v, t, active, rows, row_weight, *terms):
         n = len(self.penalties)
@@ -232,6 +243,30 @@ class Stepper:
         fit's inputs then targets. Returns the new (theta, m, v, t)."""
         out = self._run(self._step_flat, theta, m, v, t, active, rows, row_weight, *coefs, *masks)
         return tuple(out)
+
+    def epoch_step(self, theta, m, v, t, active, rows, row_weight, coefs, masks) -> Callable:
+        """``step`` for the mini-batches of one epoch, ``step(theta, m, v, t, rows,
+        row_weight)`` with the other arguments fixed: every step of an epoch has the shapes of
+        its first, so the compiled graph is looked up once per epoch, not per step (a step of
+        100 fits costs about 100 us, the lookup 10). The first call checks that the step
+        returns (theta, m, v, t) as it takes them; if not, every call looks up its graph."""
+        terms = (*coefs, *masks)
+        fn = self._function(self._step_flat, theta, m, v, t, active, rows, row_weight, *terms)
+        checked = False
+
+        def step(theta, m, v, t, rows, row_weight):
+            nonlocal fn, checked
+            out = fn(theta, m, v, t, active, rows, row_weight, *terms)
+            if not checked:
+                checked = True
+                if any(
+                    (a.shape, a.stride(), a.dtype) != (b.shape, b.stride(), b.dtype)
+                    for a, b in zip(out, (theta, m, v, t), strict=True)
+                ):
+                    fn = functools.partial(self._run, self._step_flat)
+            return tuple(out)
+
+        return step
 
     def validate(
         self, theta: torch.Tensor, chunks: torch.Tensor, row_weight: torch.Tensor

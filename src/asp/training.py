@@ -327,10 +327,11 @@ class Trainer:
         theta, m, v, t = part(self.theta), part(self.m), part(self.v), part(self.t)
         active = part(self.active)
         coefs, masks = [part(c) for c in coefs], [part(mask) for mask in masks]
+        step = self.stepper.epoch_step(
+            theta, m, v, t, active, batches[0], self.row_weight[0], coefs, masks
+        )
         for i in range(self.n_steps):
-            theta, m, v, t = self.stepper.step(
-                theta, m, v, t, active, batches[i], self.row_weight[i], coefs, masks
-            )
+            theta, m, v, t = step(theta, m, v, t, batches[i], self.row_weight[i])
         with torch.no_grad():
             chunks = self.val_chunks if whole else self.val_chunks.index_select(1, fits)
             mse, mae, finite = self.stepper.validate(theta, chunks, self.val_weight)
