@@ -29,8 +29,9 @@ PATTERNS = [
     # runs from before the budget study trained both stages in one job
     (r"budget/(stage0|rounds)_(\w+?)_N(\w+)_E\d+_block\d+\.tsv", "budget"),
     (r"relatedness/(train)_(\w+?)_N(\w+)_rho[\d.]+_block\d+\.tsv", None),
-    (r"relatedness/simulate_.*\.tsv", "simulate_relatedness"),
-    (r"relatedness/floor_.*\.tsv", "floor_relatedness"),
+    # a study's own data (simulate_<study>, floor_<study>)
+    (r"(?P<study>[a-z_]+)/simulate_.*\.tsv", "simulate_{study}"),
+    (r"(?P<study>[a-z_]+)/floor_.*\.tsv", "floor_{study}"),
     (r"floor/.*\.tsv", "floor"),
     (r"tune/.*\.tsv", "tune"),
     (r"simulate/.*\.tsv", "simulate"),
@@ -51,7 +52,9 @@ def read(folder: Path) -> pd.DataFrame:
                 continue
             b = pd.read_csv(path, sep="\t").iloc[-1]
             row = {"rule": rule, "dataset": None, "n": None, "s": b["s"], "rss": b["max_rss"]}
-            if m.groups():
+            if m.groupdict():
+                row["rule"] = rule.format(**m.groupdict())
+            elif m.groups():
                 stage, dataset, n = m.groups()
                 name = f"{rule}_{stage}" if rule else f"{stage}_relatedness"
                 name = "train" if name == "train_main" else name
@@ -64,8 +67,8 @@ def read(folder: Path) -> pd.DataFrame:
 def slurm_resources(df: pd.DataFrame) -> str:
     """The profile's default-resources (from the small rules) and set-resources (the others),
     as YAML, with the measurements behind them."""
-    small = {"simulate", "simulate_relatedness", "floor", "floor_relatedness", "ingest", "table"}
-    small |= {"figure", "report"}
+    small = {"simulate", "floor", "ingest", "table", "figure", "report"}
+    small |= {r for r in df["rule"] if r.startswith(("simulate_", "floor_"))}
     lines = ["default-resources:"]
     s = df[df["rule"].isin(small)]
     lines += [

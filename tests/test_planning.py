@@ -24,6 +24,7 @@ def test_main_run_rules_train_what_the_tables_read(plan):
         "train_budget",
         "train_relatedness",
         "train_relatedness_rho0",
+        "train_cll_rbf",
     ]
     paper = ("ffn", "soft", "adaptive", "soft_extended")
     sims = rule(plan, "train")
@@ -127,8 +128,7 @@ def test_study_data_and_fits_paths(plan):
     sim = plan.simulate_params("case3", "0.9", "relatedness")
     assert sim["case"]["rho"] == 0.9 and sim["replicates"] == 100
     assert plan.simulate_params("case3")["case"]["rho"] == 0  # the paper's independent tasks
-    (relatedness,) = plan.own_data_studies
-    assert relatedness.study.id == "relatedness"
+    assert [a.study.id for a in plan.own_data_studies] == ["relatedness", "cll_rbf"]
     fits = plan.fits("case1", 2000, "mse", "soft", "budget")
     assert fits == ["results/fits/case1/N2000/mse/soft/block0.parquet"] + [
         f"results/budget/E{e}/fits/case1/N2000/mse/soft/block0.parquet" for e in (2000, 5000)
@@ -137,7 +137,11 @@ def test_study_data_and_fits_paths(plan):
 
 def test_tables_read_only_their_own_fits(plan):
     ids = [t.id for t in plan.tables]
-    assert ids[:7] == [f"table{k}" for k in range(1, 8)] and ids[-2:] == ["budget", "relatedness"]
+    assert ids[:7] == [f"table{k}" for k in range(1, 8)] and ids[-3:] == [
+        "budget",
+        "relatedness",
+        "cll_rbf",
+    ]
     by_id = {t.id: t for t in plan.tables}
     t3 = plan.table_inputs(by_id["table3"])
     assert len(t3) == 3 * 5 * 4 and all("/mse/" in f for f in t3)  # cases x N x methods
@@ -149,19 +153,21 @@ def test_tables_read_only_their_own_fits(plan):
 
 def test_report_inputs(plan):
     inputs = plan.report_inputs()
-    assert len(inputs["checksums"]) == 15 + 12  # main data, relatedness data
+    assert len(inputs["checksums"]) == 15 + 12 + 3  # main data, relatedness, CLL paper's
     assert inputs["study_figures"] == [
         "results/figures/fig_budget.png",
         "results/figures/fig_relatedness.png",
+        "results/figures/fig_cll_rbf.png",
     ]
     assert inputs["tuned"] == [] and inputs["case_studies"][0] == "results/data/air/Nall.json"
-    assert [s["id"] for s in plan.report_studies()] == ["budget", "relatedness"]
+    assert [s["id"] for s in plan.report_studies()] == ["budget", "relatedness", "cll_rbf"]
 
 
 def test_a_config_without_studies_plans_none():
     def off(cfg):
         cfg["budget_study"]["epochs"] = []
         cfg["relatedness"]["rhos"] = []
+        cfg["cll_rbf"]["ps"] = []
         cfg["case_studies"]["sets"] = {}
 
     plan = Plan(validated("config.yaml", off))
@@ -243,7 +249,7 @@ def test_a_data_set_of_ones_own_gets_the_case_study_layout_and_tuned_values():
     ids = [t.id for t in plan.tables]
     # the paper's tables unchanged, then the data set's two, then the studies'
     assert ids[:11] == [f"table{k}" for k in range(1, 12)]
-    assert ids[11:] == ["farm_hyperparameters", "farm", "budget", "relatedness"]
+    assert ids[11:] == ["farm_hyperparameters", "farm", "budget", "relatedness", "cll_rbf"]
     by_id = {t.id: t for t in plan.tables}
     hyper, results = by_id["farm_hyperparameters"], by_id["farm"]
     assert (hyper.builder, hyper.paper, hyper.tuned) == ("hyper", None, True)
@@ -341,3 +347,44 @@ def test_the_slurm_profile_sizes_every_training_rule(plan):
     assert sized == {r.name for r in plan.training_rules}
     for rule in sized:
         assert profile["set-resources"][rule]["runtime"] >= 5
+
+
+def test_the_cll_paper_study_plans_its_own_data_protocol_and_figure(plan):
+    """The CLL paper's Figure 8 (asp.studies): its own data set and N, one job per p with its
+    protocol (10,000 iterations as whole epochs, Adam from 1e-4 halved at 1,000, 3,000 and
+    7,000 steps, 50 Gaussian units), our values of lambda, lambda* and theta, and a figure of
+    curves."""
+    active = plan.studies["cll_rbf"]
+    assert active.values == ["1", "0.9", "0.5"] and active.datasets == ["cll_tasks"]
+    assert active.n == 1000 and active.replicates == 20 and active.reused == {}
+    r = rule(plan, "train_cll_rbf")
+    assert r.constraints == {"dataset": "cll_tasks", "n": "1000", "value": "1|0\\.9|0\\.5"}
+    assert r.methods[-1] == "rbf_adaptive" and len(r.methods) == 7
+    job = plan.training_job(r, {"dataset": "cll_tasks", "n": "1000", "value": "0.9", "block": "0"})
+    assert job["p"] == 0.9 and job["rbf_centres"] == [50] and job["hidden"] == [4, 3]
+    assert job["training"] == {
+        "batch_size": 32,
+        "max_epochs": 625,  # 490 training rows: 16 steps an epoch, 10,000 / 16 rounded up
+        "patience": 625,
+        "compile": True,
+        "lr": 1e-4,
+        "lr_milestones": [1000, 3000, 7000],
+    }
+    assert job["round_training"]["max_epochs"] == 100 and job["round_training"]["lr"] == 1e-4
+    adaptive = next(c for c in job["cells"] if c["method"] == "rbf_adaptive")
+    assert adaptive["hyperparameters"] == "ours"
+    assert (adaptive["lambda"], adaptive["lambda_star"], adaptive["theta"]) == (1e-3, 5e-4, 0.25)
+    sim = plan.simulate_params("cll_tasks", "0.5", "cll_rbf")
+    assert sim["case"]["kind"] == "correlated_tasks" and sim["case"]["p"] == 0.5
+    assert (sim["n_inputs"], sim["n_tasks"], sim["replicates"]) == (4, 2, 20)
+    spec = next(t for t in plan.tables if t.id == "cll_rbf")
+    assert plan.floor_inputs(spec) == [
+        f"results/cll_rbf/p{v}/data/cll_tasks/N1000.floor.csv" for v in ("1", "0.9", "0.5")
+    ]
+    curves = plan.study_curves("cll_rbf")
+    params = plan.study_curve_params("cll_rbf")
+    assert len(curves) == len(params["files"]) == 3 * 6  # the stage-0 models, every p
+    assert curves[0] == "results/cll_rbf/p1/fits/cll_tasks/N1000/mse/single_rbf/block0.curves.npz"
+    assert params["files"][0] == {"value": "1", "method": "single_rbf"}
+    assert params["steps_per_epoch"] == 16
+    assert plan.study_curves("relatedness") == []

@@ -76,6 +76,42 @@ def test_adam_with_per_fit_clocks_equals_torch_adam():
         assert_close(theta[b], refs[b].detach(), atol=1e-14, rtol=0)
 
 
+def test_learning_rate_halves_after_the_stated_steps_of_each_fit():
+    """Milestones 3 and 7: fit 0 steps every time, fit 1 every other step; each matches torch
+    Adam with MultiStepLR stepped after each of its own steps, so the rate halves after a fit's
+    3rd and 7th steps, whatever the other fit's count; without milestones the rate stays."""
+    c = AdamConstants(1e-2, 0.9, 0.999, 1e-8, milestones=(3, 7), gamma=0.5)
+    gen = torch.Generator().manual_seed(4)
+    theta = torch.randn(2, 2, 5, generator=gen, dtype=F64)
+    plain = theta.clone()
+    refs = [theta[b].clone().requires_grad_(True) for b in range(2)]
+    opts = [torch.optim.Adam([r], lr=c.lr, betas=(c.beta1, c.beta2), eps=c.eps) for r in refs]
+    lrs = [torch.optim.lr_scheduler.MultiStepLR(o, milestones=[3, 7], gamma=0.5) for o in opts]
+    m, v, t = torch.zeros_like(theta), torch.zeros_like(theta), torch.zeros(2, dtype=F64)
+    pm, pv, pt = m.clone(), v.clone(), t.clone()
+    rates: list[list[float]] = [[], []]
+    for step in range(20):
+        grad = torch.randn(2, 2, 5, generator=gen, dtype=F64)
+        active = torch.tensor([True, step % 2 == 0])
+        theta, m, v, t = adam_step(theta, m, v, t, grad, active, c)
+        plain, pm, pv, pt = adam_step(
+            plain, pm, pv, pt, grad, active, AdamConstants(c.lr, c.beta1, c.beta2, c.eps)
+        )
+        for b in range(2):
+            if active[b]:
+                rates[b].append(opts[b].param_groups[0]["lr"])
+                refs[b].grad = grad[b].clone()
+                opts[b].step()
+                lrs[b].step()
+        for b in range(2):
+            assert_close(theta[b], refs[b].detach(), atol=1e-15, rtol=0)
+        if step < 3:  # before the first milestone: the same as a constant rate
+            assert torch.equal(theta, plain)
+    assert rates[0] == [1e-2] * 3 + [5e-3] * 4 + [2.5e-3] * 13
+    assert rates[1] == [1e-2] * 3 + [5e-3] * 4 + [2.5e-3] * 3
+    assert not torch.equal(theta, plain)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, F64])
 def test_bias_correction_powers_are_exact_wherever_a_fit_sits(dtype):
     """beta**t as Python computes it (torch.optim.Adam's bias correction) below 1024 steps,

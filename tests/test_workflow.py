@@ -133,10 +133,13 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
     # only the baselines train; ffn, soft and adaptive are the main run's); table, figure.
     assert jobs["simulate_relatedness"] == 12
     assert jobs["train_relatedness"] == 9 and jobs["train_relatedness_rho0"] == 3
-    tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 2 + 2
+    # The CLL paper's Figure 8: 3 values of p, data, floor and one job each; table, figure.
+    assert jobs["simulate_cll_rbf"] == 3 and jobs["floor_cll_rbf"] == 3
+    assert jobs["train_cll_rbf"] == 3
+    tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 3 + 3
     # The floor of every simulated data file a loss table reads (asp.floor)
     assert jobs["floor"] == 15 and jobs["floor_relatedness"] == 12
-    total = 15 + real + 15 + real + 6 + 24 + tables_figures + 2 + 27
+    total = 15 + real + 15 + real + 6 + 24 + tables_figures + 2 + 27 + 9
     assert jobs["total"] == total
 
 
@@ -293,6 +296,33 @@ def test_report_has_every_table_and_figure(tiny_run):
             t = pd.read_csv(cwd / f"results/tables/table{k}.csv")
             assert {"hard", "cross_stitch", "cll"} <= set(t["method"])
         assert "hard (beyond the paper)" in html
+    # The CLL paper's Figure 8, its numbers with the label correlation, and its claims
+    assert 'id="cll_rbf"' in html and '<img alt="The CLL paper (Xu et al. 2023), Figure 8' in html
+    cll = pd.read_csv(cwd / "results/tables/cll_rbf.csv")
+    assert set(cll["p"]) == {1.0, 0.5} and (cll["fits"] + cll["diverged"] == 3).all()
+    assert set(cll["method"]) == {
+        "single_rbf",
+        "multi_rbf",
+        "multi_rbf_cll",
+        "multi_rbf_cll_leaky",
+        "rbf_soft",
+        "rbf_adaptive",
+        "ffn",
+    }
+    assert set(cll.loc[cll["method"].str.startswith("multi_"), "from"]) == {"Xu 2023"}
+    assert set(cll.loc[cll["method"].isin(["rbf_soft", "ffn"]), "from"]) == {"ours"}
+    corr = cll.groupby("p")["label_correlation"].first()
+    assert corr[1.0] > 0.95 and corr[0.5] < corr[1.0]
+    claims = pd.read_csv(cwd / "results/tables/cll_rbf_claims.csv")
+    for claim in (
+        "multi_rbf_cll < multi_rbf",
+        "multi_rbf < single_rbf",
+        "multi_rbf_cll_leaky < multi_rbf_cll",
+        "multi_rbf_cll: loss at p = 1 < at p = 0.5",
+    ):
+        assert claim in set(claims["claim"])
+    for claim in ("MultiRBF+ &lt; MultiRBF at every p", "the loss grows as p falls"):
+        assert claim in html
 
 
 def test_second_run_does_nothing(tiny_run):
@@ -639,7 +669,7 @@ def test_mae_alone_three_tasks_six_inputs_and_extra_cases_run(tmp_path):
 # library function sets both stages' batch size; its table is the generic sweep of asp.tables.
 TOY_STUDY = '''
 
-def _batch_size(job: dict, size: int) -> dict:
+def _batch_size(job: dict, size: int, block: dict) -> dict:
     """Both stages with mini-batches of ``size`` rows."""
     return job | {
         "training": job["training"] | {"batch_size": size},

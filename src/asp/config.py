@@ -58,7 +58,15 @@ def _check_studies(config: dict) -> None:
         for need in ("replicates", "methods"):
             if need not in block:
                 raise ConfigError(f"{study.config_key}.{need}", "missing")
-        if block["replicates"] > config["replicates"]:
+        if study.datasets is not None:  # data of its own: its replicates are its own
+            n_train = split_sizes(block["n"])[0]
+            if block.get("batch_size", 1) > n_train:
+                raise ConfigError(
+                    f"{study.config_key}.batch_size",
+                    f"{block['batch_size']} exceeds the {n_train} training rows of its "
+                    f"N={block['n']}",
+                )
+        elif block["replicates"] > config["replicates"]:
             raise ConfigError(
                 f"{study.config_key}.replicates",
                 f"{block['replicates']} exceeds the {config['replicates']} evaluation "

@@ -88,7 +88,13 @@ class Batch:
         return FitData.stack(prepared, self.fit_replicate, self.device, self.dtype)
 
     def initial_params(self) -> list[torch.Tensor]:
-        per_rep = [self.network.init_params(torch_seed(r.seeds["init"])) for r in self.replicates]
+        net = self.network
+        per_rep = [
+            net.init_params(torch_seed(r.seeds["init"]), r.data.x_train)
+            if net.needs_inputs
+            else net.init_params(torch_seed(r.seeds["init"]))
+            for r in self.replicates
+        ]
         return [
             torch.as_tensor(
                 np.stack([per_rep[i][k] for i in self.fit_replicate]), dtype=self.dtype

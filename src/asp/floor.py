@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from asp.correlated_tasks import CorrelatedCase, label_correlation
 from asp.preprocessing import MinMaxScaler, split_indices
 from asp.seeds import replicate_seeds
 from asp.simulation import Simulated, SimulationCase, simulate_tasks
@@ -24,19 +25,36 @@ def noiseless(sim: Simulated) -> np.ndarray:
     return np.einsum("nm,kmh,kh->nk", sim.x, sim.w1, sim.w2[:, :, 0])
 
 
-def floor_errors(sim: Simulated, test: np.ndarray, train: np.ndarray) -> dict[str, float]:
-    """MSE and MAE of f on the ``test`` rows, on targets scaled by the ``train`` rows."""
-    scaler = MinMaxScaler.fit(sim.y[train])
-    err = scaler.transform(sim.y[test]) - scaler.transform(noiseless(sim)[test])
+def floor_errors(
+    y: np.ndarray, f: np.ndarray, test: np.ndarray, train: np.ndarray
+) -> dict[str, float]:
+    """MSE and MAE of the noiseless labels ``f`` on the ``test`` rows of ``y``, on targets
+    scaled by the ``train`` rows."""
+    scaler = MinMaxScaler.fit(y[train])
+    err = scaler.transform(y[test]) - scaler.transform(f[test])
     return {"floor_mse": float(np.mean(err**2)), "floor_mae": float(np.mean(np.abs(err)))}
 
 
 def replicate_floor(
-    case: SimulationCase, n: int, n_inputs: int, n_tasks: int, base_seed: int, index: int
-) -> tuple[Simulated, dict[str, float]]:
-    """Replicate ``index`` of a case, drawn from its seeds as the simulate rule draws it, and
-    the floor of its test part under the split its fits use."""
+    case: SimulationCase | CorrelatedCase,
+    n: int,
+    n_inputs: int,
+    n_tasks: int,
+    base_seed: int,
+    index: int,
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Replicate ``index`` of a case, drawn from its seeds as the simulate rule draws it (X
+    and Y), and the floor of its test part under the split its fits use. A correlated-tasks
+    case (the CLL paper's eq. 2-3) has its noiseless labels from the generator, and its floor
+    also carries the tasks' label correlation on the whole replicate."""
     seeds = replicate_seeds(base_seed, case.name, n, index)
-    sim = simulate_tasks(case, n, n_inputs, n_tasks, np.random.default_rng(seeds["data"]))
+    rng = np.random.default_rng(seeds["data"])
+    extra = {}
+    if isinstance(case, CorrelatedCase):
+        x, y, f = case.draw(n, rng)
+        extra = {"label_correlation": label_correlation(y)}
+    else:
+        sim = simulate_tasks(case, n, n_inputs, n_tasks, rng)
+        x, y, f = sim.x, sim.y, noiseless(sim)
     split = split_indices(n, np.random.default_rng(seeds["split"]))
-    return sim, floor_errors(sim, split.test, split.train)
+    return x, y, floor_errors(y, f, split.test, split.train) | extra

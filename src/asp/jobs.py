@@ -38,7 +38,7 @@ from asp.experiment import (
     train_stage0,
 )
 from asp.methods import HyperParams, get_method
-from asp.networks import Architecture, Network
+from asp.networks import NETWORKS, Architecture, Network
 from asp.seeds import replicate_seeds
 from asp.simulation import SimulationCase
 from asp.training import TrainOutcome, TrainSettings
@@ -98,10 +98,15 @@ def job_replicates(
     return reps
 
 
-def architecture(job: dict, replicates: list[Replicate]) -> Architecture:
+def architecture(job: dict, replicates: list[Replicate], family: str) -> Architecture:
+    """The architecture of a network ``family`` in this job: its hidden widths from the job's
+    key the family names (``hidden``; the RBF families' ``rbf_centres``)."""
     data = replicates[0].data
     n_in, n_out = data.x_train.shape[1], data.y_train.shape[1]
-    return Architecture(n_in, tuple(job["hidden"]), n_out, job["output"])
+    key = NETWORKS[family].hidden_key
+    if key not in job:
+        raise ValueError(f"{job['name']}: the {family} networks need the job key {key!r}")
+    return Architecture(n_in, tuple(job[key]), n_out, job["output"])
 
 
 def check_batch_size(job: dict, replicates: list[Replicate]) -> None:
@@ -186,7 +191,6 @@ def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
     """Train every cell of a stage-0 job from scratch; one result per cell, in job order."""
     check_batch_size(job, replicates)
     device, dtype = resolve_device(job["device"]), DTYPES[job["dtype"]]
-    arch = architecture(job, replicates)
     settings = _settings(job)
     n_reps = len(replicates)
     cells = job["cells"]
@@ -194,6 +198,7 @@ def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
     start = time.perf_counter()
     for family, positions in _family_groups(cells).items():
         part = [cells[i] for i in positions]
+        arch = architecture(job, replicates, family)
         batch = Batch(replicates, list(range(n_reps)) * len(part), arch, device, dtype, family)
         methods = _per_fit(part, n_reps, "method")
         log.info("%s: %d %s fits on %s", job["name"], len(methods), family, device)
@@ -242,7 +247,6 @@ def run_rounds(
     with the rounds and epochs of its twin of the same metric and replicate in this job."""
     check_batch_size(job, replicates)
     device, dtype = resolve_device(job["device"]), DTYPES[job["dtype"]]
-    arch = architecture(job, replicates)
     settings = _settings(job)
     n_reps = len(replicates)
     by_key = {}
@@ -262,6 +266,7 @@ def run_rounds(
     for positions in (first, matched):
         for family, members in _family_groups(cells, positions).items():
             part = [cells[i] for i in members]
+            arch = architecture(job, replicates, family)
             out, batch, rows = _train_rounds_part(
                 job, replicates, part, family, by_key, budgets, settings, arch, device, dtype
             )

@@ -197,6 +197,83 @@ register(
 )
 
 
+# The CLL paper's RBF models (Xu, Luo, Li et al. 2023, §1.2.2 and §3.2; asp.networks.rbf) and
+# ours on its RBF networks. Their claims at every task correlation: each multi-task model beats
+# SingleRBF, MultiRBF+ beats MultiRBF; the study (asp.studies) adds those that hold at one
+# correlation, or across them.
+_XU = "Xu, Luo, Li et al. 2023 (the CLL paper)"
+_RBF = {"stage": "stage0", "in_paper": False}
+register(
+    Method(
+        "single_rbf",
+        "one Gaussian RBF network per task (SingleRBF)",
+        network="per_task_rbf",
+        source=f"{_XU}: SingleRBF",
+        **_RBF,
+    )
+)
+register(
+    Method(
+        "multi_rbf",
+        "a layer of Gaussian units shared by the tasks, one output layer per task (MultiRBF)",
+        network="shared_rbf",
+        stage0_penalty=None,
+        source=f"{_XU}: MultiRBF, the traditional multi-task RBF network (our reading: hard "
+        "sharing)",
+        beats=("single_rbf",),
+        **_RBF,
+    )
+)
+register(
+    Method(
+        "multi_rbf_cll",
+        "RBF networks, one per task, and a correlation learning layer (MultiRBF+)",
+        network="rbf_cll",
+        stage0_penalty=None,
+        source=f"{_XU}: MultiRBF+",
+        beats=("multi_rbf", "single_rbf"),
+        **_RBF,
+    )
+)
+register(
+    Method(
+        "multi_rbf_cll_leaky",
+        "MultiRBF+ with a LeakyReLU on the correlation layer (MultiRBF+ReLU)",
+        network="rbf_cll_leaky",
+        stage0_penalty=None,
+        source=f"{_XU}: MultiRBF+ReLU",
+        beats=("single_rbf",),
+        **_RBF,
+    )
+)
+register(
+    Method(
+        "rbf_soft",
+        "soft sharing of the RBF networks' output weights and centres (ours on the CLL "
+        "paper's networks)",
+        network="per_task_rbf",
+        hyperparameters=("lambda",),
+        source="ours: the paper's soft sharing on the CLL paper's RBF networks",
+        beats=("single_rbf",),
+        **_RBF,
+    )
+)
+register(
+    Method(
+        "rbf_adaptive",
+        "adaptive rounds from rbf_soft (ours: the paper's method on the CLL paper's networks)",
+        stage="rounds",
+        hyperparameters=HYPERPARAMETERS,
+        starts_from="rbf_soft",
+        round_penalty="mean_squared",
+        network="per_task_rbf",
+        source="ours: the paper's adaptive sharing on the CLL paper's RBF networks",
+        in_paper=False,
+        beats=("rbf_soft",),
+    )
+)
+
+
 @dataclass(frozen=True)
 class HyperParams:
     """lambda (soft / round 0), lambda* and theta (rounds), and how lambda* changes over rounds."""

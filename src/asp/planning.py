@@ -35,7 +35,9 @@ from asp.catalog import (
 from asp.config import method_lists
 from asp.methods import cell as job_cell
 from asp.methods import split_stages
+from asp.preprocessing import split_sizes
 from asp.realdata import expected_sha256, obtain, resolve_entry
+from asp.simulation import case_dimensions
 from asp.studies import STUDIES, Study
 
 FITS = "results/fits"
@@ -104,9 +106,18 @@ class ActiveStudy:
     replicates: int
     methods: list[str]
     metrics: list[str]
+    # its data sets (the main run's simulation cases, or its own: asp.studies.Study.datasets)
+    # and their simulation cases before a value applies, and the N it trains at
+    cases: dict[str, dict]
+    n: int
+    block: dict  # its config block, with the declared defaults
     # value -> the methods whose fits at that value are the main run's (the study's neutral
     # value, asp.studies.Study.neutral): its table reads those, its jobs train the rest
     reused: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def datasets(self) -> list[str]:
+        return list(self.cases)
 
     @property
     def root(self) -> str:
@@ -191,12 +202,19 @@ class Plan:
             values = study.values(self.config)
             if values:
                 block = study.block(self.config)
+                if study.datasets is None:
+                    cases, n = self.config["simulation"]["cases"], self.focus
+                else:
+                    cases, n = study.datasets(self.config), int(block["n"])
                 active[study.id] = ActiveStudy(
                     study,
                     values,
                     block["replicates"],
                     list(block["methods"]),
                     study.metrics(self.config),
+                    dict(cases),
+                    n,
+                    block,
                 )
         return active
 
@@ -205,7 +223,9 @@ class Plan:
         main run trains at focus_size in every case, when the study's metrics and replicates
         are among the main run's."""
         study = active.study
-        if study.neutral is None or not set(active.metrics) <= set(self.metrics):
+        if study.neutral is None or study.datasets is not None:
+            return active
+        if not set(active.metrics) <= set(self.metrics):
             return active
         if active.replicates > self.config["replicates"]:
             return active
@@ -235,11 +255,15 @@ class Plan:
         return paper + own + [s.study.table for s in self.studies.values()]
 
     def table_datasets(self, spec: TableSpec) -> list[str]:
+        if spec.study is not None:
+            return self.studies[spec.study].datasets
         if spec.datasets == "simulation":
             return self.cases
         return [spec.datasets] if spec.datasets in self.real else []
 
     def table_sizes(self, spec: TableSpec) -> list:
+        if spec.study is not None:
+            return [self.studies[spec.study].n]
         return {"every": self.sizes, "focus": [self.focus], "all": ["all"]}[spec.sizes]
 
     def table_methods(self, spec: TableSpec) -> list[str]:
@@ -320,7 +344,7 @@ class Plan:
         if active is not None and active.study.case is not None:
             floor = active.data.replace(".parquet", ".floor.csv")
             files = [
-                floor.format(value=v, dataset=d, n=self.focus)
+                floor.format(value=v, dataset=d, n=active.n)
                 for v in active.values
                 for d in self.table_datasets(spec)
             ]
@@ -390,6 +414,47 @@ class Plan:
                 for b in self.blocks
             ]
             for role, method in zip(("soft", "adaptive"), FIGURE_METHODS, strict=True)
+        }
+
+    def study_curves(self, study: str) -> list[str]:
+        """The curves files a study's figure draws (none: it draws its table), every method
+        of its ``curves`` it trains, at every value and block, in that order."""
+        active = self.studies[study]
+        names = [m for m in active.study.curves or () if m in active.methods]
+        cell = f"{{root}}/fits/{CELL % (active.metrics[0], '{method}', 'curves.npz')}"
+        return [
+            cell.format(root=active.root.format(value=v), method=m, dataset=d, n=active.n, block=b)
+            for v in active.values
+            for m in names
+            for d in active.datasets
+            for b in self._blocks(active.replicates)
+        ]
+
+    def study_curve_params(self, study: str) -> dict:
+        """What the figure needs to read its curves: each file's value and method (in the
+        order of ``study_curves``), the metric, and the mini-batch steps of one epoch (the
+        x axis counts iterations)."""
+        active = self.studies[study]
+        if not active.study.curves:
+            return {}
+        names = [m for m in active.study.curves if m in active.methods]
+        blocks = self._blocks(active.replicates)
+        job = active.study.adjust(
+            {"training": self.stage0_training, "round_training": self.rounds_training},
+            active.study.cast(active.values[0]),
+            active.block,
+        )
+        n_train = split_sizes(active.n)[0]
+        return {
+            "files": [
+                {"value": v, "method": m}
+                for v in active.values
+                for m in names
+                for _ in active.datasets
+                for _ in blocks
+            ],
+            "metric": active.metrics[0],
+            "steps_per_epoch": -(-n_train // job["training"]["batch_size"]),
         }
 
     # -- training -----------------------------------------------------------------------------
@@ -464,7 +529,7 @@ class Plan:
         """A study's rules: every method at each value, both stages in one job per (value,
         case, block); at a value where the study's job is the main run's own (its neutral
         value), only the methods the main run does not train there."""
-        focus_only = {"dataset": "|".join(map(re.escape, self.cases)), "n": str(self.focus)}
+        focus_only = {"dataset": "|".join(map(re.escape, active.datasets)), "n": str(active.n)}
         study = active.study
         plain = [v for v in active.values if v not in active.reused]
         parts = [(study.id, plain, active.methods)] if plain else []
@@ -514,12 +579,17 @@ class Plan:
         """The job of one rule at its wildcards: what asp.jobs' entry points train."""
         w = wildcards
         name = f"{rule.stage} {w['dataset']} N{w['n']}"
-        total = None
+        total, active = None, None
         if rule.study is not None:
             active = self.studies[rule.study]
             name += f" {active.study.prefix}{w['value']}"
             total = active.replicates
         common = self._job_common(w["dataset"], w["n"])
+        if active is not None and active.study.own_hyperparameters:
+            values = active.block["hyperparameters"]
+            cells = [job_cell(t, m, values, source="ours") for t, m in rule.cells]
+        else:
+            cells = [self._cell(w["dataset"], t, m) for t, m in rule.cells]
         job = {
             "stage": rule.stage,
             "name": f"{name} block{w['block']}",
@@ -527,35 +597,36 @@ class Plan:
             "n": common.pop("n"),
             "replicates": self.block_replicates(w["block"], total),
             **common,
-            "cells": [self._cell(w["dataset"], t, m) for t, m in rule.cells],
+            "cells": cells,
         }
         job |= {
             "training": self.stage0_training,
             "round_training": self.rounds_training,
             "schedule": self.config["training"]["lambda_star_schedule"],
         }
-        if rule.study is None:
+        if active is None:
             return job
-        study = STUDIES[rule.study]
+        study = active.study
         value = study.cast(w["value"])
         job |= {"variable": study.variable, study.variable: value}
-        return study.adjust(job, value)
+        return study.adjust(job, value, active.block)
 
     # -- data ---------------------------------------------------------------------------------
 
     def simulate_params(self, dataset: str, value: str | None = None, study: str | None = None):
         """A simulate job's parameters: the main run's data, or a study's at one value."""
         sim = self.config["simulation"]
-        case = sim["cases"][dataset]
+        case = sim["cases"].get(dataset)
         replicates = self.config["replicates"]
         if study is not None:
             active = self.studies[study]
-            case = active.study.case(case, active.study.cast(value))
+            case = active.study.case(active.cases[dataset], active.study.cast(value))
             replicates = active.replicates
+        n_inputs, n_tasks = case_dimensions(case, sim["n_inputs"], sim["n_tasks"])
         return {
             "case": case,
-            "n_inputs": sim["n_inputs"],
-            "n_tasks": sim["n_tasks"],
+            "n_inputs": n_inputs,
+            "n_tasks": n_tasks,
             "replicates": replicates,
             "base_seed": self.config["base_seed"],
         }
@@ -644,10 +715,10 @@ class Plan:
         """Every file the report reads, by kind (nothing of a case study whose data is
         missing)."""
         checksums = [f"results/data/{d}/N{n}.sha256" for d in self.cases for n in self.sizes] + [
-            f"{a.root.format(value=v)}/data/{d}/N{self.focus}.sha256"
+            f"{a.root.format(value=v)}/data/{d}/N{a.n}.sha256"
             for a in self.own_data_studies
             for v in a.values
-            for d in self.cases
+            for d in a.datasets
         ]
         tuned = [
             self.tuned_path(d, m) for d in self.present if self.is_tuned(d) for m in self.metrics

@@ -4,6 +4,8 @@ plots."""
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -159,6 +161,40 @@ def study_lines(table: pd.DataFrame, x: str, xlabel: str, scale: str, title: str
         axes[i][0].set_ylabel(f"mean test {metric.upper()}")
     axes[0][-1].legend(fontsize=8)
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def study_curves(
+    curves: dict[tuple[float, str], np.ndarray],
+    steps_per_epoch: int,
+    variable: str,
+    metric: str,
+    title: str,
+) -> plt.Figure:
+    """Validation curves of a study's methods (the CLL paper's Figure 8): one panel per value
+    of its ``variable``, per method the mean over replicates (line) and the 25-75 % band,
+    against the iterations (epochs x ``steps_per_epoch``). ``curves`` maps (value, method) to
+    (epochs, fits) arrays, NaN where a fit was idle."""
+    if not curves:
+        raise ValueError(f"{title}: no curves to plot")
+    values = sorted({v for v, _ in curves}, reverse=True)
+    sns.set_theme(style="whitegrid", context="notebook")
+    fig, axes = plt.subplots(1, len(values), figsize=(4.2 * len(values), 3.8), squeeze=False)
+    for ax, value in zip(axes[0], values, strict=True):
+        for (v, method), c in curves.items():
+            if v != value:
+                continue
+            mean, lo, hi = _summary(c.T)
+            x = (np.arange(mean.size) + 1) * steps_per_epoch
+            (line,) = ax.plot(x, mean, lw=1.2, label=method)
+            ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+        ax.set_yscale("log")
+        ax.set_title(f"{variable} = {value:g}")
+        ax.set_xlabel("iterations")
+    axes[0][0].set_ylabel(f"validation {metric.upper()} (scaled targets)")
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle(textwrap.fill(title, 30 * len(values)), fontsize=11)
     fig.tight_layout()
     return fig
 

@@ -29,6 +29,7 @@ READINGS: dict[str, tuple[str, str]] = {
     "outputs": ("Tables and figures", "14-tables-and-figures"),
     "studies": ("Studies beyond the paper", "15-studies-beyond-the-paper"),
     "floor": ("The floor of the simulated data", "16-the-floor-of-the-simulated-data"),
+    "cll_rbf": ("The CLL paper's Figure 8", "17-the-cll-papers-figure-8"),
 }
 
 

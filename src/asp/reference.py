@@ -131,14 +131,64 @@ class CrossStitchNet(nn.Module):
         return out + [u.grad if grad else u.detach() for u in self.units]
 
 
-class CorrelationLayerNet(nn.Module):
-    """K nn.Linear networks with linear outputs, then an nn.Linear(K, K) correlation layer
-    (and nn.LeakyReLU) (``asp.networks.cll``)."""
+class RBFNetworks(nn.Module):
+    """K Gaussian RBF networks, or one layer of Gaussian units shared by K output layers
+    (``shared``), as nn.Parameters through autograd (``asp.networks.rbf``), with the widths
+    written as sigma = exp(s): phi = exp(-|x - c|^2 / (2 sigma^2))."""
 
-    def __init__(self, arch: Architecture, init: list[np.ndarray], dtype: torch.dtype, leaky: bool):
+    def __init__(
+        self, arch: Architecture, init: list[np.ndarray], dtype: torch.dtype, shared: bool = False
+    ):
+        super().__init__()
+        self.shared = shared
+        if shared:
+            a, b, c, s = init
+        else:
+            a, c, s, b = init
+
+        def as_param(v: np.ndarray) -> nn.Parameter:
+            return nn.Parameter(torch.as_tensor(np.asarray(v), dtype=dtype).clone())
+
+        self.a, self.b = as_param(a[..., 0]), as_param(b[..., 0])  # (K, C), (K,)
+        self.c, self.s = as_param(c), as_param(s)  # (T, C, M), (T, C)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d2 = (x[None, :, None, :] - self.c[:, None, :, :]).pow(2).sum(-1)  # (T, n, C)
+        phi = torch.exp(-d2 / (2 * torch.exp(self.s)[:, None, :] ** 2))
+        return (phi * self.a[:, None, :]).sum(-1).T + self.b  # (n, K)
+
+    def params_batched(self, grad: bool = False) -> list[torch.Tensor]:
+        """Parameters (or their gradients) in the family's list layout, leading dim 1."""
+        pick = (lambda t: t.grad) if grad else (lambda t: t.detach())
+        a, b, c, s = (pick(t) for t in (self.a, self.b, self.c, self.s))
+        out = (
+            [a[..., None], b[..., None], c, s]
+            if self.shared
+            else [a[..., None], c, s, b[..., None]]
+        )
+        return [t[None] for t in out]
+
+    def layout(self, grad: bool = False) -> list[torch.Tensor]:
+        return [p[0] for p in self.params_batched(grad)]
+
+
+class CorrelationLayerNet(nn.Module):
+    """K task networks with linear outputs (nn.Linear MLPs, or ``tasks``), then an
+    nn.Linear(K, K) correlation layer (and nn.LeakyReLU) (``asp.networks.cll``)."""
+
+    def __init__(
+        self,
+        arch: Architecture,
+        init: list[np.ndarray],
+        dtype: torch.dtype,
+        leaky: bool,
+        tasks: nn.Module | None = None,
+    ):
         super().__init__()
         self.arch = arch
-        self.tasks = TaskNetworks(Architecture(*astuple(arch)[:3], "linear"), init[:-2], dtype)
+        self.tasks = tasks or TaskNetworks(
+            Architecture(*astuple(arch)[:3], "linear"), init[:-2], dtype
+        )
         self.layer = nn.Linear(arch.n_tasks, arch.n_tasks, dtype=dtype)
         with torch.no_grad():
             self.layer.weight.copy_(torch.as_tensor(init[-2]))  # C[k, j]: task k from task j

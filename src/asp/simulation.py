@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from asp.correlated_tasks import CorrelatedCase
 from asp.seeds import replicate_seeds
 
 
@@ -141,16 +142,49 @@ def simulate_tasks(
     return Simulated(x, y, w1, w2)
 
 
+def case_from_config(name: str, spec: dict) -> SimulationCase | CorrelatedCase:
+    """A simulation case of the config: the paper's kind (eq. 3.2, the default) or, with
+    ``kind: correlated_tasks``, the CLL paper's two tasks of controlled correlation."""
+    kind = spec.get("kind", "paper")
+    if kind == "correlated_tasks":
+        return CorrelatedCase.from_config(name, {k: v for k, v in spec.items() if k != "kind"})
+    if kind != "paper":
+        raise ValueError(f"{name}: unknown simulation kind {kind!r}: paper or correlated_tasks")
+    return SimulationCase.from_config(name, {k: v for k, v in spec.items() if k != "kind"})
+
+
+def case_dimensions(spec: dict, n_inputs: int, n_tasks: int) -> tuple[int, int]:
+    """(inputs, tasks) a case of the config draws: the simulation's ``n_inputs`` and
+    ``n_tasks``, or a correlated-tasks case's own d and its two tasks."""
+    if spec.get("kind") == "correlated_tasks":
+        return int(spec["n_inputs"]), 2
+    return n_inputs, n_tasks
+
+
 def simulate(
-    case: SimulationCase, n: int, n_inputs: int, n_tasks: int, rng: np.random.Generator
+    case: SimulationCase | CorrelatedCase,
+    n: int,
+    n_inputs: int,
+    n_tasks: int,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw X (n x M) and Y (n x K) for one replicate."""
+    """Draw X (n x M) and Y (n x K) for one replicate (a correlated-tasks case has its own M
+    and K = 2, which ``n_inputs`` and ``n_tasks`` must match)."""
+    if isinstance(case, CorrelatedCase):
+        if (n_inputs, n_tasks) != (case.tasks.n_inputs, 2):
+            raise ValueError(f"{case.name}: {n_inputs} inputs and {n_tasks} tasks asked for")
+        return case.draw(n, rng)[:2]
     sim = simulate_tasks(case, n, n_inputs, n_tasks, rng)
     return sim.x, sim.y
 
 
 def simulated_arrays(
-    case: SimulationCase, n: int, n_inputs: int, n_tasks: int, base_seed: int, index: int
+    case: SimulationCase | CorrelatedCase,
+    n: int,
+    n_inputs: int,
+    n_tasks: int,
+    base_seed: int,
+    index: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """X and Y of replicate ``index`` of a simulation case (its "data" seed stream)."""
     seeds = replicate_seeds(base_seed, case.name, n, index)

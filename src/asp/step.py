@@ -36,6 +36,9 @@ class AdamConstants:
     beta1: float
     beta2: float
     eps: float
+    # the rate times gamma after each of these steps of a fit (asp.training.TrainSettings)
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.5
 
 
 # Adam's bias corrections need beta**t per fit. torch.pow on a (B,) tensor takes a SIMD path
@@ -70,12 +73,15 @@ def adam_step(
     c: AdamConstants,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """torch.optim.Adam's update with a step count per fit; fits not ``active`` keep their
-    parameters, moments and count."""
+    parameters, moments and count. The rate is multiplied by ``c.gamma`` after each of
+    ``c.milestones`` steps of a fit (torch's MultiStepLR, stepped after every step)."""
     t1 = t + active.to(t.dtype)
     m1 = c.beta1 * m + (1.0 - c.beta1) * grad
     v1 = c.beta2 * v + (1.0 - c.beta2) * grad * grad
     count = t1.view(-1, 1, 1)
     step_size = c.lr / (1.0 - beta_power(c.beta1, count))
+    for milestone in c.milestones:  # from step milestone + 1 on; none: the graph is as before
+        step_size = torch.where(count > milestone, step_size * c.gamma, step_size)
     denom = v1.sqrt() / (1.0 - beta_power(c.beta2, count)).sqrt() + c.eps
     new = theta - step_size * m1 / denom
     keep = active.view(-1, 1, 1)

@@ -529,3 +529,65 @@ def wall_by_stage(fits: pd.DataFrame) -> pd.DataFrame:
     wall = jobs.groupby(stage)["job_seconds"].agg(["count", "sum"]).reset_index()
     wall.columns = ["stage", "jobs", "training seconds"]
     return wall
+
+
+def correlation_table(fits: pd.DataFrame) -> pd.DataFrame:
+    """The CLL paper's Figure 8 as numbers: per task correlation p and method, the mean test
+    MSE (95 % CI) with its floor, the tasks' mean empirical label correlation (from the floor
+    files) and where the method comes from (the CLL paper, or ours)."""
+    table = sweep_table(fits, "p")
+    corr = fits.groupby("p")["label_correlation"].mean()
+    table.insert(3, "label_correlation", table["p"].map(corr))
+    table.insert(
+        4,
+        "from",
+        ["Xu 2023" if get_method(m).source.startswith("Xu") else "ours" for m in table["method"]],
+    )
+    return table
+
+
+def correlation_claims(fits: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """The CLL paper's claims on its Figure 8, over paired replicates (Holm across the cells
+    of each claim):
+
+    - at every p, the orderings the method registry declares (each multi-task model below
+      SingleRBF, MultiRBF+ below MultiRBF; ours: rbf_soft below SingleRBF, rbf_adaptive
+      below rbf_soft);
+    - MultiRBF+ReLU below MultiRBF+ at p = 0.5 (at the smallest p the run has);
+    - the loss grows as p falls: for every method, its test MSE at each p below that at the
+      next smaller p (replicate r draws the same inputs, weights and noise at every p)."""
+    claims = sweep_claims(fits, "p", methods)
+    low = fits[fits["p"] == fits["p"].min()]
+    parts = [claims]
+    if {"multi_rbf_cll_leaky", "multi_rbf_cll"} <= set(methods):
+        part = paired(low, "mse", "multi_rbf_cll_leaky", "multi_rbf_cll")
+        if len(part):
+            part["p_holm"] = part["wilcoxon_p"]
+            part["holm_verdict"] = part["verdict"]
+            parts.append(part.assign(p=float(low["p"].iloc[0])))
+    ps = sorted(fits["p"].unique(), reverse=True)
+    for method in methods:
+        sub = fits[(fits["method"] == method) & (fits["metric"] == "mse")]
+        rows = []
+        for hi, lo in zip(ps[:-1], ps[1:], strict=True):
+            wide = sub.pivot_table(index="replicate", columns="p", values="test_mse")
+            if hi not in wide or lo not in wide:
+                continue
+            test = paired_comparison(wide[hi].to_numpy(), wide[lo].to_numpy())
+            rows.append(
+                {
+                    "dataset": sub["dataset"].iloc[0],
+                    "n": sub["n"].iloc[0],
+                    "metric": "mse",
+                    "claim": f"{method}: loss at p = {hi:g} < at p = {lo:g}",
+                    **test,
+                    "verdict": ordering_verdict(test),
+                    "p": hi,
+                }
+            )
+        if rows:
+            part = pd.DataFrame(rows)
+            part["p_holm"] = holm(part["wilcoxon_p"].to_numpy())
+            part["holm_verdict"] = holm_verdicts(rows)
+            parts.append(part)
+    return pd.concat(parts, ignore_index=True)

@@ -43,11 +43,21 @@ class TrainSettings:
     betas: tuple[float, float] = (0.99, 0.9999)
     eps: float = 1e-8
     log_every: int = 0  # epochs between progress lines; 0 = quiet
+    # The learning rate times lr_gamma after each of these steps of a fit's Adam (its step
+    # count: a new round starts again at lr), as torch's MultiStepLR stepped per step. The
+    # paper trains at a constant rate (none); the CLL paper halves it at 1,000, 3,000, 7,000.
+    lr_milestones: tuple[int, ...] = ()
+    lr_gamma: float = 0.5
 
     def __post_init__(self) -> None:
         metrics.metric_fn(self.metric)
         if self.batch_size < 1 or self.max_epochs < 1 or self.patience < 1:
             raise ValueError(f"batch_size, max_epochs and patience must be >= 1: {self}")
+        object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))  # a job's list
+        if any(m < 1 for m in self.lr_milestones) or list(self.lr_milestones) != sorted(
+            set(self.lr_milestones)
+        ):
+            raise ValueError(f"lr_milestones must be increasing step counts >= 1: {self}")
 
 
 @dataclass
@@ -179,7 +189,9 @@ COMPACT_MIN_FITS = 32  # below this a sub-batch for the tail does not pay its co
 
 def stepper(network: Network, penalties: tuple[Penalty, ...], settings: TrainSettings) -> Stepper:
     """The fused step for this network, penalties and settings (compiled once per process)."""
-    adam = AdamConstants(settings.lr, *settings.betas, settings.eps)
+    adam = AdamConstants(
+        settings.lr, *settings.betas, settings.eps, settings.lr_milestones, settings.lr_gamma
+    )
     key = (network, tuple(p.name for p in penalties), adam, settings.compile)
     if key not in _STEPPERS:
         _STEPPERS[key] = Stepper(network, penalties, adam, settings.compile)

@@ -35,8 +35,8 @@ for _s in plan.own_data_studies:
         benchmark:
             f"benchmarks/{_s.study.id}/simulate_{{dataset}}_N{{n}}_{_s.study.prefix}{{value}}.tsv"
         wildcard_constraints:
-            dataset="|".join(plan.cases),
-            n=str(plan.focus),
+            dataset="|".join(map(re.escape, _s.datasets)),
+            n=str(_s.n),
             value="|".join(re.escape(v) for v in _s.values),
         priority: SIMULATE_PRIORITY
         conda:
@@ -83,8 +83,8 @@ for _s in plan.own_data_studies:
         benchmark:
             f"benchmarks/{_s.study.id}/floor_{{dataset}}_N{{n}}_{_s.study.prefix}{{value}}.tsv"
         wildcard_constraints:
-            dataset="|".join(plan.cases),
-            n=str(plan.focus),
+            dataset="|".join(map(re.escape, _s.datasets)),
+            n=str(_s.n),
             value="|".join(re.escape(v) for v in _s.values),
         conda:
             CONDA_ENV

@@ -23,7 +23,8 @@ for _fig in plan.figures:
             "../scripts/figure.py"
 
 
-# A study's figure (asp.studies): its table's mean test loss against its variable.
+# A study's figure (asp.studies): its table's mean test loss against its variable, or the
+# validation curves of its methods at each value.
 for _s in plan.studies.values():
 
     rule:
@@ -31,6 +32,7 @@ for _s in plan.studies.values():
             _s.study.figure
         input:
             table=f"results/tables/{_s.study.id}.csv",
+            curves=plan.study_curves(_s.study.id),
         output:
             report(f"results/figures/{_s.study.figure}.png", category="Figures"),
         log:
@@ -41,5 +43,6 @@ for _s in plan.studies.values():
             CONDA_ENV
         params:
             study=_s.study.id,
+            curves=plan.study_curve_params(_s.study.id),
         script:
             "../scripts/study_figure.py"

@@ -5,18 +5,18 @@ import pandas as pd
 from io_utils import read_arrays, start_logging
 
 from asp.floor import replicate_floor
-from asp.simulation import SimulationCase
+from asp.simulation import case_from_config
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
 p = smk.params.floor["sim"]  # asp.planning.Plan.floor_params
-case = SimulationCase.from_config(smk.wildcards.dataset, p["case"])
+case = case_from_config(smk.wildcards.dataset, p["case"])
 n = int(smk.wildcards.n)
 arrays = read_arrays(smk.input.data, list(range(p["replicates"])))
 rows = []
 for r in range(p["replicates"]):
-    sim, floor = replicate_floor(case, n, p["n_inputs"], p["n_tasks"], p["base_seed"], r)
-    if not np.array_equal(sim.y, arrays[r][1]):
+    _, y, floor = replicate_floor(case, n, p["n_inputs"], p["n_tasks"], p["base_seed"], r)
+    if not np.array_equal(y, arrays[r][1]):
         raise ValueError(f"{smk.input.data}: replicate {r} is not the draw of its seeds")
     rows.append(
         {"dataset": case.name, "n": n, **smk.params.floor["label"], "replicate": r, **floor}

@@ -1,14 +1,26 @@
-"""Draw a study's figure (asp.studies) from its table."""
+"""Draw a study's figure (asp.studies): from its table, or from its methods' validation curves
+(the CLL paper's Figure 8)."""
 
+import numpy as np
 import pandas as pd
 from io_utils import start_logging
 
-from asp.plots import study_lines
+from asp.plots import study_curves, study_lines
 from asp.studies import get_study
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
 table = pd.read_csv(smk.input.table)
 study = get_study(smk.params.study)
-study_lines(table, study.variable, *study.axis, study.title).savefig(smk.output[0], dpi=100)
+if study.curves:
+    p = smk.params.curves  # asp.planning.Plan.study_curve_params
+    parts: dict[tuple[float, str], list[np.ndarray]] = {}
+    for path, label in zip(smk.input.curves, p["files"], strict=True):
+        val = np.load(path)[f"val_{p['metric']}"]
+        parts.setdefault((study.cast(label["value"]), label["method"]), []).append(val)
+    curves = {key: np.concatenate(c, axis=1) for key, c in parts.items()}
+    fig = study_curves(curves, p["steps_per_epoch"], study.variable, p["metric"], study.title)
+else:
+    fig = study_lines(table, study.variable, *study.axis, study.title)
+fig.savefig(smk.output[0], dpi=100)
 log.info("%s from %d rows", smk.output[0], len(table))

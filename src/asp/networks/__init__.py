@@ -9,8 +9,9 @@ the rest (biases, mixing units, anything a family keeps out of the penalty) foll
 provides:
 
 - ``init_params`` / ``to_flat`` / ``to_list``: the initial weights of one fit in its natural
-  list layout (each array with a leading axis of tasks, or of 1 for what the tasks share), and
-  the conversions between that layout and the buffer;
+  list layout (each array with a leading axis of tasks, or of 1 for what the tasks share),
+  drawn from its seed (and from its training inputs where ``needs_inputs``), and the
+  conversions between that layout and the buffer;
 - ``weights``: the penalised matrices of a list layout (what the adaptive rounds prune);
 - ``predict``: predictions for evaluation (test metrics);
 - ``forward`` / ``data_gradient``: the fused training step's forward pass and the gradient of
@@ -59,6 +60,11 @@ class Network(ABC):
     """One network family bound to an architecture (see the module docstring)."""
 
     family: ClassVar[str]
+    # Whether the start depends on the fit's training inputs (``init_params(seed, x_train)``:
+    # the RBF families' k-means centres); the others draw it from the seed alone.
+    needs_inputs: ClassVar[bool] = False
+    # The job key of its hidden widths (asp.jobs.architecture)
+    hidden_key: ClassVar[str] = "hidden"
 
     def __init__(self, arch: Architecture):
         self.arch = arch
@@ -139,4 +145,4 @@ def get_network(family: str, arch: Architecture) -> Network:
 
 
 # The modules register their families.
-from asp.networks import cll, cross_stitch, hard_sharing, per_task_mlp  # noqa: E402,F401
+from asp.networks import cll, cross_stitch, hard_sharing, per_task_mlp, rbf  # noqa: E402,F401

@@ -3,14 +3,17 @@ J. Shenzhen Univ. Sci. Eng.): a fully connected K -> K layer on the task network
 that each task's final output is a learned weighted sum of every task's output,
 ``y_k = sum_j C[k, j] o_j + c_k``, optionally through a LeakyReLU (the paper's MultiRBF+ReLU,
 negative slope 0.01 as PyTorch's default). The data set's output activation (sigmoid for the
-case studies) comes after the layer; the task networks end linear.
+case studies) comes after the layer; the task networks end linear. The task networks are the
+per-task MLPs (families ``cll``, ``cll_leaky``) or RBF networks (``rbf_cll``, ``rbf_cll_leaky``:
+the paper's MultiRBF+ and MultiRBF+ReLU, its Fig. 5).
 
 The CLL paper adds the layer to networks already trained and trains it again; here everything
 trains at once from the layer's identity start (C = I, c = 0), so training starts from K
 independent networks and learns how much the tasks' outputs should mix.
 
-List layout: the per-task MLP's ``[W1, b1, ...]``, then ``C`` (B, K, K) and ``c`` (B, K).
-Buffer layout (B, K, P): a task row holds the per-task MLP's row, then ``C[k, :]`` and ``c_k``.
+List layout: the task networks' (the per-task MLP's ``[W1, b1, ...]``), then ``C`` (B, K, K)
+and ``c`` (B, K). Buffer layout (B, K, P): a task row holds the task network's row, then
+``C[k, :]`` and ``c_k``.
 """
 
 from __future__ import annotations
@@ -20,34 +23,37 @@ import torch
 
 from asp.networks import Architecture, register_network
 from asp.networks.per_task_mlp import PerTaskMLP
+from asp.networks.rbf import PerTaskRBF
 
 LEAKY_SLOPE = 0.01
 
 
-@register_network
-class CorrelationLayer(PerTaskMLP):
-    family = "cll"
+class _CorrelationLayer:
+    """The layer on a per-task family: ``class X(_CorrelationLayer, Family)``. The family gives
+    ``activations(theta, x, output="linear")`` (its task outputs (B, K, S) last) and
+    ``backward(theta, activations, d outputs)``."""
 
     def __init__(self, arch: Architecture, leaky: bool = False):
         super().__init__(arch)
         self.leaky = leaky
 
     @property
-    def n_mlp(self) -> int:
+    def n_tasks_params(self) -> int:
+        """Values of a task network's row."""
         return super().n_params
 
     @property
     def n_params(self) -> int:
-        return self.n_mlp + self.arch.n_tasks + 1
+        return self.n_tasks_params + self.arch.n_tasks + 1
 
-    def init_params(self, seed: int) -> list[np.ndarray]:
-        """The per-task MLP's start (the same draws), then the layer at the identity."""
+    def init_params(self, seed: int, *inputs) -> list[np.ndarray]:
+        """The task networks' start (the same draws), then the layer at the identity."""
         k = self.arch.n_tasks
-        return super().init_params(seed) + [np.eye(k), np.zeros(k)]
+        return super().init_params(seed, *inputs) + [np.eye(k), np.zeros(k)]
 
     def layer(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """C (B, K, K) and c (B, K)."""
-        off, k = self.n_mlp, self.arch.n_tasks
+        off, k = self.n_tasks_params, self.arch.n_tasks
         return theta[..., off : off + k], theta[..., off + k]
 
     def to_flat(self, params: list[torch.Tensor]) -> torch.Tensor:
@@ -94,10 +100,32 @@ class CorrelationLayer(PerTaskMLP):
 
 
 @register_network
+class CorrelationLayer(_CorrelationLayer, PerTaskMLP):
+    family = "cll"
+
+
+@register_network
 class LeakyCorrelationLayer(CorrelationLayer):
     """The CLL paper's variant with a LeakyReLU on the layer (MultiRBF+ReLU)."""
 
     family = "cll_leaky"
+
+    def __init__(self, arch: Architecture):
+        super().__init__(arch, leaky=True)
+
+
+@register_network
+class RBFCorrelationLayer(_CorrelationLayer, PerTaskRBF):
+    """RBF networks, one per task, and the layer: the CLL paper's MultiRBF+."""
+
+    family = "rbf_cll"
+
+
+@register_network
+class LeakyRBFCorrelationLayer(RBFCorrelationLayer):
+    """MultiRBF+ReLU: a LeakyReLU on the layer."""
+
+    family = "rbf_cll_leaky"
 
     def __init__(self, arch: Architecture):
         super().__init__(arch, leaky=True)
