@@ -406,3 +406,61 @@ def test_a_case_study_of_ones_own_has_no_paper_values_and_its_own_findings():
     ]
     # without the list, the paper's case-study tables only (as before)
     assert [x["tables"] for x in findings(tables_by_id, claims_by_id)] == ["9 (air)"] * 2
+
+
+def test_the_cll_papers_claims_are_tested_replicate_by_replicate():
+    """correlation_claims and correlation_findings on fits with known orderings: MultiRBF+ 0.01
+    below MultiRBF in every replicate, MultiRBF's loss 0.005 higher at p = 0.5 than at 1 (the
+    others' the same at both), MultiRBF+ReLU equal to MultiRBF+ but for noise of either
+    sign."""
+    import numpy as np
+
+    from asp.findings import correlation_findings
+    from asp.tables import correlation_claims, correlation_table
+
+    rng = np.random.default_rng(0)
+    base = {"single_rbf": 0.05, "multi_rbf": 0.04, "multi_rbf_cll": 0.03}
+    rows = []
+    noises = rng.normal(0, 1e-4, 12)  # a replicate draws the same at every p
+    for p in (1.0, 0.5):
+        for r, noise in enumerate(noises):
+            for m, b in base.items():
+                loss = b + noise + (0.005 if m == "multi_rbf" and p == 0.5 else 0.0)
+                rows.append({"method": m, "test_mse": loss, "p": p, "replicate": r})
+            jitter = 1e-6 * (1 if r % 2 else -1) * (1 + r)
+            rows.append(
+                {
+                    "method": "multi_rbf_cll_leaky",
+                    "test_mse": base["multi_rbf_cll"] + noise + jitter,
+                    "p": p,
+                    "replicate": r,
+                }
+            )
+    fits = pd.DataFrame(rows).assign(
+        dataset="cll_tasks",
+        n=1000,
+        metric="mse",
+        diverged=False,
+        epochs=625,
+        label_correlation=lambda d: d["p"] ** 2,
+    )
+    methods = list(base) + ["multi_rbf_cll_leaky"]
+    claims = correlation_claims(fits, methods).set_index(["p", "claim"])["holm_verdict"]
+    assert claims[(1.0, "multi_rbf_cll < multi_rbf")] == "supported"
+    assert claims[(0.5, "multi_rbf_cll < multi_rbf")] == "supported"
+    assert claims[(0.5, "multi_rbf < single_rbf")] == "supported"
+    assert claims[(0.5, "multi_rbf_cll_leaky < multi_rbf_cll")] == "not significant"
+    assert claims[(1.0, "multi_rbf: loss at p = 1 < at p = 0.5")] == "supported"
+    assert claims[(1.0, "single_rbf: loss at p = 1 < at p = 0.5")] == "untestable"  # equal
+    table = correlation_table(fits)
+    assert set(table["from"]) == {"Xu 2023"}
+    assert table.groupby("p")["label_correlation"].first().to_dict() == {0.5: 0.25, 1.0: 1.0}
+    found = {
+        f["claim"].split(" (")[0]: f["verdict"]
+        for f in correlation_findings(table, correlation_claims(fits, methods))
+    }
+    assert found["MultiRBF+ < MultiRBF at every p"] == "reproduced"
+    assert found["MultiRBF+ReLU < MultiRBF+ at p = 0.5"] == "inconclusive"
+    assert found["every multi-task RBF model < SingleRBF"] == "reproduced"
+    # the loss grows: MultiRBF's cell supported, MultiRBF+'s and +ReLU's equal (untestable)
+    assert found["the loss grows as p falls"] == "reproduced"
