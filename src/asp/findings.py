@@ -33,7 +33,11 @@ def claim_verdict(supported: int, testable: int, contradicted: int | None = None
 
 def _ordering(claims: pd.DataFrame, claim: str) -> tuple[int, int, int]:
     """(supported, contradicted, testable) cells of one ordering claim, after Holm."""
-    sel = claims[claims["claim"] == claim] if len(claims) else claims
+    return _counts(claims[claims["claim"] == claim] if len(claims) else claims)
+
+
+def _counts(sel: pd.DataFrame) -> tuple[int, int, int]:
+    """(supported, contradicted, testable) cells among the claim rows ``sel``, after Holm."""
     if not len(sel):
         return 0, 0, 0
     v = sel["holm_verdict"] if "holm_verdict" in sel else sel["verdict"]
@@ -382,9 +386,7 @@ def correlation_findings(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict
     low = claims["p"].min()
 
     def finding(claim: str, selected: pd.DataFrame, explanation: str) -> dict:
-        sup = int((selected["holm_verdict"] == "supported").sum())
-        con = int((selected["holm_verdict"] == "contradicted").sum())
-        n = int((selected["holm_verdict"] != "untestable").sum())
+        sup, con, n = _counts(selected)
         return {
             "claim": claim,
             "tables": "cll_rbf",

@@ -416,29 +416,36 @@ class Plan:
             for role, method in zip(("soft", "adaptive"), FIGURE_METHODS, strict=True)
         }
 
-    def study_curves(self, study: str) -> list[str]:
-        """The curves files a study's figure draws (none: it draws its table), every method
-        of its ``curves`` it trains, at every value and block, in that order."""
+    def _study_curve_files(self, study: str) -> list[tuple[str, dict]]:
+        """(curves file, its value and method) of every method of a study's ``curves`` that
+        it trains, at every value, data set and block; none when its figure draws its table."""
         active = self.studies[study]
         names = [m for m in active.study.curves or () if m in active.methods]
         cell = f"{{root}}/fits/{CELL % (active.metrics[0], '{method}', 'curves.npz')}"
         return [
-            cell.format(root=active.root.format(value=v), method=m, dataset=d, n=active.n, block=b)
+            (
+                cell.format(
+                    root=active.root.format(value=v), method=m, dataset=d, n=active.n, block=b
+                ),
+                {"value": v, "method": m},
+            )
             for v in active.values
             for m in names
             for d in active.datasets
             for b in self._blocks(active.replicates)
         ]
 
+    def study_curves(self, study: str) -> list[str]:
+        """The curves files a study's figure draws (its rule's inputs)."""
+        return [path for path, _ in self._study_curve_files(study)]
+
     def study_curve_params(self, study: str) -> dict:
         """What the figure needs to read its curves: each file's value and method (in the
-        order of ``study_curves``), the metric, and the mini-batch steps of one epoch (the
-        x axis counts iterations)."""
+        order of ``study_curves``), the metric, and the mini-batch steps of one epoch of its
+        jobs (the x axis counts iterations)."""
         active = self.studies[study]
         if not active.study.curves:
             return {}
-        names = [m for m in active.study.curves if m in active.methods]
-        blocks = self._blocks(active.replicates)
         job = active.study.adjust(
             {"training": self.stage0_training, "round_training": self.rounds_training},
             active.study.cast(active.values[0]),
@@ -446,13 +453,7 @@ class Plan:
         )
         n_train = split_sizes(active.n)[0]
         return {
-            "files": [
-                {"value": v, "method": m}
-                for v in active.values
-                for m in names
-                for _ in active.datasets
-                for _ in blocks
-            ],
+            "files": [label for _, label in self._study_curve_files(study)],
             "metric": active.metrics[0],
             "steps_per_epoch": -(-n_train // job["training"]["batch_size"]),
         }

@@ -568,9 +568,9 @@ def correlation_claims(fits: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     ps = sorted(fits["p"].unique(), reverse=True)
     for method in methods:
         sub = fits[(fits["method"] == method) & (fits["metric"] == "mse")]
+        wide = sub.pivot_table(index="replicate", columns="p", values="test_mse")
         rows = []
         for hi, lo in zip(ps[:-1], ps[1:], strict=True):
-            wide = sub.pivot_table(index="replicate", columns="p", values="test_mse")
             if hi not in wide or lo not in wide:
                 continue
             test = paired_comparison(wide[hi].to_numpy(), wide[lo].to_numpy())

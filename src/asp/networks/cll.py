@@ -18,10 +18,12 @@ and ``c`` (B, K). Buffer layout (B, K, P): a task row holds the task network's r
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
-from asp.networks import Architecture, register_network
+from asp.networks import register_network
 from asp.networks.per_task_mlp import PerTaskMLP
 from asp.networks.rbf import PerTaskRBF
 
@@ -33,9 +35,7 @@ class _CorrelationLayer:
     ``activations(theta, x, output="linear")`` (its task outputs (B, K, S) last) and
     ``backward(theta, activations, d outputs)``."""
 
-    def __init__(self, arch: Architecture, leaky: bool = False):
-        super().__init__(arch)
-        self.leaky = leaky
+    leaky: ClassVar[bool] = False  # a LeakyReLU on the layer (the paper's +ReLU variants)
 
     @property
     def n_tasks_params(self) -> int:
@@ -109,9 +109,7 @@ class LeakyCorrelationLayer(CorrelationLayer):
     """The CLL paper's variant with a LeakyReLU on the layer (MultiRBF+ReLU)."""
 
     family = "cll_leaky"
-
-    def __init__(self, arch: Architecture):
-        super().__init__(arch, leaky=True)
+    leaky = True
 
 
 @register_network
@@ -126,6 +124,4 @@ class LeakyRBFCorrelationLayer(RBFCorrelationLayer):
     """MultiRBF+ReLU: a LeakyReLU on the layer."""
 
     family = "rbf_cll_leaky"
-
-    def __init__(self, arch: Architecture):
-        super().__init__(arch, leaky=True)
+    leaky = True
