@@ -18,6 +18,7 @@ include: "workflow/rules/tune.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/bayesopt.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -15,7 +15,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   constraint=(-c constraints.txt)
   [ "${ASP_NO_CONSTRAINTS:-0}" = 1 ] && constraint=()
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet "${constraint[@]}" -e ".[workflow,dev]"
+  .venv/bin/python -m pip install --quiet "${constraint[@]}" -e ".[workflow,bayesopt,dev]"
   echo "$want" > "$stamp"
 fi
 # The case-study data sets are not part of the repository: link them from ../shared/data.

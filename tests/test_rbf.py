@@ -88,11 +88,15 @@ def test_every_task_network_starts_from_the_same_kmeans_centres():
 def reference(family: str, arch: Architecture, params: list[np.ndarray]):
     if family in ("per_task_rbf", "shared_rbf"):
         return RBFNetworks(arch, params, F64, shared=family == "shared_rbf")
-    tasks = RBFNetworks(arch, params[:-2], F64)
-    return CorrelationLayerNet(arch, params, F64, leaky=family.endswith("leaky"), tasks=tasks)
+    depth = 2 if family == "rbf_cll2_leaky" else 1
+    tasks = RBFNetworks(arch, params[: -2 * depth], F64)
+    leaky = family.endswith("leaky")
+    return CorrelationLayerNet(arch, params, F64, leaky=leaky, tasks=tasks, depth=depth)
 
 
-@pytest.mark.parametrize("family", ["per_task_rbf", "shared_rbf", "rbf_cll", "rbf_cll_leaky"])
+@pytest.mark.parametrize(
+    "family", ["per_task_rbf", "shared_rbf", "rbf_cll", "rbf_cll_leaky", "rbf_cll2_leaky"]
+)
 @pytest.mark.parametrize("n_tasks", [2, 3])
 def test_batched_gradient_equals_a_per_fit_module(family, n_tasks):
     """float64: predictions and the gradient of the weighted squared error of every fit of a

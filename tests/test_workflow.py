@@ -136,10 +136,13 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
     # The CLL paper's Figure 8: 3 values of p, data, floor and one job each; table, figure.
     assert jobs["simulate_cll_rbf"] == 3 and jobs["floor_cll_rbf"] == 3
     assert jobs["train_cll_rbf"] == 3
-    tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 3 + 3
+    # The CLL paper's Table 2: one job per test-function pair and surrogate (5 x 5); table,
+    # figure.
+    assert jobs["bayesopt_run"] == 25 and jobs["bayesopt"] == 1 and jobs["fig_bayesopt"] == 1
+    tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 3 + 3 + 2
     # The floor of every simulated data file a loss table reads (asp.floor)
     assert jobs["floor"] == 15 and jobs["floor_relatedness"] == 12
-    total = 15 + real + 15 + real + 6 + 24 + tables_figures + 2 + 27 + 9
+    total = 15 + real + 15 + real + 6 + 24 + tables_figures + 2 + 27 + 9 + 25
     assert jobs["total"] == total
 
 
@@ -323,6 +326,23 @@ def test_report_has_every_table_and_figure(tiny_run):
         assert claim in set(claims["claim"])
     for claim in ("MultiRBF+ &lt; MultiRBF at every p", "the loss grows as p falls"):
         assert claim in html
+    # The CLL paper's Table 2: every pair, p, task and surrogate with the tiny protocol's runs,
+    # the paper's numbers beside ours, the curves and the claims with the GP baseline
+    assert 'id="bayesopt"' in html and '<img alt="Best value found so far' in html
+    bo = pd.read_csv(cwd / "results/tables/bayesopt.csv")
+    assert len(bo) == 2 * 2 * 2 * 5 and (bo["runs"] == 4).all()
+    assert set(bo["surrogate"]) == {"single_rbf", "rbf_soft", "bay_mrbfcor", "rbf_adaptive", "gp"}
+    paper = bo.dropna(subset=["paper_mean"])
+    assert set(paper["surrogate"]) == {"single_rbf", "rbf_soft", "bay_mrbfcor"}
+    first = paper[(paper["pair"] == "ackley+rastrigin") & (paper["p"] == 1.0)]
+    assert first.set_index(["task", "surrogate"]).loc[(1, "single_rbf"), "paper_mean"] == -7.3275
+    assert (bo["mean"] >= -12).all() and (bo["mean"] <= 12).all()  # normalised tasks
+    bo_claims = pd.read_csv(cwd / "results/tables/bayesopt_claims.csv")
+    assert {"bay_mrbfcor < single_rbf", "bay_mrbfcor < rbf_soft", "bay_mrbfcor < gp"} <= set(
+        bo_claims["claim"]
+    )
+    assert (bo_claims["pairs"] == 4).all() and len(bo_claims) == 5 * 8
+    assert "GP-EI (BoTorch)" in html and "bay_mrbfcor &lt; single_rbf in best value" in html
 
 
 def test_second_run_does_nothing(tiny_run):

@@ -159,6 +159,29 @@ def _check_data_sets(config: dict) -> None:
             raise ConfigError(f"{key}.output", "must be sigmoid or linear")
 
 
+def _check_bayesopt(block: dict) -> None:
+    """The Bayesian-optimisation block (asp.bayesopt): surrogates it can build, a protocol it
+    can reach."""
+    from asp.surrogates import check_surrogate, surrogate_tasks  # the engine: only when it runs
+
+    if not block.get("pairs"):
+        return
+    for name in block["surrogates"]:
+        try:
+            check_surrogate(name)
+        except ValueError as err:
+            raise ConfigError("bayesopt.surrogates", str(err)) from None
+    initial, evaluations = block["initial"], block["evaluations"]
+    multi = any(surrogate_tasks(n) == 2 for n in block["surrogates"])
+    if evaluations <= initial or (multi and (evaluations - initial) % 2):
+        raise ConfigError(
+            "bayesopt.evaluations",
+            f"{evaluations} evaluations from {initial} initial points: needs more evaluations "
+            "than initial points, and an even number beyond them (a multi-task surrogate "
+            "proposes two points per iteration)",
+        )
+
+
 def check_config(config: dict) -> None:
     """Raise ConfigError naming the first key that cannot run (the schema has passed)."""
     _check_finite(config)
@@ -201,6 +224,7 @@ def check_config(config: dict) -> None:
             f"0..{config['replicates'] - 1}; tuning replicates must be disjoint from them",
         )
     _check_studies(config)
+    _check_bayesopt(config.get("bayesopt") or {})
     batch = config["training"]["batch_size"]
     for key, n in [("simulation.sizes", min(sim["sizes"])), ("tuning.n", tuning["n"])]:
         try:

@@ -7,7 +7,7 @@ from a stage-0 outcome of the same replicate. ``asp.jobs`` runs both for the wor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -76,10 +76,11 @@ class Batch:
     device: torch.device
     dtype: torch.dtype
     family: str = "per_task_mlp"  # network family of every fit (asp.networks)
+    options: dict = field(default_factory=dict)  # the family's options (Network.job_options)
 
     @cached_property
     def network(self) -> Network:
-        return get_network(self.family, self.arch)
+        return get_network(self.family, self.arch, **self.options)
 
     @cached_property
     def data(self) -> FitData:

@@ -199,7 +199,15 @@ def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
     for family, positions in _family_groups(cells).items():
         part = [cells[i] for i in positions]
         arch = architecture(job, replicates, family)
-        batch = Batch(replicates, list(range(n_reps)) * len(part), arch, device, dtype, family)
+        batch = Batch(
+            replicates,
+            list(range(n_reps)) * len(part),
+            arch,
+            device,
+            dtype,
+            family,
+            NETWORKS[family].job_options(job),
+        )
         methods = _per_fit(part, n_reps, "method")
         log.info("%s: %d %s fits on %s", job["name"], len(methods), family, device)
         t0 = time.perf_counter()
@@ -348,7 +356,15 @@ def _train_rounds_part(
         width = max(r.shape[1] for r in rows)
         budget = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
     methods = _per_fit(part, n_reps, "method")
-    batch = Batch(replicates, list(range(n_reps)) * len(part), arch, device, dtype, family)
+    batch = Batch(
+        replicates,
+        list(range(n_reps)) * len(part),
+        arch,
+        device,
+        dtype,
+        family,
+        NETWORKS[family].job_options(job),
+    )
     log.info("%s: %d %s fits from stage 0 on %s", job["name"], len(methods), family, device)
     t0 = time.perf_counter()
     metrics = _per_fit(part, n_reps, "metric")

@@ -248,6 +248,17 @@ register(
 )
 register(
     Method(
+        "bay_mrbfcor",
+        "RBF networks, one per task, and two correlation layers with LeakyReLU (Bay_MRBFCor, "
+        "the CLL paper's surrogate of Bayesian optimisation)",
+        network="rbf_cll2_leaky",
+        stage0_penalty=None,
+        source=f"{_XU}: Bay_MRBFCor",
+        **_RBF,
+    )
+)
+register(
+    Method(
         "rbf_soft",
         "soft sharing of the RBF networks' output weights and centres (ours on the CLL "
         "paper's networks)",

@@ -182,6 +182,9 @@ class Plan:
         }
         self.studies = {k: self._with_reuse(a) for k, a in self.studies.items()}
         self.training_rules = self._training_rules()
+        # The CLL paper's Bayesian optimisation (asp.bayesopt): off without pairs
+        self.bayesopt = dict(config.get("bayesopt") or {})
+        self.bayesopt_pairs = list(self.bayesopt.get("pairs", []))
 
     # -- replicates and studies ---------------------------------------------------------------
 
@@ -738,7 +741,25 @@ class Plan:
             "study_figures": [
                 f"results/figures/{s.study.figure}.png" for s in self.studies.values()
             ],
+            "bayesopt": (
+                [
+                    "results/tables/bayesopt.csv",
+                    "results/tables/bayesopt_claims.csv",
+                    "data/paper/cll_paper_tables.csv",
+                ]
+                if self.bayesopt_pairs
+                else []
+            ),
+            "bayesopt_figure": ["results/figures/fig_bayesopt.png"] if self.bayesopt_pairs else [],
         }
+
+    def bayesopt_runs(self) -> list[str]:
+        """Every optimisation file: one job per pair and surrogate (all runs and p)."""
+        return [
+            f"results/bayesopt/{pair}/{surrogate}.parquet"
+            for pair in self.bayesopt_pairs
+            for surrogate in self.bayesopt["surrogates"]
+        ]
 
     def report_studies(self) -> list[dict]:
         """The report's section of each study, in the order of its figures."""

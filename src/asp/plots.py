@@ -226,3 +226,39 @@ def forest(effects: pd.DataFrame, claim: str) -> plt.Figure:
                  fontsize=8)  # fmt: skip
     fig.tight_layout()
     return fig
+
+
+def bayesopt_curves(curves: pd.DataFrame, labels: dict[str, str], title: str) -> plt.Figure:
+    """Best value found so far against evaluations (asp.bayesopt_results.curves): one panel
+    per test-function pair (columns) and p (rows), per surrogate the mean over runs and over
+    the two tasks (line) and the mean of the tasks' 25-75 % bands."""
+    if curves.empty:
+        raise ValueError(f"{title}: no curves to plot")
+    pairs = sorted(curves["pair"].unique())
+    ps = sorted(curves["p"].unique(), reverse=True)
+    both = curves.groupby(["pair", "p", "surrogate", "evaluation"])[["mean", "q25", "q75"]].mean()
+    both = both.reset_index()
+    sns.set_theme(style="whitegrid", context="notebook")
+    fig, axes = plt.subplots(
+        len(ps), len(pairs), figsize=(3.6 * len(pairs), 2.9 * len(ps)), squeeze=False
+    )
+    for i, p in enumerate(ps):
+        for j, pair in enumerate(pairs):
+            ax = axes[i][j]
+            panel = both[(both["pair"] == pair) & (both["p"] == p)]
+            for surrogate, g in panel.groupby("surrogate", sort=False):
+                (line,) = ax.plot(
+                    g["evaluation"], g["mean"], lw=1.2, label=labels.get(surrogate, surrogate)
+                )
+                ax.fill_between(
+                    g["evaluation"], g["q25"], g["q75"], color=line.get_color(), alpha=0.12, lw=0
+                )
+            ax.set_title(f"{pair}, p = {p:g}", fontsize=9)
+            if i == len(ps) - 1:
+                ax.set_xlabel("evaluations per task")
+            if j == 0:
+                ax.set_ylabel("best so far")
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle(textwrap.fill(title, 40 * len(pairs)), fontsize=11)
+    fig.tight_layout()
+    return fig

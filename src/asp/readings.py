@@ -30,6 +30,10 @@ READINGS: dict[str, tuple[str, str]] = {
     "studies": ("Studies beyond the paper", "15-studies-beyond-the-paper"),
     "floor": ("The floor of the simulated data", "16-the-floor-of-the-simulated-data"),
     "cll_rbf": ("The CLL paper's Figure 8", "17-the-cll-papers-figure-8"),
+    "bayesopt": (
+        "The CLL paper's Bayesian optimisation (Table 2)",
+        "18-the-cll-papers-bayesian-optimisation-table-2",
+    ),
 }
 
 

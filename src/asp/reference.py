@@ -183,26 +183,32 @@ class CorrelationLayerNet(nn.Module):
         dtype: torch.dtype,
         leaky: bool,
         tasks: nn.Module | None = None,
+        depth: int = 1,
     ):
         super().__init__()
         self.arch = arch
         self.tasks = tasks or TaskNetworks(
-            Architecture(*astuple(arch)[:3], "linear"), init[:-2], dtype
+            Architecture(*astuple(arch)[:3], "linear"), init[: -2 * depth], dtype
         )
-        self.layer = nn.Linear(arch.n_tasks, arch.n_tasks, dtype=dtype)
-        with torch.no_grad():
-            self.layer.weight.copy_(torch.as_tensor(init[-2]))  # C[k, j]: task k from task j
-            self.layer.bias.copy_(torch.as_tensor(init[-1]))
+        self.layers = nn.ModuleList()
+        for i in range(depth):
+            layer = nn.Linear(arch.n_tasks, arch.n_tasks, dtype=dtype)
+            with torch.no_grad():  # C[k, j]: task k from task j
+                layer.weight.copy_(torch.as_tensor(init[len(init) - 2 * depth + 2 * i]))
+                layer.bias.copy_(torch.as_tensor(init[len(init) - 2 * depth + 2 * i + 1]))
+            self.layers.append(layer)
         self.act = nn.LeakyReLU() if leaky else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.act(self.layer(self.tasks(x)))
+        out = self.tasks(x)
+        for layer in self.layers:
+            out = self.act(layer(out))
         return torch.sigmoid(out) if self.arch.output == "sigmoid" else out
 
     def layout(self, grad: bool = False) -> list[torch.Tensor]:
         pick = (lambda t: t.grad) if grad else (lambda t: t.detach())
         tasks = [p[0] for p in self.tasks.params_batched(grad)]
-        return tasks + [pick(self.layer.weight), pick(self.layer.bias)]
+        return tasks + [pick(t) for layer in self.layers for t in (layer.weight, layer.bias)]
 
 
 def deviations(kind: str, w: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,9 @@ import pandas as pd
 import yaml
 from io_utils import read_meta, start_logging
 
+from asp.bayesopt_results import LABELS as BAYESOPT_LABELS
+from asp.bayesopt_results import findings as bayesopt_findings
+from asp.bayesopt_results import table2_layout
 from asp.effects import at_a_glance, claim_effects
 from asp.layout import paper_layout
 from asp.plots import forest
@@ -74,12 +77,31 @@ for table, tpath, cpath in zip(smk.params.tables, smk.input.tables, smk.input.cl
     )
     if len(c):
         claims.append(c.assign(table=spec.id)[["table", *c.columns]])
+bayesopt = None
+if smk.input.bayesopt:  # the CLL paper's Table 2 (asp.bayesopt_results)
+    bo_path, bo_claims_path, cll_paper = smk.input.bayesopt
+    bo, bo_claims = pd.read_csv(bo_path), pd.read_csv(bo_claims_path)
+    block = smk.params.config["bayesopt"]
+    grid = table2_layout(bo, list(block["surrogates"]))
+    bayesopt = {
+        "html": html_table(grid),
+        "long": html_table(bo),
+        "csv": "data:text/csv;base64," + base64.b64encode(Path(bo_path).read_bytes()).decode(),
+        "figure": data_uri(smk.input.bayesopt_figure[0]),
+        "runs": block["runs"],
+        "labels": [BAYESOPT_LABELS.get(s, s) for s in block["surrogates"]],
+    }
+    if len(bo_claims):
+        claims.append(bo_claims.assign(table="bayesopt")[["table", *bo_claims.columns]])
+    bo_found = bayesopt_findings(bo, bo_claims, pd.read_csv(cll_paper))
 claims_df = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame()
 verdicts = verdict_counts(claims_df)
 case_study_tables = [
     t["id"] for t in tables if t["case_study_results"] is not None
 ]  # every case study's results table, the paper's and any other
 found = all_findings(by_id, claims_by_id, case_study_tables)
+if bayesopt is not None:
+    found += bo_found
 figures = [
     {
         "id": fig["id"],
@@ -141,6 +163,7 @@ html = render(
     checksums=checksums,
     case_studies=case_studies,
     tuning=tuning,
+    bayesopt=bayesopt,
     missing=smk.params.missing,
     config_hashes=len(fits["config_hash"].unique()),
     versions_json=json.dumps(meta["versions"]),

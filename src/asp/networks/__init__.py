@@ -69,6 +69,11 @@ class Network(ABC):
     def __init__(self, arch: Architecture):
         self.arch = arch
 
+    @classmethod
+    def job_options(cls, job: dict) -> dict:
+        """The constructor options a training job sets for this family (none by default)."""
+        return {}
+
     def _key(self) -> tuple:
         """What makes two instances the same network: the class, the architecture and any
         options a family sets in its ``__init__`` (compiled steps are cached by this)."""
@@ -135,13 +140,14 @@ def register_network(cls: type[Network]) -> type[Network]:
     return cls
 
 
-def get_network(family: str, arch: Architecture) -> Network:
-    """The network of ``family`` for ``arch``; an unknown family is an error naming it."""
+def get_network(family: str, arch: Architecture, **options) -> Network:
+    """The network of ``family`` for ``arch`` (with a family's ``options``); an unknown
+    family is an error naming it."""
     try:
         cls = NETWORKS[family]
     except KeyError:
         raise ValueError(f"unknown network family {family!r}; known: {sorted(NETWORKS)}") from None
-    return cls(arch)
+    return cls(arch, **options)
 
 
 # The modules register their families.

@@ -97,6 +97,11 @@ class _RBF(Network):
         super().__init__(arch)
         self.n_init = n_init
 
+    @classmethod
+    def job_options(cls, job: dict) -> dict:
+        """k-means starts from the job's ``kmeans_starts`` (default 10)."""
+        return {"n_init": int(job.get("kmeans_starts", 10))}
+
     @property
     def n_centres(self) -> int:
         return self.arch.hidden[0]

@@ -1,0 +1,27 @@
+"""Run one surrogate on one test-function pair: every run at every p (asp.bayesopt)."""
+
+import time
+
+from io_utils import start_logging, versions, write_parquet
+
+from asp.bayesopt import run_pair
+from asp.jobs import config_hash
+from asp.surrogates import make_surrogate
+
+smk = snakemake  # noqa: F821
+log = start_logging(smk.log[0])
+block, pair, name = dict(smk.params.block), smk.wildcards.pair, smk.wildcards.surrogate
+surrogate = make_surrogate(name, block, bool(smk.params.compile))
+start = time.perf_counter()
+rows = run_pair(block, pair, surrogate, int(smk.params.base_seed), progress=f"{pair} {name}")
+seconds = time.perf_counter() - start
+meta = {
+    "pair": pair,
+    "surrogate": name,
+    "base_seed": smk.params.base_seed,
+    "config_hash": config_hash({**block, "base_seed": smk.params.base_seed}),
+    "seconds": seconds,
+    "versions": versions(),
+}
+write_parquet(rows.assign(seconds=seconds), smk.output[0], meta)
+log.info("%s %s: %d rows in %.0f s", pair, name, len(rows), seconds)
