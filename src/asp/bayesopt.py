@@ -178,9 +178,20 @@ def protocol_from_config(block: dict) -> Protocol:
     )
 
 
+# The tasks' constants where a block gives none (the config schema's defaults): ours, the
+# paper gives none of c, S, alpha, beta
+DEFAULT_TASKS = {
+    "n_inputs": 2,
+    "scale": 1.0,
+    "alphas": [0.2 * i for i in range(1, 11)],
+    "betas": [float((i - 1) ** 2) for i in range(1, 11)],
+    "noise_sd": 0.1,
+}
+
+
 def pair_problems(block: dict, pair: str, base_seed: int) -> list[PairProblem]:
     """The pair's problem at each p of a config's ``bayesopt`` block."""
-    tasks = CorrelatedTasks.from_config({"n_inputs": 2, **block.get("tasks", {})})
+    tasks = CorrelatedTasks.from_config({**DEFAULT_TASKS, **block.get("tasks", {})})
     return [PairProblem.make(pair, tasks, float(p), base_seed) for p in block["ps"]]
 
 

@@ -44,11 +44,15 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 @dataclass
 class Replicate:
-    """One replicate: its index, its seed streams and its scaled split data."""
+    """One replicate: its index, its seed streams and its scaled split data. A network that
+    starts from its inputs (the RBF families' k-means) starts from ``start_inputs`` where
+    given, else from the training inputs: the members of a bootstrap ensemble
+    (asp.surrogates) start from one k-means of all their points."""
 
     index: int
     seeds: dict[str, np.random.SeedSequence]
     data: PreparedData
+    start_inputs: np.ndarray | None = field(default=None, compare=False)
 
 
 def simulated_replicate(
@@ -91,7 +95,10 @@ class Batch:
     def initial_params(self) -> list[torch.Tensor]:
         net = self.network
         per_rep = [
-            net.init_params(torch_seed(r.seeds["init"]), r.data.x_train)
+            net.init_params(
+                torch_seed(r.seeds["init"]),
+                r.data.x_train if r.start_inputs is None else r.start_inputs,
+            )
             if net.needs_inputs
             else net.init_params(torch_seed(r.seeds["init"]))
             for r in self.replicates

@@ -82,20 +82,23 @@ class EnsembleSurrogate:
         previous: Predictor | None = None,
     ) -> Predictor:
         """Train on x (G, n, D) in [0, 1] and y (G, n, T); ``seeds[g]`` draws run g's
-        bootstrap rows, initial weights and mini-batch orders. Every fit starts afresh
+        bootstrap rows, initial centres and mini-batch orders. Every fit starts afresh
         (``previous``, the last iteration's predictor, is not used)."""
         get_method(self.method)
         scaled, low, span = _scale_targets(y)
         reps = []
         for g, seq in enumerate(seeds):
+            # Every member of a run starts from the same centres, one k-means of all the run's
+            # points (the RBF families compute it once, not once per member); the members
+            # differ in their bootstrap rows and mini-batch orders.
+            init = child(seq, self.members)
             for m in range(self.members):
                 stream = child(seq, m)
                 rows = np.random.default_rng(child(stream, 0)).integers(0, len(x[g]), len(x[g]))
                 data = PreparedData(x[g][rows], scaled[g][rows], x[g], scaled[g], x[g], scaled[g])
-                names = ("data", "split", "init", "batches")
-                reps.append(
-                    Replicate(len(reps), dict(zip(names, stream.spawn(4), strict=True)), data)
-                )
+                streams = {"data": child(stream, 1), "split": child(stream, 2), "init": init}
+                streams["batches"] = child(stream, 3)
+                reps.append(Replicate(len(reps), streams, data, start_inputs=x[g]))
         # the first fits of a small initial design may have fewer rows than a mini-batch
         batch = min(self.batch_size, x.shape[1])
         training = {"batch_size": batch, "compile": self.compile, "lr": self.lr}
