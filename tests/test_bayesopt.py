@@ -227,3 +227,46 @@ def test_readme_example_runs():
     rows = namespace["rows"]
     assert set(rows["p"]) == {1.0, 0.5} and set(rows["run"]) == {0, 1, 2}
     assert (rows.groupby(["p", "run", "task"]).size() == 20).all()
+
+
+def test_the_code_defaults_are_the_schemas():
+    """A block without some keys (the README's example, a script) gets the schema's
+    defaults, which the workflow fills in: the two must not drift apart."""
+    import yaml
+
+    from asp.bayesopt import DEFAULT_TASKS, protocol_from_config
+    from asp.surrogates import make_surrogate
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    props = schema["properties"]["bayesopt"]["properties"]
+
+    def defaults(node: dict) -> dict:
+        return {k: v.get("default") for k, v in node["properties"].items()}
+
+    ens = defaults(props["ensemble"])
+    surrogate = make_surrogate("rbf_adaptive", {})
+    assert surrogate.members == ens["members"] and surrogate.centres == ens["centres"]
+    assert (surrogate.epochs, surrogate.patience) == (ens["epochs"], ens["patience"])
+    assert (surrogate.batch_size, surrogate.lr) == (ens["batch_size"], ens["lr"])
+    assert surrogate.kmeans_starts == ens["kmeans_starts"]
+    rounds = defaults(props["ensemble"]["properties"]["rounds"])
+    assert (surrogate.round_epochs, surrogate.round_patience) == (
+        rounds["max_epochs"],
+        rounds["patience"],
+    )
+    assert surrogate.values == defaults(props["hyperparameters"])
+    gp = make_surrogate("gp", {})
+    assert {k: getattr(gp, k) for k in defaults(props["gp"])} == defaults(props["gp"])
+    protocol = protocol_from_config({})
+    assert (protocol.initial, protocol.evaluations) == (
+        props["initial"]["default"],
+        props["evaluations"]["default"],
+    )
+    swarm = defaults(props["swarm"])
+    assert (protocol.swarm.particles, protocol.swarm.iterations) == (
+        swarm["particles"],
+        swarm["iterations"],
+    )
+    tasks = defaults(props["tasks"])
+    for k in ("scale", "alphas", "betas", "noise_sd"):
+        assert np.allclose(DEFAULT_TASKS[k], tasks[k])

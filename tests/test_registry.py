@@ -163,6 +163,21 @@ def test_a_data_set_of_ones_own_needs_no_hyperparameters():
             "tuning.ranges.theta",
             "needs 0 < low < high <= 1",
         ),
+        (
+            lambda c: c["bayesopt"].update(surrogates=["single_rbf", "ffn"]),
+            "bayesopt.surrogates",
+            "surrogate 'ffn' is not on RBF networks",
+        ),
+        (
+            lambda c: c["bayesopt"].update(surrogates=["gp", "rbf_bayes"]),
+            "bayesopt.surrogates",
+            "unknown method 'rbf_bayes'",
+        ),
+        (
+            lambda c: c["bayesopt"].update(initial=20, evaluations=99),
+            "bayesopt.evaluations",
+            "an even number beyond them",
+        ),
     ],
 )
 def test_a_config_that_cannot_run_names_the_key(change, key, why):

@@ -38,7 +38,7 @@ from scipy.stats import norm
 
 from asp.correlated_tasks import CorrelatedTasks
 from asp.pso import Swarm, draw, minimise
-from asp.surrogates import child
+from asp.surrogates import Surrogate, child
 from asp.test_functions import TestFunction, get_function
 
 log = logging.getLogger("asp")
@@ -195,7 +195,9 @@ def pair_problems(block: dict, pair: str, base_seed: int) -> list[PairProblem]:
     return [PairProblem.make(pair, tasks, float(p), base_seed) for p in block["ps"]]
 
 
-def run_pair(block: dict, pair: str, surrogate, base_seed: int, progress: str = "") -> pd.DataFrame:
+def run_pair(
+    block: dict, pair: str, surrogate: Surrogate, base_seed: int, progress: str = ""
+) -> pd.DataFrame:
     """Every run at every p of one pair with one surrogate (asp.surrogates.make_surrogate):
     one call of :func:`optimise`."""
     group = streams(
@@ -219,7 +221,7 @@ def initial_design(stream: Stream, n: int) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def optimise(
-    group: list[Stream], surrogate, protocol: Protocol, progress: str = ""
+    group: list[Stream], surrogate: Surrogate, protocol: Protocol, progress: str = ""
 ) -> pd.DataFrame:
     """Run the streams (all with ``surrogate.n_tasks`` tasks) to the protocol's evaluations.
     Rows: each stream's evaluations in order, per task it models: the point's observed and

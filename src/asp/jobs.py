@@ -187,6 +187,22 @@ def cell_frame(
     return df
 
 
+def _batch(
+    job: dict,
+    replicates: list[Replicate],
+    n_cells: int,
+    arch,
+    device: torch.device,
+    dtype: torch.dtype,
+    family: str,
+) -> Batch:
+    """The fits of ``n_cells`` cells on every replicate (cell-major), with the family's options
+    from the job (asp.networks.Network.job_options)."""
+    fit_replicate = list(range(len(replicates))) * n_cells
+    options = NETWORKS[family].job_options(job)
+    return Batch(replicates, fit_replicate, arch, device, dtype, family, options)
+
+
 def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
     """Train every cell of a stage-0 job from scratch; one result per cell, in job order."""
     check_batch_size(job, replicates)
@@ -199,15 +215,7 @@ def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
     for family, positions in _family_groups(cells).items():
         part = [cells[i] for i in positions]
         arch = architecture(job, replicates, family)
-        batch = Batch(
-            replicates,
-            list(range(n_reps)) * len(part),
-            arch,
-            device,
-            dtype,
-            family,
-            NETWORKS[family].job_options(job),
-        )
+        batch = _batch(job, replicates, len(part), arch, device, dtype, family)
         methods = _per_fit(part, n_reps, "method")
         log.info("%s: %d %s fits on %s", job["name"], len(methods), family, device)
         t0 = time.perf_counter()
@@ -356,15 +364,7 @@ def _train_rounds_part(
         width = max(r.shape[1] for r in rows)
         budget = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
     methods = _per_fit(part, n_reps, "method")
-    batch = Batch(
-        replicates,
-        list(range(n_reps)) * len(part),
-        arch,
-        device,
-        dtype,
-        family,
-        NETWORKS[family].job_options(job),
-    )
+    batch = _batch(job, replicates, len(part), arch, device, dtype, family)
     log.info("%s: %d %s fits from stage 0 on %s", job["name"], len(methods), family, device)
     t0 = time.perf_counter()
     metrics = _per_fit(part, n_reps, "metric")

@@ -124,6 +124,12 @@ def tuning_history(trials: pd.DataFrame) -> plt.Figure:
     return grid.figure
 
 
+def _panel_grid(n_rows: int, n_cols: int) -> tuple[plt.Figure, np.ndarray]:
+    """A grid of small panels, 3.6 x 2.9 inches each, in the figures' theme."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    return plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 2.9 * n_rows), squeeze=False)
+
+
 def study_lines(table: pd.DataFrame, x: str, xlabel: str, scale: str, title: str) -> plt.Figure:
     """A study's mean test loss (95 % CI as error bars) against its variable, the column
     ``x`` (the budget study's stage-0 epochs, the relatedness study's rho), one line per
@@ -132,9 +138,7 @@ def study_lines(table: pd.DataFrame, x: str, xlabel: str, scale: str, title: str
         raise ValueError(f"{title}: the table is empty, nothing to plot")
     cases, metrics = sorted(table["dataset"].unique()), sorted(table["metric"].unique())
     ticks = sorted(table[x].unique())
-    fig, axes = plt.subplots(
-        len(metrics), len(cases), figsize=(3.6 * len(cases), 2.9 * len(metrics)), squeeze=False
-    )
+    fig, axes = _panel_grid(len(metrics), len(cases))
     for i, metric in enumerate(metrics):
         for j, case in enumerate(cases):
             ax = axes[i][j]
@@ -238,10 +242,7 @@ def bayesopt_curves(curves: pd.DataFrame, labels: dict[str, str], title: str) ->
     ps = sorted(curves["p"].unique(), reverse=True)
     both = curves.groupby(["pair", "p", "surrogate", "evaluation"])[["mean", "q25", "q75"]].mean()
     both = both.reset_index()
-    sns.set_theme(style="whitegrid", context="notebook")
-    fig, axes = plt.subplots(
-        len(ps), len(pairs), figsize=(3.6 * len(pairs), 2.9 * len(ps)), squeeze=False
-    )
+    fig, axes = _panel_grid(len(ps), len(pairs))
     for i, p in enumerate(ps):
         for j, pair in enumerate(pairs):
             ax = axes[i][j]

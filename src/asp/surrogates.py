@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -33,6 +34,27 @@ from asp.preprocessing import PreparedData
 
 # (mean, sd), each (G, Q, T), of queries (G, Q, D)
 Predictor = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+class Surrogate(Protocol):
+    """What asp.bayesopt.optimise asks of a surrogate: its name, the tasks one model predicts
+    (1: one optimisation per task, 2: both tasks at once), and a fit of G runs' points x
+    (G, n, D) in [0, 1] and targets y (G, n, T) returning a predictor of (mean, sd), each
+    (G, Q, T), at queries (G, Q, D). ``previous`` is the last iteration's predictor (a
+    surrogate may start from it); ``seeds[g]`` is run g's stream for this fit."""
+
+    method: str
+
+    @property
+    def n_tasks(self) -> int: ...
+
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        seeds: list[np.random.SeedSequence],
+        previous: Predictor | None = None,
+    ) -> Predictor: ...
 
 
 def child(seq: np.random.SeedSequence, *keys: int) -> np.random.SeedSequence:

@@ -33,7 +33,7 @@ rule bayesopt:
     output:
         table=report("results/tables/bayesopt.csv", category="Tables"),
         claims="results/tables/bayesopt_claims.csv",
-        curves="results/tables/bayesopt_curves.csv",
+        curves="results/bayesopt/curves.csv",
     log:
         "logs/tables/bayesopt.log",
     conda:
@@ -46,7 +46,7 @@ rule bayesopt:
 
 rule fig_bayesopt:
     input:
-        curves="results/tables/bayesopt_curves.csv",
+        curves="results/bayesopt/curves.csv",
     output:
         report("results/figures/fig_bayesopt.png", category="Figures"),
     log:
