@@ -28,7 +28,7 @@ LABELS = {
 CLAIMS = [
     ("bay_mrbfcor", "single_rbf", "the CLL paper"),
     ("bay_mrbfcor", "rbf_soft", "the CLL paper"),
-    ("rbf_soft", "single_rbf", "the CLL paper (24 of 30 settings)"),
+    ("rbf_soft", "single_rbf", "the CLL paper: its text says 24 of 30 settings"),
     ("rbf_adaptive", "rbf_soft", "ours"),
     ("bay_mrbfcor", "gp", "ours: against what a BO user would pick"),
 ]
