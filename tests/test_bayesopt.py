@@ -115,6 +115,20 @@ def test_problem_weights_are_fixed_per_pair_and_tasks_use_both_functions():
         PairProblem.make("ackley", TASKS, 1.0, 11)
 
 
+def test_the_tasks_true_minimum_bounds_every_point_and_is_reached():
+    """``optimum``: no point of the box is truly below it, and a point where the tasks'
+    argument s = w'f(x) sits at the minimiser (f(x) moved along a line of the box) reaches it."""
+    prob = problems()[1]
+    rng = np.random.default_rng(0)
+    x = prob.low + (prob.high - prob.low) * rng.random((200_000, 4))
+    true = prob.mean(x)
+    assert (true.min(0) >= prob.optimum - 1e-9).all()
+    for k in range(2):  # f on a fine segment from (-1, -1) to (1, 1) of f-space, s = w'f
+        f = np.linspace(-1, 1, 400_001)[:, None] * np.sign(prob.weights[k])
+        best = TASKS.mean(f, prob.weights)[:, k].min()
+        assert best == pytest.approx(prob.optimum[k], abs=1e-4)
+
+
 class Counting:
     """A surrogate that counts its fits."""
 
