@@ -17,6 +17,7 @@ rule bayesopt_run:
         "benchmarks/bayesopt/{pair}/{surrogate}.tsv"
     conda:
         CONDA_ENV
+    threads: config["threads"]
     params:
         block=plan.bayesopt,
         base_seed=config["base_seed"],

@@ -2,6 +2,7 @@
 
 import time
 
+import torch
 from io_utils import start_logging, versions, write_parquet
 
 from asp.bayesopt import run_pair
@@ -10,6 +11,7 @@ from asp.surrogates import make_surrogate
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
+torch.set_num_threads(smk.threads)
 block, pair, name = dict(smk.params.block), smk.wildcards.pair, smk.wildcards.surrogate
 surrogate = make_surrogate(name, block, bool(smk.params.compile))
 start = time.perf_counter()

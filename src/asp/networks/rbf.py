@@ -43,16 +43,32 @@ def kmeans_centres(x: np.ndarray, n_centres: int, seed: int, n_init: int = 10) -
     """(C, M) k-means centres of the rows of ``x`` (scikit-learn's KMeans, k-means++ starts,
     ``n_init`` of them, seeded), in a fixed order (lexicographic), so that the same inputs and
     seed give the same centres in the same places."""
+    from sklearn import config_context
     from sklearn.cluster import KMeans  # only the RBF families need it
 
     if len(x) < n_centres:
         raise ValueError(
             f"{n_centres} RBF centres need at least as many training rows, got {len(x)}"
         )
-    # scikit-learn takes a 32-bit seed
-    km = KMeans(n_clusters=n_centres, n_init=n_init, random_state=seed % 2**32).fit(x)
+    # One OpenMP thread: the inputs are small (at most a few thousand rows), so a second
+    # thread only adds synchronisation, and on a machine whose cores are all busy (two jobs on
+    # two cores) its spin-waits made each call about 5x slower. One thread also gives the same
+    # centres whatever the machine's core count. Our constant parameters need no validation
+    # (a fifth of a small call). scikit-learn takes a 32-bit seed.
+    limit = _threadpools().limit(limits=1, user_api="openmp")
+    with limit, config_context(skip_parameter_validation=True):
+        km = KMeans(n_clusters=n_centres, n_init=n_init, random_state=seed % 2**32).fit(x)
     centres = km.cluster_centers_.astype(np.float64)
     return centres[np.lexsort(centres.T[::-1])]
+
+
+@functools.cache
+def _threadpools():
+    """The process's thread pools, found once: finding them reads the loaded libraries, about
+    3 ms, as long as a small k-means."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def initial_width(centres: np.ndarray) -> float:

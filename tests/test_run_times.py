@@ -1,0 +1,31 @@
+"""benchmarks/run_times.py: every benchmark file lands under its rule, or is named as left out."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("run_times", ROOT / "benchmarks" / "run_times.py")
+run_times = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(run_times)
+
+
+def _bench(folder: Path, rel: str, seconds: float) -> None:
+    path = folder / "benchmarks" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:01\t100.0\n")
+
+
+def test_rules_and_surrogates_are_summed_and_unknown_files_named(tmp_path, capsys):
+    _bench(tmp_path, "bayesopt/ackley+rastrigin/gp.tsv", 10.0)
+    _bench(tmp_path, "bayesopt/rastrigin+griewank/gp.tsv", 5.0)
+    _bench(tmp_path, "bayesopt/ackley+rastrigin/single_rbf.tsv", 7.0)
+    _bench(tmp_path, "train/main/case1_N500_block0.tsv", 30.0)
+    _bench(tmp_path, "somewhere/new_rule.tsv", 99.0)
+    df = run_times.read(tmp_path)
+    assert "left out (no rule matches): somewhere/new_rule.tsv" in capsys.readouterr().err
+    bo = df[df["rule"] == "bayesopt_run"].groupby("dataset")["s"].sum()
+    assert bo.to_dict() == {"gp": 15.0, "single_rbf": 7.0}
+    assert df.loc[df["rule"] == "train", "s"].tolist() == [30.0]
+    assert df["s"].sum() == pytest.approx(52.0)
