@@ -29,7 +29,6 @@ import functools
 import logging
 import math
 import time
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,15 +39,12 @@ from scipy.stats import norm
 
 from asp.correlated_tasks import CorrelatedTasks
 from asp.pso import Swarm, draw, minimise
-from asp.surrogates import Surrogate, child
+from asp.seeds import child
+from asp.seeds import dataset_key as key  # a stable integer for a name
+from asp.surrogates import Surrogate
 from asp.test_functions import TestFunction, get_function
 
 log = logging.getLogger("asp")
-
-
-def key(name: str) -> int:
-    """A stable integer for a name, for seed streams."""
-    return zlib.crc32(name.encode("utf-8"))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ STREAMS = ("data", "split", "init", "batches")
 
 
 def dataset_key(dataset: str) -> int:
-    """A stable integer for a dataset name (Python's hash() is salted per process)."""
+    """A stable integer for a dataset name, or any name of a seed stream (Python's hash() is
+    salted per process)."""
     return zlib.crc32(dataset.encode("utf-8"))
 
 
@@ -28,6 +29,11 @@ def replicate_seeds(
         )
     root = np.random.SeedSequence(entropy=base_seed, spawn_key=(dataset_key(dataset), n, replicate))
     return dict(zip(STREAMS, root.spawn(len(STREAMS)), strict=True))
+
+
+def child(seq: np.random.SeedSequence, *keys: int) -> np.random.SeedSequence:
+    """An independent stream of ``seq`` named by ``keys`` (the same keys, the same stream)."""
+    return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, *keys))
 
 
 def torch_seed(seq: np.random.SeedSequence) -> int:

@@ -31,6 +31,7 @@ from asp.jobs import run_both
 from asp.methods import get_method
 from asp.planning import methods_job
 from asp.preprocessing import PreparedData
+from asp.seeds import child
 
 # (mean, sd), each (G, Q, T), of queries (G, Q, D)
 Predictor = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -55,11 +56,6 @@ class Surrogate(Protocol):
         seeds: list[np.random.SeedSequence],
         previous: Predictor | None = None,
     ) -> Predictor: ...
-
-
-def child(seq: np.random.SeedSequence, *keys: int) -> np.random.SeedSequence:
-    """An independent stream of ``seq`` named by ``keys`` (the same keys, the same stream)."""
-    return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, *keys))
 
 
 def _scale_targets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
