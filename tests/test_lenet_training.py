@@ -1,0 +1,55 @@
+"""asp.lenet_training: runs trained as one batch are the runs trained alone, and they learn."""
+
+import numpy as np
+import pytest
+import torch
+
+from asp.lenet_training import ImageTraining, train_runs
+from asp.overlay_images import SourceImages, build_overlay
+
+
+def patterned_source(name: str, n: int, seed: int) -> SourceImages:
+    """Images whose class is a bright 6 x 6 block at one of ten places, with noise."""
+    rng = np.random.default_rng(seed)
+
+    def split(m: int):
+        labels = np.arange(m) % 10
+        img = rng.integers(0, 60, (m, 28, 28))
+        for i, c in enumerate(labels):
+            r, q = divmod(int(c), 5)
+            img[i, 2 + 12 * r : 8 + 12 * r, 1 + 5 * q : 6 + 5 * q] = 255
+        return img.astype(np.uint8), labels.astype(np.uint8)
+
+    (a, b), (c, d) = split(n), split(n // 2)
+    return SourceImages(name, a, b, c, d)
+
+
+@pytest.fixture(scope="module")
+def splits():
+    sources = {"fashion": patterned_source("fashion", 60, 0)}
+    sizes = {"train": 300, "val": 60, "test": 100}
+    return build_overlay("multi_fashion", sources, sizes, 0.25, np.random.SeedSequence(1))
+
+
+def seeds(*runs):
+    return [np.random.SeedSequence(2024, spawn_key=(r,)) for r in runs]
+
+
+def test_a_run_in_a_batch_is_the_run_alone(splits):
+    settings = ImageTraining(epochs=2, batch_size=50, lr=1e-3, halve_every=1)
+    both = train_runs("multi_lenet_cs_cll", seeds(0, 1), splits, settings, torch.float64)
+    alone = train_runs("multi_lenet_cs_cll", seeds(1), splits, settings, torch.float64)
+    np.testing.assert_allclose(both.val_accuracy[:, 1], alone.val_accuracy[:, 0], atol=1e-12)
+    np.testing.assert_allclose(both.test_accuracy[1], alone.test_accuracy[0], atol=1e-12)
+    assert both.best_epoch[1] == alone.best_epoch[0]
+    assert not np.array_equal(both.val_accuracy[:, 0], both.val_accuracy[:, 1])
+
+
+@pytest.mark.parametrize("model", ["single_lenet", "multi_lenet_cll"])
+def test_the_runs_learn_both_tasks(splits, model):
+    settings = ImageTraining(epochs=8, batch_size=20, lr=3e-3, halve_every=15)
+    out = train_runs(model, seeds(0, 1), splits, settings)
+    assert out.val_accuracy.shape == (8, 2, 2) and out.test_accuracy.shape == (2, 2)
+    assert (out.test_accuracy > 0.6).all(), out.test_accuracy  # chance: 0.1
+    best = out.val_accuracy.mean(2).argmax(0) + 1  # the first epoch of the best mean
+    assert (out.best_epoch == best).all()
