@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from asp.lenet_training import ImageTraining, train_runs
+from asp.lenet_training import ImageTraining, Sharing, train_runs
 from asp.overlay_images import SourceImages, build_overlay
 
 
@@ -53,3 +53,50 @@ def test_the_runs_learn_both_tasks(splits, model):
     assert (out.test_accuracy > 0.6).all(), out.test_accuracy  # chance: 0.1
     best = out.val_accuracy.mean(2).argmax(0) + 1  # the first epoch of the best mean
     assert (out.best_epoch == best).all()
+
+
+def test_sharing_joins_single_lenets_corresponding_weights():
+    from asp.lenet import BatchedRuns, make_model
+    from asp.lenet_training import task_weights
+
+    runs = BatchedRuns([make_model("single_lenet", s) for s in (1, 2, 3)])
+    ws = task_weights(runs.params)
+    assert [tuple(w.shape) for w in ws] == [
+        (3, 2, 6, 1, 5, 5),
+        (3, 2, 16, 6, 5, 5),
+        (3, 2, 120, 576),
+        (3, 2, 84, 120),
+        (3, 2, 10, 84),
+    ]
+    assert torch.equal(ws[0][1, 1], runs.params["trunks.1.conv1.weight"][1])
+    with pytest.raises(ValueError, match="sharing joins single_lenet's two networks"):
+        train_runs("multi_lenet", seeds(0), {}, ImageTraining(), sharing=Sharing(0.1))
+
+
+def _spread(out) -> float:
+    from asp.lenet_training import task_weights
+
+    return float(sum((w[:, 0] - w[:, 1]).square().sum() for w in task_weights(out.params)))
+
+
+def test_soft_sharing_pulls_the_two_networks_together(splits):
+    settings = ImageTraining(epochs=2, batch_size=50)
+    free = train_runs("single_lenet", seeds(0), splits, settings, torch.float64)
+    zero = train_runs("single_lenet", seeds(0), splits, settings, torch.float64, sharing=Sharing(0))
+    soft = train_runs("single_lenet", seeds(0), splits, settings, torch.float64, sharing=Sharing(1))
+    np.testing.assert_array_equal(zero.val_accuracy, free.val_accuracy)
+    assert _spread(soft) < 0.5 * _spread(free)
+
+
+def test_adaptive_rounds_prune_and_keep_the_best_round(splits):
+    settings = ImageTraining(epochs=2, batch_size=50)
+    sharing = Sharing(1.0, lam_star=1.0, theta=0.5, round_epochs=1)
+    both = train_runs("single_lenet", seeds(0, 1), splits, settings, torch.float64, "", sharing)
+    alone = train_runs("single_lenet", seeds(1), splits, settings, torch.float64, "", sharing)
+    assert both.val_accuracy.shape == (2 + 2 * 1, 2, 2)  # soft epochs, then two rounds of one
+    np.testing.assert_allclose(both.val_accuracy[:, 1], alone.val_accuracy[:, 0], atol=1e-12)
+    assert both.theta_star[1] == alone.theta_star[0]
+    for b in range(2):
+        mean = both.val_accuracy[:, b].mean(1)
+        assert both.best_epoch[b] == mean.argmax() + 1  # the first epoch of the best
+        assert both.theta_star[b] == {1: 0, 2: 0, 3: 0.5, 4: 1.0}[int(both.best_epoch[b])]

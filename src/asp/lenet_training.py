@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from asp.adaptive import full_masks, n_rounds, prune_largest_terms, terms_per_round
 from asp.lenet import BatchedRuns, make_model, task_losses
 from asp.overlay_images import OverlaySplit
+from asp.penalties import get_penalty
 from asp.seeds import child, torch_seed
 
 log = logging.getLogger("asp")
@@ -45,6 +47,8 @@ class ImageRuns:
     best_epoch: np.ndarray
     val_accuracy: np.ndarray
     seconds: float
+    theta_star: np.ndarray  # (B,): the adaptive rounds' t* x theta (0 without them)
+    params: dict[str, torch.Tensor]  # the tested weights, each (B, ...)
 
 
 def images(split: OverlaySplit, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,6 +68,31 @@ def accuracy(runs: BatchedRuns, params: dict, x: torch.Tensor, y: torch.Tensor) 
     return correct.double() / len(x)
 
 
+@dataclass(frozen=True)
+class Sharing:
+    """Ours, the ASP paper's methods on Xu 2023's benchmark: soft sharing between
+    ``single_lenet``'s two networks (the squared deviation of each weight from the tasks' mean,
+    biases excluded, times ``lam``), and with ``theta`` the adaptive rounds: each deletes the
+    round(theta x total) active terms of largest |deviation| on the last round's best weights,
+    then trains ``round_epochs`` epochs with ``lam_star`` from those weights with a fresh Adam;
+    the round of best validation accuracy (the soft fit is round 0) is kept."""
+
+    lam: float
+    lam_star: float = 0.0
+    theta: float | None = None
+    round_epochs: int = 10
+
+
+def task_weights(params: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+    """``single_lenet``'s corresponding weights of its two networks, each (B, 2, ...)."""
+    pairs = [
+        (k, k.replace(".0.", ".1.", 1))
+        for k in params
+        if k.endswith(".weight") and ".0." in k and k.split(".")[0] in ("trunks", "tasks")
+    ]
+    return [torch.stack([params[a], params[b]], 1) for a, b in pairs]
+
+
 def train_runs(
     model: str,
     seeds: list[np.random.SeedSequence],
@@ -71,50 +100,113 @@ def train_runs(
     settings: ImageTraining,
     dtype: torch.dtype = torch.float32,
     progress: str = "",
+    sharing: Sharing | None = None,
 ) -> ImageRuns:
-    """Train one run of ``model`` per seed on ``splits`` (train, val, test) as one batch."""
+    """Train one run of ``model`` per seed on ``splits`` (train, val, test) as one batch; with
+    ``sharing`` (``single_lenet`` only), soft or adaptive sharing between its networks."""
+    if sharing is not None and model != "single_lenet":
+        raise ValueError(f"sharing joins single_lenet's two networks, not {model}'s")
     start = time.perf_counter()
     runs = BatchedRuns([make_model(model, torch_seed(child(s, 0)), dtype) for s in seeds])
-    x_train, y_train = images(splits["train"], dtype)
-    x_val, y_val = images(splits["val"], dtype)
-    x_test, y_test = images(splits["test"], dtype)
-    names = list(runs.params)
-    opt = torch.optim.Adam([runs.params[k] for k in names], lr=settings.lr)
-    sched = torch.optim.lr_scheduler.StepLR(opt, settings.halve_every, gamma=0.5)
-    orders = [np.random.default_rng(child(s, 1)) for s in seeds]
-    best = {k: v.detach().clone() for k, v in runs.params.items()}
-    best_val = torch.full((len(seeds),), -1.0, dtype=torch.float64)
-    best_epoch = np.zeros(len(seeds), dtype=np.int64)
-    curve = []
-    n, bs = len(x_train), settings.batch_size
-    for epoch in range(1, settings.epochs + 1):
-        perm = torch.as_tensor(np.stack([rng.permutation(n) for rng in orders]))  # (B, n)
-        for lo in range(0, n, bs):
-            idx = perm[:, lo : lo + bs]
-            logits = runs.forward(x_train[idx])
-            # each run's loss is its own mean over its mini-batch; the sum over runs keeps
-            # each run's gradient its own
-            loss = task_losses(logits, y_train[idx]).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        sched.step()
-        val = accuracy(runs, runs.params, x_val, y_val)  # (B, 2)
-        curve.append(val.numpy())
-        improved = val.mean(1) > best_val
-        best_val = torch.where(improved, val.mean(1), best_val)
-        best_epoch[improved.numpy()] = epoch
-        for k, v in runs.params.items():
-            mask = improved.view(-1, *[1] * (v.dim() - 1))
-            best[k] = torch.where(mask, v.detach(), best[k])
-        if progress:
-            log.info(
-                "%s: epoch %d/%d, mean validation accuracy %.4f, %.0f s",
-                progress,
-                epoch,
-                settings.epochs,
-                float(val.mean()),
-                time.perf_counter() - start,
+    data = {k: images(splits[k], dtype) for k in ("train", "val", "test")}
+    n_runs = len(seeds)
+    penalty = get_penalty("mean_squared")
+    masks = full_masks(penalty, task_weights(runs.params)) if sharing is not None else []
+    coef = 0.0 if sharing is None else sharing.lam
+    fit = _Fit(runs, data, settings, progress, start)
+    best, best_val, best_epoch, curve = fit(
+        settings.epochs, [child(s, 1) for s in seeds], coef, masks
+    )
+    theta_star = np.zeros(n_runs)
+    if sharing is not None and sharing.theta is not None:
+        total = sum(m[0].numel() for m in masks)
+        remove = torch.full((n_runs,), terms_per_round(sharing.theta, total))
+        last = best  # round t starts from round t - 1's best weights
+        for t in range(1, n_rounds(sharing.theta) + 1):
+            fit.load(last)
+            deviations = [penalty.deviations(w) for w in task_weights(runs.params)]
+            masks = prune_largest_terms(deviations, masks, remove)
+            last, val, epoch, round_curve = fit(
+                sharing.round_epochs, [child(s, 2, t) for s in seeds], sharing.lam_star, masks
             )
-    test = accuracy(runs, best, x_test, y_test)
-    return ImageRuns(model, test.numpy(), best_epoch, np.stack(curve), time.perf_counter() - start)
+            curve += round_curve
+            better = val > best_val
+            best = _pick(better, last, best)
+            best_val = torch.where(better, val, best_val)
+            at = settings.epochs + (t - 1) * sharing.round_epochs + epoch  # counted from 1
+            best_epoch = np.where(better.numpy(), at, best_epoch)
+            theta_star[better.numpy()] = t * sharing.theta
+    test = accuracy(runs, best, *data["test"])
+    return ImageRuns(
+        model,
+        test.numpy(),
+        best_epoch,
+        np.stack(curve),
+        time.perf_counter() - start,
+        theta_star,
+        best,
+    )
+
+
+def _pick(cond: torch.Tensor, a: dict, b: dict) -> dict:
+    """Per run, ``a``'s tensors where ``cond`` (B,), else ``b``'s."""
+    return {k: torch.where(cond.view(-1, *[1] * (v.dim() - 1)), v, b[k]) for k, v in a.items()}
+
+
+class _Fit:
+    """Trains the runs' current weights for a number of epochs, from a fresh Adam and learning
+    rate schedule, and gives each run's best weights by mean validation accuracy."""
+
+    def __init__(
+        self, runs: BatchedRuns, data: dict, settings: ImageTraining, progress: str, start: float
+    ):
+        self.runs, self.data, self.settings = runs, data, settings
+        self.progress, self.start = progress, start
+
+    def load(self, params: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            for k, v in self.runs.params.items():
+                v.copy_(params[k])
+
+    def __call__(self, epochs: int, streams: list, coef: float, masks: list[torch.Tensor]):
+        runs, settings = self.runs, self.settings
+        (x_train, y_train), (x_val, y_val) = self.data["train"], self.data["val"]
+        params = list(runs.params.values())
+        opt = torch.optim.Adam(params, lr=settings.lr)
+        sched = torch.optim.lr_scheduler.StepLR(opt, settings.halve_every, gamma=0.5)
+        orders = [np.random.default_rng(s) for s in streams]
+        penalty = get_penalty("mean_squared")
+        best = {k: v.detach().clone() for k, v in runs.params.items()}
+        best_val = torch.full((runs.n_runs,), -1.0, dtype=torch.float64)
+        best_epoch = np.zeros(runs.n_runs, dtype=np.int64)
+        curve = []
+        n, bs = len(x_train), settings.batch_size
+        for epoch in range(1, epochs + 1):
+            perm = torch.as_tensor(np.stack([rng.permutation(n) for rng in orders]))  # (B, n)
+            for lo in range(0, n, bs):
+                idx = perm[:, lo : lo + bs]
+                # each run's loss is its own mean over its mini-batch; the sum over runs keeps
+                # each run's gradient its own
+                loss = task_losses(runs.forward(x_train[idx]), y_train[idx]).sum()
+                if masks and coef:
+                    loss = loss + coef * penalty.value(task_weights(runs.params), masks).sum()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            sched.step()
+            val = accuracy(runs, runs.params, x_val, y_val)  # (B, 2)
+            curve.append(val.numpy())
+            improved = val.mean(1) > best_val
+            best_val = torch.where(improved, val.mean(1), best_val)
+            best_epoch[improved.numpy()] = epoch
+            best = _pick(improved, {k: v.detach() for k, v in runs.params.items()}, best)
+            if self.progress:
+                log.info(
+                    "%s: epoch %d/%d, mean validation accuracy %.4f, %.0f s",
+                    self.progress,
+                    epoch,
+                    epochs,
+                    float(val.mean()),
+                    time.perf_counter() - self.start,
+                )
+        return best, best_val, best_epoch, curve
