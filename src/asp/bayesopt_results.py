@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from asp.stats import holm, holm_verdicts, paired_comparison
+from asp.stats import paired_claims, sample_sd
 
 # our surrogate -> its column in the paper's Table 2
 PAPER_NAMES = {"single_rbf": "single_rbf", "rbf_soft": "rmla", "bay_mrbfcor": "bay_mrbfcor"}
@@ -75,7 +75,7 @@ def table2(rows: pd.DataFrame, paper: pd.DataFrame, surrogates: list[str]) -> pd
         best.groupby([*KEYS, "surrogate"])
         .agg(
             mean=("best", "mean"),
-            sd=("best", lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else np.nan),
+            sd=("best", sample_sd),
             runs=("run", "nunique"),
             true_mean=("best_true", "mean"),
             optimum=("optimum", "first"),
@@ -115,25 +115,10 @@ def table2_layout(table: pd.DataFrame, surrogates: list[str]) -> pd.DataFrame:
 def claims(rows: pd.DataFrame) -> pd.DataFrame:
     """Each claim "a < b" in every pair, p and task: the paired comparison of the runs' best
     values (run r of every surrogate starts from the same initial design), Wilcoxon's test,
-    and the verdict after Holm across the claim's cells. Also whether the paper's own means
-    order the surrogates the same way (``paper_holds``) where it has both."""
+    and the verdict after Holm across the claim's cells (asp.stats.paired_claims)."""
     best = final_best(rows)
     wide = best.pivot_table(index=[*KEYS, "run"], columns="surrogate", values="best")
-    out = []
-    for a, b, source in CLAIMS:
-        if a not in wide or b not in wide:
-            continue
-        part = []
-        for key, g in wide[[a, b]].groupby(level=KEYS):
-            test = paired_comparison(g[a].to_numpy(), g[b].to_numpy())
-            part.append({**dict(zip(KEYS, key, strict=True)), "claim": f"{a} < {b}", **test})
-        frame = pd.DataFrame(part)
-        frame["source"] = source
-        frame["p_holm"] = holm(frame["wilcoxon_p"].to_numpy())
-        frame["holm_verdict"] = holm_verdicts(frame.to_dict("records"))
-        frame["verdict"] = frame["holm_verdict"]
-        out.append(frame)
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+    return paired_claims(wide, KEYS, CLAIMS)
 
 
 def paper_orderings(paper: pd.DataFrame) -> pd.DataFrame:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 ALPHA = 0.05
@@ -82,3 +85,39 @@ def holm_verdicts(tests: list[dict[str, float]]) -> list[str]:
     """Verdicts on the claim "a < b" in each of its cells, at family-wise level ALPHA."""
     adjusted = holm(np.array([t["wilcoxon_p"] for t in tests]))
     return [ordering_verdict({**t, "wilcoxon_p": p}) for t, p in zip(tests, adjusted, strict=True)]
+
+
+def sample_sd(values: np.ndarray | pd.Series) -> float:
+    """The sample standard deviation (n - 1), NaN for fewer than two values."""
+    v = np.asarray(values, dtype=float)
+    return float(np.std(v, ddof=1)) if v.size > 1 else np.nan
+
+
+def paired_claims(
+    wide: pd.DataFrame,
+    keys: list[str],
+    claims: list[tuple[str, str, str]],
+    relation: str = "<",
+    loss: Callable[[np.ndarray], np.ndarray] = lambda v: v,
+) -> pd.DataFrame:
+    """Each claim (a, b, source) "a <relation> b" in every cell of ``keys``: the paired
+    comparison of ``loss`` of a's and b's values over the pairs of ``wide`` (index: keys and
+    the pairing, e.g. run; a column per method; the claim says a's loss is the lower), the
+    Wilcoxon test and the verdict after Holm across the claim's cells (``holm_verdict``, also
+    ``verdict``). Claims naming a method ``wide`` lacks are left out."""
+    out = []
+    for a, b, source in claims:
+        if a not in wide or b not in wide:
+            continue
+        part = []
+        for key, g in wide[[a, b]].groupby(level=keys):
+            test = paired_comparison(loss(g[a].to_numpy()), loss(g[b].to_numpy()))
+            cell = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+            part.append({**cell, "claim": f"{a} {relation} {b}", **test})
+        frame = pd.DataFrame(part)
+        frame["source"] = source
+        frame["p_holm"] = holm(frame["wilcoxon_p"].to_numpy())
+        frame["holm_verdict"] = holm_verdicts(frame.to_dict("records"))
+        frame["verdict"] = frame["holm_verdict"]
+        out.append(frame)
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
