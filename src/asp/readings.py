@@ -34,6 +34,10 @@ READINGS: dict[str, tuple[str, str]] = {
         "The CLL paper's Bayesian optimisation (Table 2)",
         "18-the-cll-papers-bayesian-optimisation-table-2",
     ),
+    "cll_images": (
+        "The CLL paper's overlaid images (Table 1)",
+        "19-the-cll-papers-overlaid-images-table-1",
+    ),
 }
 
 
