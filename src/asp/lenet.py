@@ -31,8 +31,9 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from asp.overlay_images import CANVAS
+
 N_TASKS, N_CLASSES = 2, 10
-CANVAS = 36
 
 
 class Trunk(nn.Module):

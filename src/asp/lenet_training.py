@@ -110,10 +110,10 @@ def train_runs(
     runs = BatchedRuns([make_model(model, torch_seed(child(s, 0)), dtype) for s in seeds])
     data = {k: images(splits[k], dtype) for k in ("train", "val", "test")}
     n_runs = len(seeds)
-    penalty = get_penalty("mean_squared")
+    fit = _Fit(runs, data, settings, progress, start)
+    penalty = fit.penalty
     masks = full_masks(penalty, task_weights(runs.params)) if sharing is not None else []
     coef = 0.0 if sharing is None else sharing.lam
-    fit = _Fit(runs, data, settings, progress, start)
     best, best_val, best_epoch, curve = fit(
         settings.epochs, [child(s, 1) for s in seeds], coef, masks
     )
@@ -162,6 +162,7 @@ class _Fit:
     ):
         self.runs, self.data, self.settings = runs, data, settings
         self.progress, self.start = progress, start
+        self.penalty = get_penalty("mean_squared")  # the soft and adaptive sharing's
 
     def load(self, params: dict[str, torch.Tensor]) -> None:
         with torch.no_grad():
@@ -175,7 +176,7 @@ class _Fit:
         opt = torch.optim.Adam(params, lr=settings.lr)
         sched = torch.optim.lr_scheduler.StepLR(opt, settings.halve_every, gamma=0.5)
         orders = [np.random.default_rng(s) for s in streams]
-        penalty = get_penalty("mean_squared")
+        penalty = self.penalty
         best = {k: v.detach().clone() for k, v in runs.params.items()}
         best_val = torch.full((runs.n_runs,), -1.0, dtype=torch.float64)
         best_epoch = np.zeros(runs.n_runs, dtype=np.int64)

@@ -55,8 +55,10 @@ def kmeans_centres(x: np.ndarray, n_centres: int, seed: int, n_init: int = 10) -
     # two cores) its spin-waits made each call about 5x slower. One thread also gives the same
     # centres whatever the machine's core count. Our constant parameters need no validation
     # (a fifth of a small call). scikit-learn takes a 32-bit seed.
-    limit = _threadpools().limit(limits=1, user_api="openmp")
-    with limit, config_context(skip_parameter_validation=True):
+    with (
+        _threadpools().limit(limits=1, user_api="openmp"),
+        config_context(skip_parameter_validation=True),
+    ):
         km = KMeans(n_clusters=n_centres, n_init=n_init, random_state=seed % 2**32).fit(x)
     centres = km.cluster_centers_.astype(np.float64)
     return centres[np.lexsort(centres.T[::-1])]
