@@ -19,6 +19,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/bayesopt.smk"
+include: "workflow/rules/cll_images.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -36,6 +36,9 @@ PATTERNS = [
     (r"floor/.*\.tsv", "floor"),
     # the Bayesian-optimisation runs: a folder per test-function pair, a file per surrogate
     (r"bayesopt/[a-z]+\+[a-z]+/(?P<surrogate>\w+)\.tsv", "bayesopt_run"),
+    # the CLL paper's image study: a folder per overlay data set, its data and one job per model
+    (r"cll_images/multi_\w+/data\.tsv", "overlay_data"),
+    (r"cll_images/multi_\w+/(?P<model>\w+)\.tsv", "lenet_run"),
     (r"tune/.*\.tsv", "tune"),
     (r"simulate/.*\.tsv", "simulate"),
     (r"ingest/.*\.tsv", "ingest"),

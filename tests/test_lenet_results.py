@@ -6,18 +6,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asp.lenet_results import PAPER_MODELS, claims, table1, table1_layout
+from asp.lenet_results import (
+    PAPER_MODELS,
+    claims,
+    findings,
+    ordering,
+    run_rows,
+    table1,
+    table1_layout,
+)
+from asp.lenet_training import ImageRuns
 
 PAPER = pd.read_csv(Path(__file__).resolve().parents[1] / "data/paper/cll_paper_tables.csv")
 
 
-def rows() -> pd.DataFrame:
-    """Ten runs on Multi-FashionMNIST: every multi-task model 0.02 above single in every run
+def rows(dataset: str = "multi_fashion", gain: float = 0.02, seed: int = 0) -> pd.DataFrame:
+    """Ten runs on one data set: every multi-task model ``gain`` above single in every run
     (with noise), the correlation layer adding nothing."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     base = 0.80 + 0.01 * rng.standard_normal((10, 2))
-    shift = {"single_lenet": 0.0, "multi_lenet": 0.02, "multi_lenet_cll": 0.02}
-    shift |= {"multi_lenet_cs": 0.02, "multi_lenet_cs_cll": 0.02}
+    shift = {"single_lenet": 0.0, "multi_lenet": gain, "multi_lenet_cll": gain}
+    shift |= {"multi_lenet_cs": gain, "multi_lenet_cs_cll": gain}
     out = []
     for m, s in shift.items():
         acc = base + s + (0.002 * rng.standard_normal((10, 2)) if s else 0)
@@ -25,7 +34,7 @@ def rows() -> pd.DataFrame:
             for t in (1, 2):
                 out.append(
                     {
-                        "dataset": "multi_fashion",
+                        "dataset": dataset,
                         "model": m,
                         "run": r,
                         "task": t,
@@ -68,3 +77,76 @@ def test_claims_are_tested_in_pairs_of_runs_with_holm():
 def test_rows_without_accuracy_are_refused():
     with pytest.raises(ValueError, match=r"LeNet rows lack the columns \['accuracy'\]"):
         table1(rows().drop(columns="accuracy"), PAPER, PAPER_MODELS)
+
+
+def test_the_ordering_by_relatedness_compares_gains_over_single_in_pairs_of_runs():
+    three = pd.concat(
+        [
+            rows("multi_mnist", 0.04, 1),
+            rows("multi_fashion", 0.02, 2),
+            rows("multi_fashion_mnist", 0.02, 3),
+        ]
+    )
+    o = ordering(three)
+    assert set(o["claim"]) == {
+        "gain over single_lenet: multi_mnist > multi_fashion",
+        "gain over single_lenet: multi_fashion > multi_fashion_mnist",
+    }
+    assert len(o) == 2 * 4 * 2  # pairs x multi-task models x tasks
+    first = o[o["claim"].str.endswith("multi_mnist > multi_fashion")]
+    assert (first["verdict"] == "supported").all()
+    # the loss is minus the gain: a mean difference of about -0.02
+    np.testing.assert_allclose(first["mean_diff"], -0.02, atol=0.005)
+    second = o[o["claim"].str.endswith("multi_fashion > multi_fashion_mnist")]
+    assert (second["verdict"] != "supported").all()
+    # one data set: nothing to order, and the per-data-set claims stand alone
+    assert ordering(rows()).empty
+    assert not claims(rows())["claim"].str.startswith("gain").any()
+    # MNIST's two sets missing: only the sets that ran are ordered
+    assert ordering(three[three["dataset"] != "multi_fashion"])["claim"].unique().tolist() == [
+        "gain over single_lenet: multi_mnist > multi_fashion_mnist"
+    ]
+
+
+def test_run_rows_give_one_row_per_run_and_task_and_the_curves():
+    runs = ImageRuns(
+        "single_lenet",
+        test_accuracy=np.array([[0.8, 0.7], [0.9, 0.6]]),
+        best_epoch=np.array([3, 1]),
+        val_accuracy=np.arange(12, dtype=float).reshape(3, 2, 2),
+        seconds=5.0,
+        theta_star=np.array([0.0, 0.5]),
+        params={},
+    )
+    r, c = run_rows("multi_fashion", runs, first_run=4, model="lenet_adaptive")
+    assert r[["run", "task", "accuracy", "best_epoch", "theta_star"]].values.tolist() == [
+        [4, 1, 0.8, 3, 0.0],
+        [4, 2, 0.7, 3, 0.0],
+        [5, 1, 0.9, 1, 0.5],
+        [5, 2, 0.6, 1, 0.5],
+    ]
+    assert (r["model"] == "lenet_adaptive").all() and (r["dataset"] == "multi_fashion").all()
+    assert len(c) == 12
+    # epoch 2, run 5, task 1 is val_accuracy[1, 1, 0]
+    hit = c[(c["epoch"] == 2) & (c["run"] == 5) & (c["task"] == 1)]
+    assert hit["val_accuracy"].tolist() == [6.0]
+
+
+def test_findings_count_the_cells_and_set_the_papers_orderings_beside_ours():
+    r = rows()
+    found = {f["claim"]: f for f in findings(table1(r, PAPER, PAPER_MODELS), claims(r), "3,000")}
+    multi = found["multi_lenet > single_lenet in test accuracy (the CLL paper, Table 1)"]
+    assert multi["verdict"] == "reproduced" and multi["tables"] == "cll_images"
+    assert multi["evidence"].startswith("2 of 2 cells supported, 0 contradicted")
+    assert "3,000" in multi["evidence"]
+    # Multi-FashionMNIST: MultiLeNet above SingleLeNet in both tasks, ours and the paper's
+    assert multi["explanation"] == (
+        "Our mean accuracy is higher for multi_lenet in 2 of 2 data sets and tasks. "
+        "The paper's: 2 of 2."
+    )
+    cll = found[
+        "multi_lenet_cll > multi_lenet in test accuracy (the CLL paper: the correlation layer "
+        "helps, Table 1)"
+    ]
+    assert cll["verdict"] == "inconclusive"
+    assert findings(table1(r, PAPER, PAPER_MODELS), pd.DataFrame(), "") == []

@@ -100,3 +100,25 @@ def test_adaptive_rounds_prune_and_keep_the_best_round(splits):
         mean = both.val_accuracy[:, b].mean(1)
         assert both.best_epoch[b] == mean.argmax() + 1  # the first epoch of the best
         assert both.theta_star[b] == {1: 0, 2: 0, 3: 0.5, 4: 1.0}[int(both.best_epoch[b])]
+
+
+def test_the_rounds_give_the_soft_fit_they_start_from(splits):
+    settings = ImageTraining(epochs=2, batch_size=50)
+    adaptive = train_runs(
+        "single_lenet",
+        seeds(0, 1),
+        splits,
+        settings,
+        torch.float64,
+        sharing=Sharing(1.0, lam_star=1.0, theta=0.5, round_epochs=1),
+    )
+    soft = train_runs(
+        "single_lenet", seeds(0, 1), splits, settings, torch.float64, sharing=Sharing(1.0)
+    )
+    assert soft.soft is None
+    np.testing.assert_array_equal(adaptive.soft.test_accuracy, soft.test_accuracy)
+    np.testing.assert_array_equal(adaptive.soft.best_epoch, soft.best_epoch)
+    np.testing.assert_array_equal(adaptive.soft.val_accuracy, soft.val_accuracy)
+    np.testing.assert_array_equal(adaptive.soft.theta_star, 0)
+    # the rounds' curve continues the soft fit's
+    np.testing.assert_array_equal(adaptive.val_accuracy[:2], soft.val_accuracy)

@@ -22,7 +22,9 @@ from asp.studies import get_table
 from asp.training import TrainSettings
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "config/tiny.yaml", "config/tuned.yaml"])
+@pytest.mark.parametrize(
+    "name", ["config.yaml", "config/tiny.yaml", "config/tuned.yaml", "config/cll_full.yaml"]
+)
 def test_shipped_configs_pass_the_checks(name):
     check_config(validated(name))
 
@@ -177,6 +179,11 @@ def test_a_data_set_of_ones_own_needs_no_hyperparameters():
             lambda c: c["bayesopt"].update(initial=20, evaluations=99),
             "bayesopt.evaluations",
             "an even number beyond them",
+        ),
+        (
+            lambda c: c["cll_images"]["training"].update(batch_size=5000),
+            "cll_images.training.batch_size",
+            "5000 exceeds the 3000 training images",
         ),
     ],
 )

@@ -21,6 +21,9 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 HAVE_DATA = (SHARED / "data" / "nanjing_air_daily.csv").exists()
+# Fashion-MNIST from Debian's dataset-fashion-mnist, which test.sh installs; MNIST is the
+# user's, never in a test's folder
+HAVE_FASHION = Path("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").exists()
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 COPY = [
@@ -40,7 +43,9 @@ def load(name: str) -> dict:
     return yaml.safe_load((ROOT / name).read_text())
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "config/tiny.yaml", "config/tuned.yaml"])
+@pytest.mark.parametrize(
+    "name", ["config.yaml", "config/tiny.yaml", "config/tuned.yaml", "config/cll_full.yaml"]
+)
 def test_shipped_configs_validate(name):
     validate(load(name), str(SCHEMA))
 
@@ -142,7 +147,15 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
     tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 3 + 3 + 2
     # The floor of every simulated data file a loss table reads (asp.floor)
     assert jobs["floor"] == 15 and jobs["floor_relatedness"] == 12
-    total = 15 + real + 15 + real + 6 + 24 + tables_figures + 2 + 27 + 9 + 25
+    # The CLL paper's Table 1: Multi-FashionMNIST alone (MNIST's two sets are not run): its
+    # data, the five LeNet models and ours (soft and adaptive in one job); table, figure.
+    images = 0
+    if HAVE_FASHION:
+        images = 1 + 6 + 2
+        assert jobs["overlay_data"] == 1 and jobs["lenet_run"] == 6
+        assert jobs["cll_images"] == 1 and jobs["fig_cll_images"] == 1
+    assert "Not run: the CLL paper's data set 'multi_mnist' needs mnist/" in out.stderr
+    total = 15 + real + 15 + real + 6 + 24 + tables_figures + 2 + 27 + 9 + 25 + images
     assert jobs["total"] == total
 
 
@@ -344,6 +357,57 @@ def test_report_has_every_table_and_figure(tiny_run):
     )
     assert (bo_claims["pairs"] == 4).all() and len(bo_claims) == 5 * 8
     assert "GP-EI (BoTorch)" in html and "bay_mrbfcor &lt; single_rbf in best value" in html
+
+
+@pytest.mark.skipif(not HAVE_FASHION, reason="needs dataset-fashion-mnist (test.sh installs it)")
+def test_tiny_report_has_the_cll_papers_table1_for_multi_fashionmnist(tiny_run):
+    import pandas as pd
+
+    cwd, _ = tiny_run
+    html = (cwd / "reports/report.html").read_text()
+    assert 'id="cll_images"' in html and '<img alt="Validation accuracy per epoch"' in html
+    t = pd.read_csv(cwd / "results/tables/cll_images.csv")
+    assert set(t["dataset"]) == {"multi_fashion"} and set(t["task"]) == {1, 2}
+    assert set(t["model"]) == {
+        "single_lenet",
+        "multi_lenet",
+        "multi_lenet_cll",
+        "multi_lenet_cs",
+        "multi_lenet_cs_cll",
+        "lenet_soft",
+        "lenet_adaptive",
+    }
+    assert (t["runs"] == 3).all() and t["mean"].between(0, 1).all()
+    assert (t["max"] >= t["mean"]).all()
+    # the paper's mean (max) beside ours for its five models (Table 1 of Xu 2023)
+    single = t[(t["model"] == "single_lenet") & (t["task"] == 1)]
+    assert single[["paper_mean", "paper_max"]].values.tolist() == [[0.8154, 0.8181]]
+    assert t.loc[t["model"].str.startswith("lenet_"), "paper_mean"].isna().all()
+    claims = pd.read_csv(cwd / "results/tables/cll_images_claims.csv")
+    assert {
+        "multi_lenet > single_lenet",
+        "multi_lenet_cll > multi_lenet",
+        "multi_lenet_cs_cll > multi_lenet_cs",
+        "lenet_adaptive > lenet_soft",
+    } <= set(claims["claim"])
+    assert (claims["pairs"] == 3).all() and len(claims) == 8 * 2
+    assert "A reduced protocol, not the paper" in html and "MultiLeNetCS+" in html
+    # the two MNIST data sets listed as not run, naming their files
+    section = not_run(html)
+    for name in ("multi_mnist", "multi_fashion_mnist"):
+        assert f"<b>{name}</b>: needs <code>mnist/train-images-idx3-ubyte.gz</code>" in section
+    assert "data/raw/mnist" in section
+
+
+def test_a_missing_image_sources_target_refuses_naming_the_files(tmp_path):
+    cwd = workdir(tmp_path)
+    out = snakemake(
+        cwd, "results/cll_images/multi_mnist/single_lenet.parquet", "-n", *TINY, check=False
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert "the CLL paper's data set 'multi_mnist' needs mnist/train-images-idx3-ubyte.gz" in text
+    assert "data/raw/mnist" in text and "no package registry" in text
 
 
 def test_second_run_does_nothing(tiny_run):

@@ -182,6 +182,18 @@ def _check_bayesopt(block: dict) -> None:
         )
 
 
+def _check_cll_images(block: dict) -> None:
+    """The image study's block (asp.lenet_study): splits the sources can fill."""
+    if not block.get("datasets"):
+        return
+    images, batch = block["images"], block["training"]["batch_size"]
+    if batch > images["train"]:
+        raise ConfigError(
+            "cll_images.training.batch_size",
+            f"{batch} exceeds the {images['train']} training images (cll_images.images.train)",
+        )
+
+
 def check_config(config: dict) -> None:
     """Raise ConfigError naming the first key that cannot run (the schema has passed)."""
     _check_finite(config)
@@ -225,6 +237,7 @@ def check_config(config: dict) -> None:
         )
     _check_studies(config)
     _check_bayesopt(config.get("bayesopt") or {})
+    _check_cll_images(config.get("cll_images") or {})
     batch = config["training"]["batch_size"]
     for key, n in [("simulation.sizes", min(sim["sizes"])), ("tuning.n", tuning["n"])]:
         try:

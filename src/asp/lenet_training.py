@@ -49,23 +49,27 @@ class ImageRuns:
     seconds: float
     theta_star: np.ndarray  # (B,): the adaptive rounds' t* x theta (0 without them)
     params: dict[str, torch.Tensor]  # the tested weights, each (B, ...)
+    # with the adaptive rounds: the soft fit they start from (round 0), tested too
+    soft: ImageRuns | None = None
 
 
-def images(split: OverlaySplit, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """A split's images as (n, 1, 36, 36) in [0, 1] and its labels (n, 2)."""
-    x = torch.as_tensor(split.images).to(dtype).div_(255.0).unsqueeze(1)
-    return x, torch.as_tensor(split.labels)
+def images(
+    split: OverlaySplit, dtype: torch.dtype, device: str | torch.device = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A split's images as (n, 1, 36, 36) in [0, 1] and its labels (n, 2), on ``device``."""
+    x = torch.as_tensor(split.images).to(device=device, dtype=dtype).div_(255.0).unsqueeze(1)
+    return x, torch.as_tensor(split.labels).to(device)
 
 
 def accuracy(runs: BatchedRuns, params: dict, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Accuracy per run and task (B, 2) on the images x (n, 1, 36, 36) every run sees."""
-    correct = torch.zeros(runs.n_runs, 2, dtype=torch.long)
+    correct = torch.zeros(runs.n_runs, 2, dtype=torch.long, device=x.device)
     with torch.no_grad():
         for start in range(0, len(x), EVAL_CHUNK):
             xb = x[start : start + EVAL_CHUNK]
             logits = runs.forward(xb.expand(runs.n_runs, *xb.shape), params)
             correct += (logits.argmax(-1) == y[start : start + EVAL_CHUNK]).sum(1)
-    return correct.double() / len(x)
+    return correct.cpu().double() / len(x)
 
 
 @dataclass(frozen=True)
@@ -101,14 +105,18 @@ def train_runs(
     dtype: torch.dtype = torch.float32,
     progress: str = "",
     sharing: Sharing | None = None,
+    device: str | torch.device = "cpu",
 ) -> ImageRuns:
-    """Train one run of ``model`` per seed on ``splits`` (train, val, test) as one batch; with
-    ``sharing`` (``single_lenet`` only), soft or adaptive sharing between its networks."""
+    """Train one run of ``model`` per seed on ``splits`` (train, val, test) as one batch, on
+    ``device``; with ``sharing`` (``single_lenet`` only), soft or adaptive sharing between its
+    networks (with ``sharing.theta``, the soft fit the rounds start from is ``soft``)."""
     if sharing is not None and model != "single_lenet":
         raise ValueError(f"sharing joins single_lenet's two networks, not {model}'s")
     start = time.perf_counter()
-    runs = BatchedRuns([make_model(model, torch_seed(child(s, 0)), dtype) for s in seeds])
-    data = {k: images(splits[k], dtype) for k in ("train", "val", "test")}
+    runs = BatchedRuns(
+        [make_model(model, torch_seed(child(s, 0)), dtype).to(device) for s in seeds]
+    )
+    data = {k: images(splits[k], dtype, device) for k in ("train", "val", "test")}
     n_runs = len(seeds)
     fit = _Fit(runs, data, settings, progress, start)
     penalty = fit.penalty
@@ -118,7 +126,17 @@ def train_runs(
         settings.epochs, [child(s, 1) for s in seeds], coef, masks
     )
     theta_star = np.zeros(n_runs)
+    soft = None
     if sharing is not None and sharing.theta is not None:
+        soft = ImageRuns(
+            "single_lenet",
+            accuracy(runs, best, *data["test"]).numpy(),
+            best_epoch.copy(),
+            np.stack(curve),
+            time.perf_counter() - start,
+            theta_star.copy(),
+            best,
+        )
         total = sum(m[0].numel() for m in masks)
         remove = torch.full((n_runs,), terms_per_round(sharing.theta, total))
         last = best  # round t starts from round t - 1's best weights
@@ -145,12 +163,16 @@ def train_runs(
         time.perf_counter() - start,
         theta_star,
         best,
+        soft,
     )
 
 
 def _pick(cond: torch.Tensor, a: dict, b: dict) -> dict:
     """Per run, ``a``'s tensors where ``cond`` (B,), else ``b``'s."""
-    return {k: torch.where(cond.view(-1, *[1] * (v.dim() - 1)), v, b[k]) for k, v in a.items()}
+    return {
+        k: torch.where(cond.to(v.device).view(-1, *[1] * (v.dim() - 1)), v, b[k])
+        for k, v in a.items()
+    }
 
 
 class _Fit:
@@ -184,6 +206,7 @@ class _Fit:
         n, bs = len(x_train), settings.batch_size
         for epoch in range(1, epochs + 1):
             perm = torch.as_tensor(np.stack([rng.permutation(n) for rng in orders]))  # (B, n)
+            perm = perm.to(x_train.device)
             for lo in range(0, n, bs):
                 idx = perm[:, lo : lo + bs]
                 # each run's loss is its own mean over its mini-batch; the sum over runs keeps

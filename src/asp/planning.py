@@ -33,6 +33,7 @@ from asp.catalog import (
     figures_for,
 )
 from asp.config import method_lists
+from asp.lenet_study import ImageStudy
 from asp.methods import cell as job_cell
 from asp.methods import split_stages
 from asp.preprocessing import split_sizes
@@ -185,6 +186,8 @@ class Plan:
         # The CLL paper's Bayesian optimisation (asp.bayesopt): off without pairs
         self.bayesopt = dict(config.get("bayesopt") or {})
         self.bayesopt_pairs = list(self.bayesopt.get("pairs", []))
+        # The CLL paper's image study (asp.lenet_study): off without data sets
+        self.cll_images = ImageStudy.from_config(config, exists)
 
     # -- replicates and studies ---------------------------------------------------------------
 
@@ -751,6 +754,7 @@ class Plan:
                 else []
             ),
             "bayesopt_figure": ["results/figures/fig_bayesopt.png"] if self.bayesopt_pairs else [],
+            "cll_images": self.cll_images.outputs,
         }
 
     def bayesopt_runs(self) -> list[str]:

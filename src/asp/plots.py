@@ -263,3 +263,31 @@ def bayesopt_curves(curves: pd.DataFrame, labels: dict[str, str], title: str) ->
     fig.suptitle(textwrap.fill(title, 40 * len(pairs)), fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def lenet_curves(curves: pd.DataFrame, labels: dict[str, str], title: str) -> plt.Figure:
+    """Validation accuracy against epochs (asp.lenet_results.curves): one panel per data set
+    (columns) and task (rows), per model the mean over runs (line) and its 25-75 % band."""
+    if curves.empty:
+        raise ValueError(f"{title}: no curves to plot")
+    datasets = list(dict.fromkeys(curves["dataset"]))
+    tasks = sorted(curves["task"].unique())
+    fig, axes = _panel_grid(len(tasks), len(datasets))
+    for i, task in enumerate(tasks):
+        for j, dataset in enumerate(datasets):
+            ax = axes[i][j]
+            panel = curves[(curves["dataset"] == dataset) & (curves["task"] == task)]
+            for model, g in panel.groupby("model", sort=False):
+                (line,) = ax.plot(g["epoch"], g["mean"], lw=1.2, label=labels.get(model, model))
+                ax.fill_between(
+                    g["epoch"], g["q25"], g["q75"], color=line.get_color(), alpha=0.12, lw=0
+                )
+            ax.set_title(f"{dataset}, task {task}", fontsize=9)
+            if i == len(tasks) - 1:
+                ax.set_xlabel("epoch")
+            if j == 0:
+                ax.set_ylabel("validation accuracy")
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle(textwrap.fill(title, 45 * len(datasets)), fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -30,6 +30,11 @@ except ConfigError as err:
 plan = Plan(config, os.path.exists)
 for _missing in plan.missing:
     print(f"Not run: {plan.missing_message(_missing)}", file=sys.stderr)
+for _missing in plan.cll_images.missing:
+    print(
+        f"Not run: {plan.cll_images.missing_message(_missing['dataset'])}",
+        file=sys.stderr,
+    )
 
 
 def first_line(path):
@@ -83,4 +88,19 @@ def raw_file(w):
     try:
         return plan.raw_file(w.dataset, os.path.exists)
     except PlanError as err:
+        raise WorkflowError(str(err)) from None
+
+
+def image_inputs(w):
+    """An overlay data set's source files, or the message saying which are missing."""
+    try:
+        return plan.cll_images.inputs(w.image_set)
+    except ValueError as err:
+        raise WorkflowError(str(err)) from None
+
+
+def lenet_job_params(w):
+    try:
+        return plan.cll_images.job_params(w.image_set, w.lenet_job, config["base_seed"])
+    except ValueError as err:
         raise WorkflowError(str(err)) from None

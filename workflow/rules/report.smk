@@ -27,6 +27,7 @@ rule report:
         ],
         focus=plan.focus,
         missing=list(plan.missing.values()),
+        missing_images=plan.cll_images.missing,
         figure_metric=plan.figure_metric,
         studies=plan.report_studies(),
     script:

@@ -16,6 +16,9 @@ from asp.bayesopt_results import findings as bayesopt_findings
 from asp.bayesopt_results import table2_layout
 from asp.effects import at_a_glance, claim_effects
 from asp.layout import paper_layout
+from asp.lenet_results import LABELS as LENET_LABELS
+from asp.lenet_results import findings as lenet_findings
+from asp.lenet_results import table1_layout
 from asp.plots import forest
 from asp.report import grid_html, html_table, render, section
 from asp.studies import all_findings, table_spec
@@ -94,6 +97,27 @@ if smk.input.bayesopt:  # the CLL paper's Table 2 (asp.bayesopt_results)
     if len(bo_claims):
         claims.append(bo_claims.assign(table="bayesopt")[["table", *bo_claims.columns]])
     bo_found = bayesopt_findings(bo, bo_claims, pd.read_csv(cll_paper))
+cll_images = None
+if smk.input.cll_images:  # the CLL paper's Table 1 (asp.lenet_results)
+    img_path, img_claims_path, _, img_figure = smk.input.cll_images
+    img, img_claims = pd.read_csv(img_path), pd.read_csv(img_claims_path)
+    block = smk.params.config["cll_images"]
+    cll_images = {
+        "html": html_table(table1_layout(img, list(block["models"]))),
+        "long": html_table(img),
+        "claims": html_table(img_claims) if len(img_claims) else "",
+        "csv": "data:text/csv;base64," + base64.b64encode(Path(img_path).read_bytes()).decode(),
+        "figure": data_uri(img_figure),
+        "block": block,
+        "labels": [LENET_LABELS.get(m, m) for m in block["models"]],
+    }
+    if len(img_claims):
+        claims.append(img_claims.assign(table="cll_images")[["table", *img_claims.columns]])
+    protocol = (
+        f"{block['images']['train']} training images, {block['runs']} runs, "
+        f"{block['training']['epochs']} epochs"
+    )
+    img_found = lenet_findings(img, img_claims, protocol)
 claims_df = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame()
 verdicts = verdict_counts(claims_df)
 case_study_tables = [
@@ -102,6 +126,8 @@ case_study_tables = [
 found = all_findings(by_id, claims_by_id, case_study_tables)
 if bayesopt is not None:
     found += bo_found
+if cll_images is not None:
+    found += img_found
 figures = [
     {
         "id": fig["id"],
@@ -164,7 +190,9 @@ html = render(
     case_studies=case_studies,
     tuning=tuning,
     bayesopt=bayesopt,
+    cll_images=cll_images,
     missing=smk.params.missing,
+    missing_images=smk.params.missing_images,
     config_hashes=len(fits["config_hash"].unique()),
     versions_json=json.dumps(meta["versions"]),
 )
