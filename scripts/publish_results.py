@@ -27,6 +27,7 @@ import yaml
 from asp.bayesopt_results import table2_layout
 from asp.catalog import TABLES
 from asp.layout import paper_layout
+from asp.lenet_results import table1_layout
 from asp.methods import METHODS
 from asp.studies import STUDIES
 
@@ -102,6 +103,17 @@ def main() -> None:
         parts += [
             "## The CLL paper (Xu 2023), Table 2: best value found, mean (sd) over runs\n",
             table2_layout(table, surrogates).to_markdown(index=False),
+            "",
+        ]
+        if len(claims):
+            parts += ["Verdicts:\n", verdicts(claims), ""]
+    images = out / "tables" / "cll_images.csv"
+    if images.exists():  # the CLL paper's Table 1 (asp.lenet_results)
+        table = pd.read_csv(images)
+        claims = pd.read_csv(out / "tables" / "cll_images_claims.csv")
+        parts += [
+            "## The CLL paper (Xu 2023), Table 1: test accuracy, mean (max) over runs\n",
+            table1_layout(table, list(dict.fromkeys(table["model"]))).to_markdown(index=False),
             "",
         ]
         if len(claims):
