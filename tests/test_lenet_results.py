@@ -150,3 +150,34 @@ def test_findings_count_the_cells_and_set_the_papers_orderings_beside_ours():
     ]
     assert cll["verdict"] == "inconclusive"
     assert findings(table1(r, PAPER, PAPER_MODELS), pd.DataFrame(), "") == []
+
+
+def test_the_curves_figure_has_a_panel_per_data_set_and_task_and_the_legend_in_label_order():
+    from asp.lenet_results import LABELS, curves
+    from asp.plots import lenet_curves
+
+    per_run = pd.DataFrame(
+        [
+            {"dataset": d, "model": m, "epoch": e, "run": r, "task": t, "val_accuracy": 0.1 * e}
+            for d in ("multi_fashion", "multi_mnist")
+            for m in ("multi_lenet", "single_lenet")
+            for e in (1, 2)
+            for r in (0, 1)
+            for t in (1, 2)
+        ]
+    )
+    c = curves(per_run)
+    assert len(c) == 2 * 2 * 2 * 2 and np.allclose(c.loc[c["epoch"] == 2, "mean"], 0.2)
+    fig = lenet_curves(c, LABELS, "title")
+    assert [a.get_title() for a in fig.axes] == [
+        "multi_fashion, task 1",
+        "multi_mnist, task 1",
+        "multi_fashion, task 2",
+        "multi_mnist, task 2",
+    ]
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == [
+        "SingleLeNet",
+        "MultiLeNet",
+    ]
+    with pytest.raises(ValueError, match="title: no curves to plot"):
+        lenet_curves(c.iloc[:0], LABELS, "title")

@@ -232,62 +232,73 @@ def forest(effects: pd.DataFrame, claim: str) -> plt.Figure:
     return fig
 
 
+def band_panels(
+    data: pd.DataFrame,
+    rows: str,
+    cols: str,
+    x: str,
+    labels: dict[str, str],
+    title: str,
+    axis_labels: tuple[str, str],
+    panel: str = "{col}, {row}",
+) -> plt.Figure:
+    """Curves with their 25-75 % band: a panel per value of ``rows`` and ``cols`` (in their
+    order in ``data``), in each a line (``mean``) and a band (``q25``-``q75``) against ``x``
+    per group of the column ``group``, labelled by ``labels``; ``panel`` titles a panel."""
+    if data.empty:
+        raise ValueError(f"{title}: no curves to plot")
+    row_values, col_values = list(dict.fromkeys(data[rows])), list(dict.fromkeys(data[cols]))
+    fig, axes = _panel_grid(len(row_values), len(col_values))
+    for i, r in enumerate(row_values):
+        for j, c in enumerate(col_values):
+            ax = axes[i][j]
+            for name, g in data[(data[rows] == r) & (data[cols] == c)].groupby("group", sort=False):
+                (line,) = ax.plot(g[x], g["mean"], lw=1.2, label=labels.get(name, name))
+                ax.fill_between(g[x], g["q25"], g["q75"], color=line.get_color(), alpha=0.12, lw=0)
+            ax.set_title(panel.format(row=r, col=c), fontsize=9)
+            if i == len(row_values) - 1:
+                ax.set_xlabel(axis_labels[0])
+            if j == 0:
+                ax.set_ylabel(axis_labels[1])
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle(textwrap.fill(title, 42 * len(col_values)), fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
 def bayesopt_curves(curves: pd.DataFrame, labels: dict[str, str], title: str) -> plt.Figure:
     """Best value found so far against evaluations (asp.bayesopt_results.curves): one panel
     per test-function pair (columns) and p (rows), per surrogate the mean over runs and over
     the two tasks (line) and the mean of the tasks' 25-75 % bands."""
     if curves.empty:
         raise ValueError(f"{title}: no curves to plot")
-    pairs = sorted(curves["pair"].unique())
-    ps = sorted(curves["p"].unique(), reverse=True)
     both = curves.groupby(["pair", "p", "surrogate", "evaluation"])[["mean", "q25", "q75"]].mean()
-    both = both.reset_index()
-    fig, axes = _panel_grid(len(ps), len(pairs))
-    for i, p in enumerate(ps):
-        for j, pair in enumerate(pairs):
-            ax = axes[i][j]
-            panel = both[(both["pair"] == pair) & (both["p"] == p)]
-            for surrogate, g in panel.groupby("surrogate", sort=False):
-                (line,) = ax.plot(
-                    g["evaluation"], g["mean"], lw=1.2, label=labels.get(surrogate, surrogate)
-                )
-                ax.fill_between(
-                    g["evaluation"], g["q25"], g["q75"], color=line.get_color(), alpha=0.12, lw=0
-                )
-            ax.set_title(f"{pair}, p = {p:g}", fontsize=9)
-            if i == len(ps) - 1:
-                ax.set_xlabel("evaluations per task")
-            if j == 0:
-                ax.set_ylabel("best so far")
-    axes[0][-1].legend(fontsize=7)
-    fig.suptitle(textwrap.fill(title, 40 * len(pairs)), fontsize=11)
-    fig.tight_layout()
-    return fig
+    both = both.reset_index().rename(columns={"surrogate": "group"})
+    both = both.sort_values(["p", "pair"], ascending=[False, True], kind="stable")
+    return band_panels(
+        both,
+        "p",
+        "pair",
+        "evaluation",
+        labels,
+        title,
+        ("evaluations per task", "best so far"),
+        "{col}, p = {row:g}",
+    )
 
 
 def lenet_curves(curves: pd.DataFrame, labels: dict[str, str], title: str) -> plt.Figure:
     """Validation accuracy against epochs (asp.lenet_results.curves): one panel per data set
     (columns) and task (rows), per model the mean over runs (line) and its 25-75 % band."""
-    if curves.empty:
-        raise ValueError(f"{title}: no curves to plot")
-    datasets = list(dict.fromkeys(curves["dataset"]))
-    tasks = sorted(curves["task"].unique())
-    fig, axes = _panel_grid(len(tasks), len(datasets))
-    for i, task in enumerate(tasks):
-        for j, dataset in enumerate(datasets):
-            ax = axes[i][j]
-            panel = curves[(curves["dataset"] == dataset) & (curves["task"] == task)]
-            for model, g in panel.groupby("model", sort=False):
-                (line,) = ax.plot(g["epoch"], g["mean"], lw=1.2, label=labels.get(model, model))
-                ax.fill_between(
-                    g["epoch"], g["q25"], g["q75"], color=line.get_color(), alpha=0.12, lw=0
-                )
-            ax.set_title(f"{dataset}, task {task}", fontsize=9)
-            if i == len(tasks) - 1:
-                ax.set_xlabel("epoch")
-            if j == 0:
-                ax.set_ylabel("validation accuracy")
-    axes[0][-1].legend(fontsize=7)
-    fig.suptitle(textwrap.fill(title, 45 * len(datasets)), fontsize=11)
-    fig.tight_layout()
-    return fig
+    order = {m: i for i, m in enumerate(labels)}  # the legend in the labels' order
+    data = curves.assign(order=curves["model"].map(order)).sort_values(["task", "order"])
+    return band_panels(
+        data.rename(columns={"model": "group"}),
+        "task",
+        "dataset",
+        "epoch",
+        labels,
+        title,
+        ("epoch", "validation accuracy"),
+        "{col}, task {row}",
+    )
