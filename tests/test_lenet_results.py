@@ -119,12 +119,13 @@ def test_run_rows_give_one_row_per_run_and_task_and_the_curves():
         params={},
     )
     r, c = run_rows("multi_fashion", runs, first_run=4, model="lenet_adaptive")
-    assert r[["run", "task", "accuracy", "best_epoch", "theta_star"]].values.tolist() == [
-        [4, 1, 0.8, 3, 0.0],
-        [4, 2, 0.7, 3, 0.0],
-        [5, 1, 0.9, 1, 0.5],
-        [5, 2, 0.6, 1, 0.5],
+    assert r[["run", "task", "accuracy", "best_epoch", "theta_star", "epochs"]].values.tolist() == [
+        [4, 1, 0.8, 3, 0.0, 3],
+        [4, 2, 0.7, 3, 0.0, 3],
+        [5, 1, 0.9, 1, 0.5, 3],
+        [5, 2, 0.6, 1, 0.5, 3],
     ]
+    assert table1(r, PAPER, ["lenet_adaptive"])["epochs"].tolist() == [3, 3]
     assert (r["model"] == "lenet_adaptive").all() and (r["dataset"] == "multi_fashion").all()
     assert len(c) == 12
     # epoch 2, run 5, task 1 is val_accuracy[1, 1, 0]

@@ -71,6 +71,7 @@ def run_rows(dataset: str, runs: ImageRuns, first_run: int = 0, model: str | Non
             "accuracy": runs.test_accuracy.reshape(-1),
             "best_epoch": np.repeat(runs.best_epoch, 2),
             "theta_star": np.repeat(runs.theta_star, 2),
+            "epochs": len(runs.val_accuracy),  # trained, the adaptive rounds' included
             "seconds": runs.seconds,
         }
     )
@@ -106,7 +107,7 @@ def paper_table1(paper: pd.DataFrame) -> pd.DataFrame:
 
 def table1(rows: pd.DataFrame, paper: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     """Long rows dataset, task, model: our mean, sd and max over runs of the test accuracy,
-    the runs, and the paper's mean and max where it has the model."""
+    the runs, the epochs trained, and the paper's mean and max where it has the model."""
     missing = {"dataset", "model", "run", "task", "accuracy"} - set(rows.columns)
     if missing:
         raise ValueError(f"LeNet rows lack the columns {sorted(missing)}")
@@ -117,6 +118,7 @@ def table1(rows: pd.DataFrame, paper: pd.DataFrame, models: list[str]) -> pd.Dat
             sd=("accuracy", sample_sd),
             max=("accuracy", "max"),
             runs=("run", "nunique"),
+            **({"epochs": ("epochs", "max")} if "epochs" in rows else {}),
         )
         .reset_index()
     )
