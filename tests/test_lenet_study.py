@@ -80,8 +80,14 @@ def test_the_first_folder_with_all_four_files_wins_and_a_partial_one_is_passed_o
 
 def test_no_files_no_outputs_and_an_empty_block_is_off():
     assert study(set()).outputs == [] and study(set()).run_files() == []
+    # the study's own table refuses, naming what is missing
+    with pytest.raises(ValueError, match=r"'multi_fashion' needs fashion/train-images-idx3"):
+        study(set()).require_present()
+    study(fashion_in(FASHION)).require_present()
     off = ImageStudy.from_config({}, set().__contains__)
     assert off.datasets == [] and off.missing == [] and off.outputs == []
+    with pytest.raises(ValueError, match="cll_images.datasets is empty in the config"):
+        off.require_present()
 
 
 def test_job_parameters_and_ours_in_one_job():

@@ -150,6 +150,13 @@ class ImageStudy:
     def data_file(self, dataset: str) -> str:
         return f"{ROOT}/{dataset}/data.npz"
 
+    def require_present(self) -> None:
+        """A ValueError saying why no data set can run (the study's own targets ask)."""
+        if not self.datasets:
+            raise ValueError("cll_images.datasets is empty in the config: the study is off")
+        if not self.present:
+            raise ValueError(" ".join(self.missing_message(d) for d in self.datasets))
+
     def run_files(self) -> list[str]:
         return [f"{ROOT}/{d}/{job}.parquet" for d in self.present for job in self.jobs]
 

@@ -138,7 +138,9 @@ def train_runs(
             best,
         )
         total = sum(m[0].numel() for m in masks)
-        remove = torch.full((n_runs,), terms_per_round(sharing.theta, total))
+        remove = torch.full(
+            (n_runs,), terms_per_round(sharing.theta, total), device=masks[0].device
+        )
         last = best  # round t starts from round t - 1's best weights
         for t in range(1, n_rounds(sharing.theta) + 1):
             fit.load(last)

@@ -52,8 +52,8 @@ rule lenet_run:
 rule cll_images:
     """The CLL paper's Table 1 beside ours, and the claims."""
     input:
-        runs=plan.cll_images.run_files(),
-        curves=plan.cll_images.curve_files(),
+        runs=image_runs("runs"),
+        curves=image_runs("curves"),
         paper="data/paper/cll_paper_tables.csv",
     output:
         table=report("results/tables/cll_images.csv", category="Tables"),

@@ -104,3 +104,20 @@ def lenet_job_params(w):
         return plan.cll_images.job_params(w.image_set, w.lenet_job, config["base_seed"])
     except ValueError as err:
         raise WorkflowError(str(err)) from None
+
+
+def image_runs(kind):
+    """The image study's run (or curve) files; its table refuses when no data set can run."""
+
+    def inputs(w):
+        try:
+            plan.cll_images.require_present()
+        except ValueError as err:
+            raise WorkflowError(str(err)) from None
+        return (
+            plan.cll_images.run_files()
+            if kind == "runs"
+            else plan.cll_images.curve_files()
+        )
+
+    return inputs
