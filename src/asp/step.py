@@ -18,6 +18,7 @@ import json
 import logging
 import platform
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,11 +212,23 @@ class Stepper:
             return fn
         key = (fn.__name__, *((a.shape, a.stride(), a.dtype, a.device) for a in args))
         if key not in self._compiled:
+            start = time.perf_counter()
             try:
                 self._compiled[key] = _inductor(fn, args)
             except Exception as err:  # an unusual torch build: the same graph through Dynamo
                 log.warning("direct Inductor compilation failed (%s); using torch.compile", err)
                 self._compiled[key] = torch.compile(fn, dynamic=False)
+            # A shape new to this machine costs seconds, one from Inductor's cache a fraction;
+            # the log tells which, per shape.
+            log.info(
+                "compiled %s (%s, penalties %s) for %s fits, %s in %.2f s",
+                fn.__name__.strip("_"),
+                type(self.network).__name__,
+                "+".join(p.name for p in self.penalties) or "none",
+                args[0].shape[0],
+                "x".join(map(str, args[0].shape[1:])),
+                time.perf_counter() - start,
+            )
         return self._compiled[key]
 
     def _run(self, fn: Callable, *args: torch.Tensor):
