@@ -112,14 +112,21 @@ def test_mse_and_mae_fits_share_a_batch(case1, arch):
     assert not torch.equal(out.epochs[:2], out.epochs[2:])  # the metrics stop rounds apart
 
 
-def test_tail_sub_batch_changes_nothing(case1, arch, monkeypatch):
-    """Once at most a quarter of the fits are active, epochs run on a sub-batch of them: every
-    fit's result is exactly what the whole batch gives."""
-    reps = replicates(case1, 200, 8)
-    s0 = TrainSettings(batch_size=32, max_epochs=60, patience=2, compile=False)
-    rs = TrainSettings(batch_size=32, max_epochs=12, patience=2, compile=False)
-    metrics = ["mse"] * 16 + ["mae"] * 16
-    lam = [0.0] * 8 + [0.01] * 8 + [0.0] * 8 + [0.01] * 8
+@pytest.mark.parametrize(
+    ("compiled", "dtype"),
+    [(False, torch.float64), (True, torch.float32)],
+    ids=["eager", "compiled"],
+)
+def test_tail_sub_batch_changes_nothing(case1, arch, monkeypatch, compiled, dtype):
+    """Once at most a quarter of the fits are active, epochs run on a sub-batch of 10 of them:
+    every fit's result is bit for bit what the whole batch of 40 gives, also compiled in
+    float32, where a fit's place among the kernels' vector lanes differs between the two."""
+    n_reps = 10
+    reps = replicates(case1, 200, n_reps)
+    s0 = TrainSettings(batch_size=32, max_epochs=60, patience=2, compile=compiled)
+    rs = TrainSettings(batch_size=32, max_epochs=12, patience=2, compile=compiled)
+    metrics = ["mse"] * (2 * n_reps) + ["mae"] * (2 * n_reps)
+    lam = ([0.0] * n_reps + [0.01] * n_reps) * 2
     hp = HyperParams(lam=0.01, lam_star=0.005, theta=0.2)
     sizes = []
     original = training.Trainer._epoch_fits
@@ -130,17 +137,17 @@ def test_tail_sub_batch_changes_nothing(case1, arch, monkeypatch):
         return fits
 
     def run():
-        batch = Batch(reps, list(range(8)) * 4, arch, CPU, torch.float64)
+        batch = Batch(reps, list(range(n_reps)) * 4, arch, CPU, dtype)
         soft = train_stage0(batch, ["soft"] * len(lam), lam, s0, metrics)
-        return soft, train_rounds(batch, soft, ["adaptive"] * 32, hp, rs, metrics)
+        return soft, train_rounds(batch, soft, ["adaptive"] * len(lam), hp, rs, metrics)
 
     monkeypatch.setattr(training.Trainer, "_epoch_fits", recorded)
     soft_a, out_a = run()
-    assert 8 in sizes and 32 in sizes  # the tail ran on sub-batches of 32 / 4 fits
+    assert set(sizes) == {10, 40}  # the tail ran on sub-batches of 10 fits
     monkeypatch.setattr(training, "COMPACT_MIN_FITS", 10**9)
     sizes.clear()
     soft_b, out_b = run()
-    assert set(sizes) == {32}
+    assert set(sizes) == {40}
     assert torch.equal(soft_a.epochs, soft_b.epochs) and torch.equal(out_a.epochs, out_b.epochs)
     assert torch.equal(out_a.t_star, out_b.t_star)
     np.testing.assert_array_equal(soft_a.curves["val"], soft_b.curves["val"])
