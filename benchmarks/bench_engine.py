@@ -24,11 +24,10 @@ import torch
 import yaml
 
 from asp.experiment import simulated_replicate
-from asp.jobs import run_both
+from asp.jobs import methods_job, run_both
 from asp.methods import METHODS, HyperParams, get_method
 from asp.networks import Architecture, get_network
 from asp.penalties import get_penalty
-from asp.planning import methods_job
 from asp.reference import reference_fit
 from asp.seeds import torch_seed
 from asp.simulation import SimulationCase

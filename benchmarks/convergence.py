@@ -23,8 +23,7 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from asp.experiment import simulated_replicate  # noqa: E402
-from asp.jobs import run_both  # noqa: E402
-from asp.planning import methods_job  # noqa: E402
+from asp.jobs import methods_job, run_both  # noqa: E402
 from asp.simulation import SimulationCase  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

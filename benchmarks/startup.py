@@ -38,7 +38,7 @@ TRAIN_IMPORTS = (
     "from asp.jobs import job_replicates, run_both, with_tuned_values\n"
 )
 JOB = """
-from asp.planning import methods_job
+from asp.jobs import methods_job
 from asp.simulation import SimulationCase
 from asp.experiment import simulated_replicate
 import yaml

@@ -72,8 +72,7 @@ def training_keys(settings) -> dict:
 
 def fit_methods(reps, methods, hp, s0, rs, dtype="float64", schedule="constant"):
     """Rows of ``methods`` x replicates through the workflow's own entry point (asp.jobs)."""
-    from asp.jobs import run_both
-    from asp.planning import methods_job
+    from asp.jobs import methods_job, run_both
 
     values = {"lambda": hp.lam, "lambda_star": hp.lam_star, "theta": hp.theta}
     keys = {"dtype": dtype, "schedule": schedule}

@@ -14,9 +14,8 @@ from conftest import ROOT
 
 import asp
 from asp.experiment import observed_replicate
-from asp.jobs import job_replicates, run_both
+from asp.jobs import job_replicates, methods_job, run_both
 from asp.methods import cell as job_cell
-from asp.planning import methods_job
 from asp.preprocessing import split_indices
 from asp.seeds import replicate_seeds
 

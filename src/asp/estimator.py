@@ -26,11 +26,10 @@ import numpy as np
 import torch
 
 from asp.experiment import observed_replicate, resolve_device
-from asp.jobs import DTYPES, CellResult, run_both
+from asp.jobs import DTYPES, CellResult, methods_job, run_both
 from asp.methods import SCHEDULES, get_method
 from asp.metrics import METRICS
 from asp.networks import OUTPUTS
-from asp.planning import methods_job
 from asp.preprocessing import split_sizes
 from asp.seeds import replicate_seeds
 

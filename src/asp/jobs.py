@@ -37,7 +37,8 @@ from asp.experiment import (
     train_rounds,
     train_stage0,
 )
-from asp.methods import HyperParams, get_method
+from asp.methods import HyperParams, get_method, split_stages
+from asp.methods import cell as job_cell
 from asp.networks import NETWORKS, Architecture, Network
 from asp.seeds import replicate_seeds
 from asp.simulation import SimulationCase
@@ -312,6 +313,35 @@ def run_rounds(
                 network=batch.network,
             )
     return results
+
+
+def methods_job(
+    replicates: list, methods: list[str], values: dict, stage0: dict, rounds: dict, **keys
+) -> dict:
+    """A job outside a config (benchmarks, tests, a script): ``methods`` on ``replicates``
+    (asp.experiment.Replicate) with one set of ``values`` (lambda, lambda_star, theta), both
+    stages in one job for asp.jobs.run_both. ``stage0`` and ``rounds`` hold the training keys
+    of the two stages (batch_size, max_epochs, patience, compile); ``keys`` override the job's
+    others (metric, dtype, device, hidden, output, schedule, dataset, n). A method the rounds
+    start from is trained too, whether ``methods`` has it or not."""
+    metric = keys.pop("metric", "mse")
+    first, later = split_stages(methods)
+    job = {
+        "stage": "both",
+        "name": f"both {keys.get('dataset', 'arrays')}",
+        "dataset": "arrays",
+        "n": replicates[0].data.x_train.shape[0],
+        "replicates": [r.index for r in replicates],
+        "device": "cpu",
+        "dtype": "float32",
+        "hidden": [4, 3],
+        "output": "linear",
+        "cells": [job_cell(metric, m, values) for m in first + later],
+        "training": stage0,
+        "round_training": rounds,
+        "schedule": "constant",
+    }
+    return job | keys
 
 
 def run_both(job: dict, replicates: list[Replicate]) -> list[CellResult]:

@@ -469,7 +469,7 @@ class Plan:
     def main_methods(self, dataset: str, n) -> tuple[str, ...]:
         """The methods the main run trains on (``dataset``, ``n``): those a paper table or
         figure there reads, with the stage-0 methods the rounds start from and the twins of
-        matched-budget methods (asp.jobs.split_stages), stage 0 first. Nothing no table reads:
+        matched-budget methods (asp.methods.split_stages), stage 0 first. Nothing no table reads:
         the baselines beyond the paper train only where a table shows them."""
         names = set()
         for spec in self.tables:
@@ -771,32 +771,3 @@ class Plan:
             {"id": a.study.id, "title": a.study.title, "text": a.study.text}
             for a in self.studies.values()
         ]
-
-
-def methods_job(
-    replicates: list, methods: list[str], values: dict, stage0: dict, rounds: dict, **keys
-) -> dict:
-    """A job outside a config (benchmarks, tests, a script): ``methods`` on ``replicates``
-    (asp.experiment.Replicate) with one set of ``values`` (lambda, lambda_star, theta), both
-    stages in one job for asp.jobs.run_both. ``stage0`` and ``rounds`` hold the training keys
-    of the two stages (batch_size, max_epochs, patience, compile); ``keys`` override the job's
-    others (metric, dtype, device, hidden, output, schedule, dataset, n). A method the rounds
-    start from is trained too, whether ``methods`` has it or not."""
-    metric = keys.pop("metric", "mse")
-    first, later = split_stages(methods)
-    job = {
-        "stage": "both",
-        "name": f"both {keys.get('dataset', 'arrays')}",
-        "dataset": "arrays",
-        "n": replicates[0].data.x_train.shape[0],
-        "replicates": [r.index for r in replicates],
-        "device": "cpu",
-        "dtype": "float32",
-        "hidden": [4, 3],
-        "output": "linear",
-        "cells": [job_cell(metric, m, values) for m in first + later],
-        "training": stage0,
-        "round_training": rounds,
-        "schedule": "constant",
-    }
-    return job | keys

@@ -27,9 +27,8 @@ import numpy as np
 import torch
 
 from asp.experiment import Replicate
-from asp.jobs import run_both
+from asp.jobs import methods_job, run_both
 from asp.methods import get_method
-from asp.planning import methods_job
 from asp.preprocessing import PreparedData
 from asp.seeds import child
 
