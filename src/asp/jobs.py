@@ -320,7 +320,7 @@ def methods_job(
 ) -> dict:
     """A job outside a config (benchmarks, tests, a script): ``methods`` on ``replicates``
     (asp.experiment.Replicate) with one set of ``values`` (lambda, lambda_star, theta), both
-    stages in one job for asp.jobs.run_both. ``stage0`` and ``rounds`` hold the training keys
+    stages in one job for ``run_both``. ``stage0`` and ``rounds`` hold the training keys
     of the two stages (batch_size, max_epochs, patience, compile); ``keys`` override the job's
     others (metric, dtype, device, hidden, output, schedule, dataset, n). A method the rounds
     start from is trained too, whether ``methods`` has it or not."""
