@@ -265,11 +265,16 @@ class _Group:
     def prune(self, params: list[torch.Tensor], taking_part: torch.Tensor) -> None:
         if not self.prunes:
             return
-        k = torch.where(
-            taking_part & self.members, self.per_round, torch.zeros_like(self.per_round)
-        )
-        deviations = [self.penalty.deviations(w) for w in self.network.weights(params)]
-        self.masks = prune_largest_terms(deviations, self.masks, k)
+        # Only the fits starting a round change: sorting every fit's terms each time one ends
+        # would cost about as much as the epoch itself in a batch of hundreds.
+        rows = torch.nonzero(taking_part & self.members).flatten()
+        if len(rows) == 0:
+            return
+        weights = [w.index_select(0, rows) for w in self.network.weights(params)]
+        deviations = [self.penalty.deviations(w) for w in weights]
+        masks = [m.index_select(0, rows) for m in self.masks]
+        pruned = prune_largest_terms(deviations, masks, self.per_round.index_select(0, rows))
+        self.masks = [m.index_copy(0, rows, new) for m, new in zip(self.masks, pruned, strict=True)]
 
     def active_fraction(self) -> torch.Tensor:
         active = torch.stack([m.flatten(1).sum(1) for m in self.masks]).sum(0)
