@@ -20,9 +20,9 @@ import pandas as pd
 
 # benchmark file name -> rule (training rules: the prefix and the stage of the file name)
 PATTERNS = [
-    # a folder per training rule: the rule without train_ (main: train), a study's value's
-    # folder prefix and value in the file name
-    (r"train/(\w+)/(\w+?)_N(\w+?)(?:_[A-Za-z]+[\d.]+)?_block\d+\.tsv", "train"),
+    # a folder per training rule: the rule without train_ (main: train), the sizes of a job
+    # joined by - (a study's: its value's folder prefix and its values)
+    (r"train/(\w+)/(\w+?)_N([\w-]+?)(?:_[A-Za-z]+[\d.-]+)?_block\d+\.tsv", "train"),
     # runs from before a job trained both stages of its block
     (r"train/(stage0|rounds_focus|rounds)_(\w+?)_N(\w+)_block\d+\.tsv", "train"),
     # a study's job, train_<study> (asp.studies): its value's folder prefix and value
@@ -34,7 +34,9 @@ PATTERNS = [
     (r"(?P<study>[a-z_]+)/simulate_.*\.tsv", "simulate_{study}"),
     (r"(?P<study>[a-z_]+)/floor_.*\.tsv", "floor_{study}"),
     (r"floor/.*\.tsv", "floor"),
-    # the Bayesian-optimisation runs: a folder per test-function pair, a file per surrogate
+    # the Bayesian-optimisation runs: a file per surrogate (every pair), or, before, a folder
+    # per test-function pair with a file per surrogate
+    (r"bayesopt/(?P<surrogate>\w+)\.tsv", "bayesopt_run"),
     (r"bayesopt/[a-z]+\+[a-z]+/(?P<surrogate>\w+)\.tsv", "bayesopt_run"),
     # the CLL paper's image study: a folder per overlay data set, its data and one job per model
     (r"cll_images/multi_\w+/data\.tsv", "overlay_data"),
@@ -117,7 +119,8 @@ def main() -> None:
     train = df[df["rule"].str.startswith("train")]
     if len(train):
         by_n = train.pivot_table(index="n", columns="rule", values="s", aggfunc="sum")
-        order = sorted(by_n.index, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0))
+        # a job of several sizes is a row of its own ("500-1000"), after the single sizes
+        order = sorted(by_n.index, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
         print()
         print(by_n.loc[order].round(1).to_markdown())
     bo = df[df["rule"] == "bayesopt_run"]

@@ -30,10 +30,12 @@ def test_main_run_rules_train_what_the_tables_read(plan):
     sims = rule(plan, "train")
     # the simulation cases: the paper's methods and the matched-budget control, no baselines
     assert sims.methods == paper
-    assert sims.constraints == {"dataset": "case1|case2|case3", "n": "500|1000|3000|4000"}
+    # one job per case and block trains every size in turn, in one process
+    assert sims.constraints == {"dataset": "case1|case2|case3"}
+    assert sims.fold == "n" and sims.values == ("500", "1000", "3000", "4000")
     focus = rule(plan, "train_focus")
     assert focus.methods == (*paper, "l2_only", "mean_only")  # Table 7's penalty forms
-    assert focus.constraints == {"dataset": "case1|case2|case3", "n": "2000"}
+    assert focus.constraints == {"dataset": "case1|case2|case3"} and focus.values == ("2000",)
     real = rule(plan, "train_case_study")  # Tables 9 and 11 show the baselines
     assert real.methods == (
         "ffn",
@@ -44,11 +46,18 @@ def test_main_run_rules_train_what_the_tables_read(plan):
         "adaptive",
         "soft_extended",
     )
-    assert real.constraints == {"dataset": "air|student", "n": "all"}
+    assert real.constraints == {"dataset": "air|student"} and real.values == ("all",)
     assert focus.priority > real.priority > sims.priority > rule(plan, "train_budget").priority
     assert set(sims.outputs) == {"fits", "curves"}
-    assert sims.outputs["fits"][1] == "results/fits/{dataset}/N{n}/mse/soft/block{block}.parquet"
-    assert len(sims.outputs["fits"]) == 2 * 4  # metrics x methods, metric-major
+    fits = sims.outputs["fits"]
+    assert fits[1] == "results/fits/{dataset}/N500/mse/soft/block{block}.parquet"
+    assert fits[8] == "results/fits/{dataset}/N1000/mse/ffn/block{block}.parquet"
+    assert len(fits) == 4 * 2 * 4  # sizes x metrics x methods, size- then metric-major
+    assert sims.inputs == [f"results/data/{{dataset}}/N{n}.parquet" for n in sims.values]
+    assert sims.tag == "main/{dataset}_N500-1000-3000-4000_block{block}"
+    jobs = plan.training_jobs(sims, {"dataset": "case2", "block": "0"})
+    assert [j["name"] for j in jobs] == [f"main case2 N{n} block0" for n in sims.values]
+    assert jobs[1] == plan.training_job(sims, {"dataset": "case2", "n": "1000", "block": "0"})
 
 
 def test_a_training_job_carries_its_slice_of_the_config(plan):
@@ -81,7 +90,14 @@ def test_a_study_job_trains_both_stages_at_its_value(plan):
     assert [c["method"] for c in job["cells"][:4]] == ["ffn", "soft", "adaptive", "soft_extended"]
     rel = rule(plan, "train_relatedness")
     assert rel.data == "results/relatedness/rho{value}/data/{dataset}/N{n}.parquet"
-    assert rel.constraints["value"] == r"0\.5|0\.9|1"
+    assert rel.values == ("0.5", "0.9", "1") and rel.fold == "value"
+    assert rel.constraints == {"dataset": "case1|case2|case3", "n": "2000"}
+    assert rel.inputs[1] == "results/relatedness/rho0.9/data/{dataset}/N{n}.parquet"
+    assert (
+        rel.outputs["fits"][0]
+        == "results/relatedness/rho0.5/fits/{dataset}/N{n}/mse/ffn/block{block}.parquet"
+    )
+    assert rel.tag == "relatedness/{dataset}_N{n}_rho0.5-0.9-1_block{block}"
     job = plan.training_job(rel, {**w, "value": "0.5"})
     assert job["rho"] == 0.5 and job["training"]["max_epochs"] == 600
     assert {c["metric"] for c in job["cells"]} == {"mse"}  # relatedness.metric
@@ -90,11 +106,11 @@ def test_a_study_job_trains_both_stages_at_its_value(plan):
 def test_a_study_reuses_the_main_runs_fits_at_its_neutral_value(plan):
     # budget: 600 epochs is the main run's stage 0, whose fits have every method it shows
     assert plan.studies["budget"].reused == {"600": ("ffn", "soft", "adaptive", "soft_extended")}
-    assert rule(plan, "train_budget").constraints["value"] == "2000|5000"
+    assert rule(plan, "train_budget").values == ("2000", "5000")
     # relatedness: rho = 0 is the main run's data; only the baselines train there
     assert plan.studies["relatedness"].reused == {"0": ("ffn", "soft", "adaptive")}
     rho0 = rule(plan, "train_relatedness_rho0")
-    assert rho0.methods == ("hard", "cross_stitch", "cll") and rho0.constraints["value"] == "0"
+    assert rho0.methods == ("hard", "cross_stitch", "cll") and rho0.values == ("0",)
     by_id = {t.id: t for t in plan.tables}
     fits = plan.table_inputs(by_id["relatedness"])
     assert "results/fits/case2/N2000/mse/adaptive/block0.parquet" in fits
@@ -121,7 +137,7 @@ def test_no_reuse_where_the_study_differs_from_the_main_run():
     assert plan.studies["relatedness"].reused == {} and plan.studies["budget"].reused == {}
     names = [r.name for r in plan.training_rules]
     assert "train_relatedness_rho0" not in names
-    assert rule(plan, "train_relatedness").constraints["value"] == r"0|0\.5|0\.9|1"
+    assert rule(plan, "train_relatedness").values == ("0", "0.5", "0.9", "1")
 
 
 def test_study_data_and_fits_paths(plan):
@@ -358,7 +374,11 @@ def test_the_cll_paper_study_plans_its_own_data_protocol_and_figure(plan):
     assert active.values == ["1", "0.9", "0.5"] and active.datasets == ["cll_tasks"]
     assert active.n == 1000 and active.replicates == 20 and active.reused == {}
     r = rule(plan, "train_cll_rbf")
-    assert r.constraints == {"dataset": "cll_tasks", "n": "1000", "value": "1|0\\.9|0\\.5"}
+    assert r.constraints == {"dataset": "cll_tasks", "n": "1000"} and r.values == (
+        "1",
+        "0.9",
+        "0.5",
+    )
     assert r.methods[-1] == "rbf_adaptive" and len(r.methods) == 7
     job = plan.training_job(r, {"dataset": "cll_tasks", "n": "1000", "value": "0.9", "block": "0"})
     assert job["p"] == 0.9 and job["rbf_centres"] == [50] and job["hidden"] == [4, 3]

@@ -21,11 +21,17 @@ def test_rules_and_surrogates_are_summed_and_unknown_files_named(tmp_path, capsy
     _bench(tmp_path, "bayesopt/ackley+rastrigin/gp.tsv", 10.0)
     _bench(tmp_path, "bayesopt/rastrigin+griewank/gp.tsv", 5.0)
     _bench(tmp_path, "bayesopt/ackley+rastrigin/single_rbf.tsv", 7.0)
+    _bench(tmp_path, "bayesopt/rbf_soft.tsv", 4.0)  # one job for every pair
     _bench(tmp_path, "train/main/case1_N500_block0.tsv", 30.0)
+    _bench(tmp_path, "train/main/case2_N500-1000_block0.tsv", 20.0)  # one job, two sizes
+    _bench(tmp_path, "train/relatedness/case2_N2000_rho0.5-0.9-1_block0.tsv", 6.0)
     _bench(tmp_path, "somewhere/new_rule.tsv", 99.0)
     df = run_times.read(tmp_path)
     assert "left out (no rule matches): somewhere/new_rule.tsv" in capsys.readouterr().err
     bo = df[df["rule"] == "bayesopt_run"].groupby("dataset")["s"].sum()
-    assert bo.to_dict() == {"gp": 15.0, "single_rbf": 7.0}
-    assert df.loc[df["rule"] == "train", "s"].tolist() == [30.0]
-    assert df["s"].sum() == pytest.approx(52.0)
+    assert bo.to_dict() == {"gp": 15.0, "rbf_soft": 4.0, "single_rbf": 7.0}
+    train = df[df["rule"] == "train"]
+    assert dict(zip(train["n"], train["s"], strict=True)) == {"500": 30.0, "500-1000": 20.0}
+    related = df[df["rule"] == "train_relatedness"]
+    assert related[["dataset", "n", "s"]].values.tolist() == [["case2", "2000", 6.0]]
+    assert df["s"].sum() == pytest.approx(82.0)

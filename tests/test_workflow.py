@@ -124,26 +124,29 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
         (cwd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     out = snakemake(cwd, "-n")
     jobs = job_counts(out.stdout + out.stderr)
-    # One job per (dataset, N, block of 100 replicates), both stages and both metrics: the
-    # paper's methods at 3 cases x 4 sizes, with Table 7's penalty forms at N=2000, and the
-    # case studies (air, student) with the baselines beyond the paper.
+    # One job per (dataset, block of 100 replicates), both stages and both metrics at each of
+    # its sizes in turn: the paper's methods at 3 cases (4 sizes each), with Table 7's penalty
+    # forms at N=2000, and the case studies (air, student) with the baselines beyond the paper.
     real = 2 if HAVE_DATA else 0
     assert jobs["simulate"] == 15
     assert jobs.get("ingest", 0) == real
-    assert jobs["train"] == 3 * 4 and jobs["train_focus"] == 3
+    assert jobs["train"] == 3 and jobs["train_focus"] == 3
     assert jobs.get("train_case_study", 0) == real
-    # The budget study: 2 budgets x 3 cases at N=2000 (600 epochs is the main run's own).
-    assert jobs["train_budget"] == 6
-    # The relatedness study: 4 rhos x 3 cases at N=2000, data and one job each (at rho = 0
-    # only the baselines train; ffn, soft and adaptive are the main run's); table, figure.
+    # The budget study: 2 budgets x 3 cases at N=2000 (600 epochs is the main run's own), one
+    # job per case.
+    assert jobs["train_budget"] == 3
+    # The relatedness study: 4 rhos x 3 cases at N=2000, data each, one job per case for its
+    # rhos (at rho = 0 only the baselines train, in a job of their own; ffn, soft and adaptive
+    # are the main run's); table, figure.
     assert jobs["simulate_relatedness"] == 12
-    assert jobs["train_relatedness"] == 9 and jobs["train_relatedness_rho0"] == 3
-    # The CLL paper's Figure 8: 3 values of p, data, floor and one job each; table, figure.
+    assert jobs["train_relatedness"] == 3 and jobs["train_relatedness_rho0"] == 3
+    # The CLL paper's Figure 8: 3 values of p, data and floor each, one job for all three;
+    # table, figure.
     assert jobs["simulate_cll_rbf"] == 3 and jobs["floor_cll_rbf"] == 3
-    assert jobs["train_cll_rbf"] == 3
-    # The CLL paper's Table 2: one job per test-function pair and surrogate (5 x 5); table,
+    assert jobs["train_cll_rbf"] == 1
+    # The CLL paper's Table 2: one job per surrogate (5) for the 5 test-function pairs; table,
     # figure.
-    assert jobs["bayesopt_run"] == 25 and jobs["bayesopt"] == 1 and jobs["fig_bayesopt"] == 1
+    assert jobs["bayesopt_run"] == 5 and jobs["bayesopt"] == 1 and jobs["fig_bayesopt"] == 1
     tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 3 + 3 + 2
     # The floor of every simulated data file a loss table reads (asp.floor)
     assert jobs["floor"] == 15 and jobs["floor_relatedness"] == 12
@@ -155,7 +158,7 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
         assert jobs["overlay_data"] == 1 and jobs["lenet_run"] == 6
         assert jobs["cll_images"] == 1 and jobs["fig_cll_images"] == 1
     assert "Not run: the CLL paper's data set 'multi_mnist' needs mnist/" in out.stderr
-    total = 15 + real + 15 + real + 6 + 24 + tables_figures + 2 + 27 + 9 + 25 + images
+    total = 15 + real + 6 + real + 3 + 18 + tables_figures + 2 + 27 + 7 + 5 + images
     assert jobs["total"] == total
 
 
@@ -560,19 +563,15 @@ def test_changed_tuned_values_rerun_only_their_jobs(tiny_run):
         path.write_text(text)
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     expected = {
-        ("train", "dataset=case1, n=300, block=0"),
-        ("train_focus", "dataset=case1, n=500, block=0"),
+        ("train", "dataset=case1, block=0"),
+        ("train_focus", "dataset=case1, block=0"),
     }
-    # the studies train case 1 with the same values, at each of their values (rho, budget);
-    # at rho = 0 the relatedness study trains only the baselines (the rest is the main run's)
+    # the studies train case 1 with the same values, one job for all their values (rho,
+    # budget); at rho = 0 the relatedness study trains only the baselines, in a job of their
+    # own (the rest is the main run's)
     expected |= {
-        (rule, f"value={v}, dataset=case1, n=500, block=0")
-        for rule, v in (
-            ("train_relatedness_rho0", 0),
-            ("train_relatedness", 1),
-            ("train_budget", 10),
-            ("train_budget", 40),
-        )
+        (rule, "dataset=case1, n=500, block=0")
+        for rule in ("train_relatedness_rho0", "train_relatedness", "train_budget")
     }
     assert jobs == expected
     assert "Nothing to be done" in snakemake(cwd, "-n", *TINY).stdout  # restored
@@ -820,7 +819,8 @@ def test_a_study_declared_alone_gets_its_jobs_table_and_report_section(tmp_path)
         f.write(TOY_STUDY)
     out = snakemake(cwd, "-n", "--configfile", "config/sweep.yaml")
     jobs = job_counts(out.stdout + out.stderr)
-    assert jobs["train_batch_sweep"] == 2 and jobs["batch_sweep"] == jobs["fig_batch_sweep"] == 1
+    # one job for its two values; its table and figure
+    assert jobs["train_batch_sweep"] == 1 and jobs["batch_sweep"] == jobs["fig_batch_sweep"] == 1
     snakemake(cwd, "--configfile", "config/sweep.yaml")
     table = pd.read_csv(cwd / "results/tables/batch_sweep.csv")
     assert sorted(set(table["batch_size"])) == [16, 64]

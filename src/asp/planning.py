@@ -62,7 +62,10 @@ class PlanError(ValueError):
 @dataclass(frozen=True)
 class TrainingRule:
     """One training rule: each of its jobs trains ``methods`` x ``metrics`` of one (dataset,
-    N, block) (and value, in a study), both stages in one process (asp.jobs.run_both)."""
+    block) at every value of ``fold`` (the sizes N of the main run's rules, the values of a
+    study's), one value after the other in one process, both stages of each
+    (asp.jobs.run_both). A process costs seconds before it trains (imports, loading its
+    compiled steps, which all values share), as much as a small value's training."""
 
     name: str
     doc: str
@@ -73,7 +76,9 @@ class TrainingRule:
     metrics: tuple[str, ...]
     root: str  # the folder of its fits
     data: str
-    constraints: dict[str, str] = field(default_factory=dict)
+    fold: str  # the wildcard a job runs every value of: n, or a study's value
+    values: tuple[str, ...]  # its values, as in paths
+    constraints: dict[str, str] = field(default_factory=dict)  # of the other wildcards
     study: str | None = None
     # Snakemake's priority: the longest jobs start first, so that the run does not end on one
     # core with the longest chain (the focus_size jobs train the most fits at a large N)
@@ -81,23 +86,37 @@ class TrainingRule:
 
     @property
     def cells(self) -> list[tuple[str, str]]:
-        """(metric, method) of every cell, in the order of the job's outputs."""
+        """(metric, method) of every cell, in the order of one value's outputs."""
         return [(metric, method) for metric in self.metrics for method in self.methods]
 
-    def files(self, ext: str, methods: tuple[str, ...] | None = None) -> list[str]:
-        cells = self.cells if methods is None else [(t, m) for t in self.metrics for m in methods]
-        return [f"{self.root}/{CELL % (metric, method, ext)}" for metric, method in cells]
+    def at(self, pattern: str, value: str) -> str:
+        """``pattern`` with the folded wildcard set to ``value``."""
+        return pattern.replace(f"{{{self.fold}}}", value)
+
+    def files(self, ext: str) -> list[str]:
+        """A job's output files: every cell at the first value, then at the next, ..."""
+        cells = [f"{self.root}/{CELL % (metric, method, ext)}" for metric, method in self.cells]
+        return [self.at(f, v) for v in self.values for f in cells]
 
     @property
     def outputs(self) -> dict[str, list[str]]:
         return {"fits": self.files("parquet"), "curves": self.files("curves.npz")}
 
     @property
+    def inputs(self) -> list[str]:
+        """Its data files, one per value, in the order of the values."""
+        return [self.at(self.data, v) for v in self.values]
+
+    @property
     def tag(self) -> str:
         """Its logs' and benchmarks' file name (without extension): a folder per stage (the
-        rule's name without ``train_``; ``main`` for ``train``)."""
-        value = f"_{STUDIES[self.study].prefix}{{value}}" if self.study else ""
-        return f"{self.stage}/{{dataset}}_N{{n}}{value}_block{{block}}"
+        rule's name without ``train_``; ``main`` for ``train``), the values joined by -."""
+        values = "-".join(self.values)
+        if self.study is None:
+            return f"{self.stage}/{{dataset}}_N{values}_block{{block}}"
+        return (
+            f"{self.stage}/{{dataset}}_N{{n}}_{STUDIES[self.study].prefix}{values}_block{{block}}"
+        )
 
 
 @dataclass(frozen=True)
@@ -523,10 +542,9 @@ class Plan:
                     tuple(self.metrics),
                     FITS,
                     DATA,
-                    constraints={
-                        "dataset": "|".join(map(re.escape, datasets)),
-                        "n": "|".join(map(re.escape, sizes)),
-                    },
+                    fold="n",
+                    values=tuple(sizes),
+                    constraints={"dataset": "|".join(map(re.escape, datasets))},
                     priority=priority,
                 )
             )
@@ -555,7 +573,9 @@ class Plan:
                 tuple(active.metrics),
                 f"{active.root}/fits",
                 active.data,
-                constraints=focus_only | {"value": "|".join(map(re.escape, values))},
+                fold="value",
+                values=tuple(values),
+                constraints=focus_only,
                 study=study.id,
             )
             for stage, values, methods in parts
@@ -582,8 +602,14 @@ class Plan:
             "output": self.entries[dataset]["output"] if dataset in self.real else "linear",
         }
 
+    def training_jobs(self, rule: TrainingRule, wildcards: dict[str, str]) -> list[dict]:
+        """What one job of ``rule`` trains, in the order of its outputs: at each value of
+        its folded wildcard."""
+        return [self.training_job(rule, wildcards | {rule.fold: v}) for v in rule.values]
+
     def training_job(self, rule: TrainingRule, wildcards: dict[str, str]) -> dict:
-        """The job of one rule at its wildcards: what asp.jobs' entry points train."""
+        """The training at one value of one rule's job (every wildcard given): what
+        asp.jobs' entry points train."""
         w = wildcards
         name = f"{rule.stage} {w['dataset']} N{w['n']}"
         total, active = None, None
@@ -757,13 +783,14 @@ class Plan:
             "cll_images": self.cll_images.outputs,
         }
 
+    def bayesopt_files(self, surrogate: str) -> list[str]:
+        """One surrogate's optimisation files, one per pair (all runs and p), in the order of
+        the pairs: what one job writes."""
+        return [f"results/bayesopt/{pair}/{surrogate}.parquet" for pair in self.bayesopt_pairs]
+
     def bayesopt_runs(self) -> list[str]:
-        """Every optimisation file: one job per pair and surrogate (all runs and p)."""
-        return [
-            f"results/bayesopt/{pair}/{surrogate}.parquet"
-            for pair in self.bayesopt_pairs
-            for surrogate in self.bayesopt["surrogates"]
-        ]
+        """Every optimisation file: one job per surrogate, a file per pair."""
+        return [f for s in self.bayesopt["surrogates"] for f in self.bayesopt_files(s)]
 
     def report_studies(self) -> list[dict]:
         """The report's section of each study, in the order of its figures."""

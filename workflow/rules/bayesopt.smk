@@ -1,29 +1,32 @@
-# The CLL paper's Bayesian optimisation (asp.bayesopt, its Table 2): one job per test-function
-# pair and surrogate runs every run at every p as one batch; then Table 2, its claims and the
-# best-so-far curves.
+# The CLL paper's Bayesian optimisation (asp.bayesopt, its Table 2): one job per surrogate
+# runs every run at every p of one test-function pair as one batch, then the next pair in the
+# same process (the pairs share its start-up and compiled steps); then Table 2, its claims and
+# the best-so-far curves.
 
 
 wildcard_constraints:
-    pair=r"[a-z]+\+[a-z]+",
     surrogate=r"[a-z0-9_]+",
 
 
-rule bayesopt_run:
-    output:
-        "results/bayesopt/{pair}/{surrogate}.parquet",
-    log:
-        "logs/bayesopt/{pair}/{surrogate}.log",
-    benchmark:
-        "benchmarks/bayesopt/{pair}/{surrogate}.tsv"
-    conda:
-        CONDA_ENV
-    threads: config["threads"]
-    params:
-        block=plan.bayesopt,
-        base_seed=config["base_seed"],
-        compile=config["training"]["compile"],
-    script:
-        "../scripts/bayesopt.py"
+if plan.bayesopt_pairs:
+
+    rule bayesopt_run:
+        output:
+            plan.bayesopt_files("{surrogate}"),
+        log:
+            "logs/bayesopt/{surrogate}.log",
+        benchmark:
+            "benchmarks/bayesopt/{surrogate}.tsv"
+        conda:
+            CONDA_ENV
+        threads: config["threads"]
+        params:
+            block=plan.bayesopt,
+            pairs=plan.bayesopt_pairs,
+            base_seed=config["base_seed"],
+            compile=config["training"]["compile"],
+        script:
+            "../scripts/bayesopt.py"
 
 
 rule bayesopt:

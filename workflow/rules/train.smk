@@ -1,14 +1,15 @@
 # One rule per training rule of the plan (asp.planning): the main run's simulation cases, at
 # focus_size and at the other sizes, its case studies, and each study's. A job trains both
-# stages of one block. Their outputs come from the tables, the method registry and the study
-# declarations: adding a method or a study changes the plan, never these lines.
+# stages of one block at every size (a study: every value) in turn, in one process. Their
+# outputs come from the tables, the method registry and the study declarations: adding a
+# method or a study changes the plan, never these lines.
 for _r in plan.training_rules:
 
     rule:
         name:
             _r.name
         input:
-            data=_r.data,
+            data=_r.inputs,
             tuned=tuned_inputs,
         output:
             **_r.outputs,
@@ -25,6 +26,6 @@ for _r in plan.training_rules:
         resources:
             gpu=GPU,
         params:
-            job=lambda w, _r=_r: plan.training_job(_r, dict(w)),
+            jobs=lambda w, _r=_r: plan.training_jobs(_r, dict(w)),
         script:
             "../scripts/train.py"

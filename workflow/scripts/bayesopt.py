@@ -1,4 +1,5 @@
-"""Run one surrogate on one test-function pair: every run at every p (asp.bayesopt)."""
+"""Run one surrogate on every test-function pair in turn: every run at every p of a pair as one
+batch (asp.bayesopt)."""
 
 import time
 
@@ -12,18 +13,21 @@ from asp.surrogates import make_surrogate
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
 torch.set_num_threads(smk.threads)
-block, pair, name = dict(smk.params.block), smk.wildcards.pair, smk.wildcards.surrogate
+block, name = dict(smk.params.block), smk.wildcards.surrogate
+base_seed = int(smk.params.base_seed)
 surrogate = make_surrogate(name, block, bool(smk.params.compile))
-start = time.perf_counter()
-rows = run_pair(block, pair, surrogate, int(smk.params.base_seed), progress=f"{pair} {name}")
-seconds = time.perf_counter() - start
-meta = {
-    "pair": pair,
-    "surrogate": name,
-    "base_seed": smk.params.base_seed,
-    "config_hash": config_hash({**block, "base_seed": smk.params.base_seed}),
-    "seconds": seconds,
-    "versions": versions(),
-}
-write_parquet(rows.assign(seconds=seconds), smk.output[0], meta)
-log.info("%s %s: %d rows in %.0f s", pair, name, len(rows), seconds)
+stamp = versions()
+for pair, path in zip(smk.params.pairs, smk.output, strict=True):
+    start = time.perf_counter()
+    rows = run_pair(block, pair, surrogate, base_seed, progress=f"{pair} {name}")
+    seconds = time.perf_counter() - start
+    meta = {
+        "pair": pair,
+        "surrogate": name,
+        "base_seed": smk.params.base_seed,
+        "config_hash": config_hash({**block, "base_seed": smk.params.base_seed}),
+        "seconds": seconds,
+        "versions": stamp,
+    }
+    write_parquet(rows.assign(seconds=seconds), path, meta)
+    log.info("%s %s: %d rows in %.0f s", pair, name, len(rows), seconds)

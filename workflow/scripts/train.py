@@ -1,5 +1,6 @@
-"""Train one job of the workflow (asp.jobs): both stages of one block of replicates. Writes one
-set of files per cell: its fit rows and its validation curves."""
+"""Train one job of the workflow (asp.jobs): both stages of one block of replicates, at each
+size (a study: each value) of the job in turn. Writes one set of files per cell: its fit rows
+and its validation curves."""
 
 import numpy as np
 import torch
@@ -10,13 +11,16 @@ from asp.jobs import job_replicates, run_both, with_tuned_values
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
 torch.set_num_threads(smk.threads)
-job = with_tuned_values(dict(smk.params.job), read_tuned(smk.input.tuned))
-replicates = job_replicates(job, read_arrays(smk.input.data, job["replicates"]))
-results = run_both(job, replicates)
+tuned = read_tuned(smk.input.tuned)
 stamp = versions()
-for i, result in enumerate(results):
-    write_parquet(
-        result.rows, smk.output.fits[i], {"job": job, "cell": result.cell, "versions": stamp}
-    )
-    np.savez_compressed(smk.output.curves[i], **result.curves)
-log.info("%s: wrote %d cells", job["name"], len(results))
+done = 0  # outputs written: each job's cells follow the previous job's
+for params, data in zip(smk.params.jobs, smk.input.data, strict=True):
+    job = with_tuned_values(dict(params), tuned)
+    replicates = job_replicates(job, read_arrays(data, job["replicates"]))
+    results = run_both(job, replicates)
+    for result in results:
+        meta = {"job": job, "cell": result.cell, "versions": stamp}
+        write_parquet(result.rows, smk.output.fits[done], meta)
+        np.savez_compressed(smk.output.curves[done], **result.curves)
+        done += 1
+    log.info("%s: wrote %d cells", job["name"], len(results))
