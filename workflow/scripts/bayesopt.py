@@ -17,6 +17,7 @@ block, name = dict(smk.params.block), smk.wildcards.surrogate
 base_seed = int(smk.params.base_seed)
 surrogate = make_surrogate(name, block, bool(smk.params.compile))
 stamp = versions()
+digest = config_hash({**block, "base_seed": smk.params.base_seed})  # every pair's
 for pair, path in zip(smk.params.pairs, smk.output, strict=True):
     start = time.perf_counter()
     rows = run_pair(block, pair, surrogate, base_seed, progress=f"{pair} {name}")
@@ -25,7 +26,7 @@ for pair, path in zip(smk.params.pairs, smk.output, strict=True):
         "pair": pair,
         "surrogate": name,
         "base_seed": smk.params.base_seed,
-        "config_hash": config_hash({**block, "base_seed": smk.params.base_seed}),
+        "config_hash": digest,
         "seconds": seconds,
         "versions": stamp,
     }
