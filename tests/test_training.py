@@ -117,10 +117,11 @@ def test_mse_and_mae_fits_share_a_batch(case1, arch):
     [(False, torch.float64), (True, torch.float32)],
     ids=["eager", "compiled"],
 )
-def test_tail_sub_batch_changes_nothing(case1, arch, monkeypatch, compiled, dtype):
-    """Once at most a quarter of the fits are active, epochs run on a sub-batch of 10 of them:
-    every fit's result is bit for bit what the whole batch of 40 gives, also compiled in
-    float32, where a fit's place among the kernels' vector lanes differs between the two."""
+def test_sub_batches_change_nothing(case1, arch, monkeypatch, compiled, dtype):
+    """Epochs run on sub-batches: of one fit per leader while MSE and MAE twins (the same
+    method and lambda on one replicate) both train, and of 10 fits once at most a quarter are
+    to be stepped. Every fit's result is bit for bit what the whole batch of 40 gives, also
+    compiled in float32, where a fit's place among the kernels' vector lanes differs."""
     n_reps = 10
     reps = replicates(case1, 200, n_reps)
     s0 = TrainSettings(batch_size=32, max_epochs=60, patience=2, compile=compiled)
@@ -131,8 +132,8 @@ def test_tail_sub_batch_changes_nothing(case1, arch, monkeypatch, compiled, dtyp
     sizes = []
     original = training.Trainer._epoch_fits
 
-    def recorded(self):
-        fits = original(self)
+    def recorded(self, stepping):
+        fits = original(self, stepping)
         sizes.append(len(fits))
         return fits
 
@@ -142,18 +143,27 @@ def test_tail_sub_batch_changes_nothing(case1, arch, monkeypatch, compiled, dtyp
         return soft, train_rounds(batch, soft, ["adaptive"] * len(lam), hp, rs, metrics)
 
     monkeypatch.setattr(training.Trainer, "_epoch_fits", recorded)
+    found = []
+    monkeypatch.setattr(training, "twins", lambda *a: found.append(original_twins(*a)) or found[-1])
     soft_a, out_a = run()
-    assert set(sizes) == {10, 40}  # the tail ran on sub-batches of 10 fits
+    # fit b + 20 (MAE) follows fit b (MSE): the stage-0 epochs ran 20 fits while both trained
+    assert found == [list(range(20)) * 2]
+    assert set(sizes) == {10, 20, 40}
     monkeypatch.setattr(training, "COMPACT_MIN_FITS", 10**9)
+    monkeypatch.setattr(training, "twins", lambda theta, *a: list(range(theta.shape[0])))
     sizes.clear()
     soft_b, out_b = run()
     assert set(sizes) == {40}
     assert torch.equal(soft_a.epochs, soft_b.epochs) and torch.equal(out_a.epochs, out_b.epochs)
+    assert not torch.equal(soft_a.epochs[:20], soft_a.epochs[20:])  # twins stop apart
     assert torch.equal(out_a.t_star, out_b.t_star)
     np.testing.assert_array_equal(soft_a.curves["val"], soft_b.curves["val"])
     np.testing.assert_array_equal(out_a.curves["val"], out_b.curves["val"])
     for p, q in zip(out_a.params + soft_a.params, out_b.params + soft_b.params, strict=True):
         assert torch.equal(p, q)
+
+
+original_twins = training.twins
 
 
 def test_mini_batch_orders_follow_each_fits_own_stream():
@@ -247,3 +257,32 @@ def test_bad_settings_are_refused():
         TrainSettings(batch_size=32, max_epochs=1, patience=1, compile=False, metric="rmse")
     with pytest.raises(ValueError, match="theta"):
         HyperParams(0.1, 0.1, 1.5)
+
+
+def test_twins_are_fits_that_differ_only_in_their_metric(case1, arch):
+    """A fit follows the first one with the same start, data, penalty and mini-batch stream;
+    a different lambda, replicate or stream makes it its own leader."""
+    reps = replicates(case1, 200, 2)
+    batch = Batch(reps, [0, 1, 0, 1, 0, 0], arch, CPU, torch.float64)
+    theta = batch.network.to_flat(batch.initial_params())
+    coef = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.01, 0.01], dtype=torch.float64)
+    masks = torch.ones(6, 2, 31, dtype=torch.float64)
+    seeds = batch.batch_seeds
+    sampler = BatchSampler([*seeds[:5], np.random.SeedSequence(7)], 98)
+    leaders = training.twins(theta, batch.data, [coef], [masks], sampler)
+    # 2, 3 repeat 0, 1 (another metric); 4 has its own lambda; 5 has lambda 0.01 as 4 does
+    # but another stream
+    assert leaders == [0, 1, 0, 1, 4, 5]
+    masks[2, 0, 0] = 0.0  # a different penalty mask
+    assert training.twins(theta, batch.data, [coef], [masks], sampler)[2] == 2
+
+
+def test_a_twins_epochs_are_charged_at_the_batchs_rate():
+    """Seconds per fit: the batch's seconds per computed fit-epoch times the fit's epochs, so a
+    follower costs what its epochs cost, not nothing; without twins, the share of epochs."""
+    from asp.experiment import epoch_share
+
+    epochs = torch.tensor([4, 4, 2])
+    np.testing.assert_allclose(epoch_share(12.0, epochs), [4.8, 4.8, 2.4])
+    shared = epoch_share(12.0, epochs, torch.tensor([4, 0, 2]))
+    np.testing.assert_allclose(shared, [8.0, 8.0, 4.0])

@@ -204,11 +204,18 @@ def test_metrics(params: list[torch.Tensor], data: FitData, network: Network) ->
         }
 
 
-def epoch_share(seconds: float, epochs: torch.Tensor) -> np.ndarray:
+def epoch_share(
+    seconds: float, epochs: torch.Tensor, stepped: torch.Tensor | None = None
+) -> np.ndarray:
     """A batch's training seconds attributed to its fits in proportion to the epochs each
-    trained (per-fit cost of a batched job; the fits of a batch share every step)."""
+    trained (per-fit cost of a batched job; the fits of a batch share every step). Where fits
+    took epochs from a twin (``stepped``: the epochs each computed), the batch's seconds per
+    computed epoch are charged for every epoch: what the fit costs trained alone in the batch."""
     e = epochs.cpu().numpy().astype(float)
-    return seconds * e / e.sum() if e.sum() > 0 else np.full(e.shape, seconds / max(e.size, 1))
+    done = e if stepped is None else stepped.cpu().numpy().astype(float)
+    return (
+        seconds * e / done.sum() if done.sum() > 0 else np.full(e.shape, seconds / max(e.size, 1))
+    )
 
 
 def concat(outcomes: list[TrainOutcome]) -> TrainOutcome:
@@ -225,6 +232,9 @@ def concat(outcomes: list[TrainOutcome]) -> TrainOutcome:
         epochs=torch.cat([o.epochs for o in outcomes]),
         diverged=torch.cat([o.diverged for o in outcomes]),
         curves={"val": np.concatenate([padded(o.curves["val"]) for o in outcomes], axis=1)},
+        stepped=None
+        if any(o.stepped is None for o in outcomes)
+        else torch.cat([o.stepped for o in outcomes]),
     )
 
 
@@ -238,6 +248,7 @@ def select(outcome: TrainOutcome, index: list[int]) -> TrainOutcome:
         epochs=outcome.epochs[idx],
         diverged=outcome.diverged[idx],
         curves={k: v[:, index] for k, v in outcome.curves.items()},
+        stepped=None if outcome.stepped is None else outcome.stepped[idx],
     )
 
 

@@ -229,7 +229,7 @@ def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
         )
         seconds = time.perf_counter() - t0
         log.info("%s fits done in %.1f s; %d diverged", family, seconds, int(out.diverged.sum()))
-        fit_seconds = epoch_share(seconds, out.epochs)
+        fit_seconds = epoch_share(seconds, out.epochs, out.stepped)
         trained.append(
             (positions, batch, out, stage0_rows(batch, out, methods, fit_seconds), fit_seconds)
         )

@@ -150,6 +150,11 @@ def _inductor(fn: Callable, args: tuple[torch.Tensor, ...]) -> Callable:
     _vector_isa_probed_once()
 
     with torch.no_grad():
+        # One eager call first creates the tensors fn caches (Adam's power tables), so that
+        # every trace takes them as constants. Traced while being created they enter the graph
+        # in another form, and the first shape a process compiled would be a different graph
+        # (a miss in Inductor's cache) from the same shape compiled later in another process.
+        fn(*args)
         graph = make_fx(lambda *a: fn(*a))(*args)  # make_fx miscounts a bound method's args
         # Static example inputs from a mode with a shape environment: Inductor's FX graph
         # cache then applies, and later processes skip lowering and code generation.

@@ -140,6 +140,10 @@ class BatchSampler:
             self._drawn[b] += 1
         return self._orders
 
+    def shared(self, a: int, b: int) -> bool:
+        """Whether fits ``a`` and ``b`` draw from one stream (they were given the same seed)."""
+        return self._streams[a] is self._streams[b]
+
 
 def stage_seed(seq: np.random.SeedSequence, stage: int) -> np.random.SeedSequence:
     """A child stream of ``seq`` derived without mutating it (SeedSequence.spawn is stateful)."""
@@ -163,12 +167,18 @@ class TrainOutcome:
     epochs: torch.Tensor  # (B,) epochs trained
     diverged: torch.Tensor  # (B,) bool: the loss or the validation metric became NaN/inf
     curves: dict[str, np.ndarray] = field(default_factory=dict)  # "val" -> (E, B)
+    # (B,) epochs each fit computed itself, not taken from the twin it follows (None: all)
+    stepped: torch.Tensor | None = None
 
     def state_dict(self) -> dict:
         """Tensors only (the curves too): what the rounds start from, copied with
         ``from_state`` (and, saved with torch.save, read back by ``torch.load(...,
         weights_only=True)`` without unpickling any object)."""
-        state = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "curves"}
+        state = {
+            k: getattr(self, k)
+            for k in self.__dataclass_fields__
+            if k != "curves" and getattr(self, k) is not None
+        }
         state["curves"] = {k: torch.from_numpy(np.asarray(v)) for k, v in self.curves.items()}
         return state
 
@@ -241,6 +251,7 @@ class Trainer:
         sampler: BatchSampler,
         theta: torch.Tensor,
         metric_of_fit: list[str] | None = None,
+        leader: list[int] | None = None,
     ):
         self.settings = settings
         self.sampler = sampler
@@ -266,6 +277,17 @@ class Trainer:
         )
         self.n_fits = n_fits
         self.n_compact = -(-n_fits // 4)
+        # Fit b follows fit leader[b] (b itself: none) when both start the same round from the
+        # same state on the same rows, penalties and mini-batches, so that they take the same
+        # steps; only their validation metrics (when they stop) differ. While both train, the
+        # follower is not stepped and takes its leader's state after each epoch.
+        order = torch.arange(n_fits, device=self.device)
+        self.leader = order if leader is None else torch.as_tensor(leader, device=self.device)
+        if self.leader.shape != (n_fits,) or bool((self.leader[self.leader] != self.leader).any()):
+            raise ValueError("each fit must follow a fit that follows itself")
+        self.follows = self.leader != order
+        self.n_groups = n_fits - int(self.follows.sum())
+        self.started = False
 
         self.theta = theta.contiguous()
         self.m = torch.zeros_like(self.theta)
@@ -282,12 +304,17 @@ class Trainer:
         self.max_epochs = torch.full((n_fits,), settings.max_epochs, device=self.device)
         self.patience = torch.full((n_fits,), settings.patience, device=self.device)
         self.diverged = torch.zeros(n_fits, dtype=torch.bool, device=self.device)
+        self.stepped = torch.zeros(n_fits, dtype=torch.long, device=self.device)
         self.curve: list[torch.Tensor] = []
 
     def start(self, fits: torch.Tensor, epochs: torch.Tensor | None = None) -> None:
         """Fits ``fits`` begin a round from their current weights, with a fresh Adam. Where
         ``epochs`` (B,) is >= 0 the round lasts exactly that many epochs (no early stop; its
-        best weights are still the ones kept); elsewhere patience and max_epochs end it."""
+        best weights are still the ones kept); elsewhere patience and max_epochs end it.
+        Followers (``leader``) train one round, begun by every fit together."""
+        if bool(self.follows.any()) and (self.started or not bool(fits.all())):
+            raise ValueError("fits that follow others train one round, started by all fits")
+        self.started = True
         limit, patience = self.settings.max_epochs, self.settings.patience
         if epochs is not None:
             fixed = epochs.to(self.device) >= 0
@@ -316,20 +343,29 @@ class Trainer:
         torch.gather(rows, 2, idx, out=padded[..., : self.n_train])
         return padded.unflatten(2, (self.n_steps, -1)).permute(2, 0, 1, 3).contiguous()
 
-    def _epoch_fits(self) -> torch.Tensor:
-        """The fits this epoch computes: all of them, or, once at most a quarter are still
-        active (the tail of a round or of stage 0), a fixed-size sub-batch holding the active
-        ones, so that the tail's steps cost a quarter. Each fit's arithmetic is the same
-        either way; the sub-batch adds one compiled shape."""
-        if self.n_fits < COMPACT_MIN_FITS or int(self.active.sum()) > self.n_compact:
+    def _epoch_fits(self, stepping: torch.Tensor) -> torch.Tensor:
+        """The fits this epoch computes: all of them; or, once at most a quarter are to be
+        stepped (the tail of a round or of stage 0), a fixed-size sub-batch holding those, so
+        that the tail's steps cost a quarter; or, where fits follow others, a sub-batch of one
+        fit per leader. Each fit's arithmetic is the same either way; a sub-batch adds one
+        compiled shape."""
+        count = int(stepping.sum())
+        if self.n_fits >= COMPACT_MIN_FITS and count <= self.n_compact:
+            size = self.n_compact
+        elif count <= self.n_groups < self.n_fits:
+            size = self.n_groups  # of a leader and its followers, mostly one steps
+        else:
             return torch.arange(self.n_fits, device=self.device)
-        live = torch.nonzero(self.active).flatten()
-        idle = torch.nonzero(~self.active).flatten()[: self.n_compact - len(live)]
+        live = torch.nonzero(stepping).flatten()
+        idle = torch.nonzero(~stepping).flatten()[: size - len(live)]
         return torch.cat([live, idle])  # distinct fits; the idle ones do not move
 
     def epoch(self, coefs: list[torch.Tensor], masks: list[torch.Tensor]) -> torch.Tensor:
         """One epoch of every active fit; returns the fits whose round ended (bool (B,))."""
-        fits = self._epoch_fits()
+        # Followers whose leader trains too take its state below instead of a step.
+        shadow = self.follows & self.active & self.active[self.leader]
+        stepping = self.active & ~shadow
+        fits = self._epoch_fits(stepping)
         whole = len(fits) == self.n_fits
 
         def part(x: torch.Tensor) -> torch.Tensor:
@@ -337,7 +373,7 @@ class Trainer:
 
         batches = self._shuffle(fits)
         theta, m, v, t = part(self.theta), part(self.m), part(self.v), part(self.t)
-        active = part(self.active)
+        active = part(stepping)
         coefs, masks = [part(c) for c in coefs], [part(mask) for mask in masks]
         step = self.stepper.epoch_step(
             theta, m, v, t, active, batches[0], self.row_weight[0], coefs, masks
@@ -355,6 +391,11 @@ class Trainer:
                 inf = torch.full((self.n_fits,), float("inf"), dtype=mse.dtype, device=self.device)
                 mse, mae = inf.index_copy(0, fits, mse), inf.index_copy(0, fits, mae)
                 finite = torch.ones_like(self.active).index_copy(0, fits, finite)
+            if bool(shadow.any()):
+                theta, m, v, t, mse, mae, finite = (
+                    _where(shadow, x.index_select(0, self.leader), x)
+                    for x in (theta, m, v, t, mse, mae, finite)
+                )
             self.m, self.v, self.t = m, v, t
             val = torch.where(self.use_mae, mae, mse)  # each fit's own metric
             bad = self.active & ~(torch.isfinite(val) & finite)
@@ -364,6 +405,7 @@ class Trainer:
             improved = trained & (val < self.best_val)
             self.best_val = _where(improved, val, self.best_val)
             self.epochs += trained.long()
+            self.stepped += (trained & ~shadow).long()
             self.best_epoch = _where(improved, self.epochs, self.best_epoch)
             self.best = _where(improved, theta, self.best)
             self.since_best = _where(improved, 0, self.since_best + 1)
@@ -410,6 +452,35 @@ def flat_masks(masks: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat([m.flatten(2) for m in masks], dim=2)
 
 
+def twins(
+    theta: torch.Tensor,
+    data: FitData,
+    coefs: list[torch.Tensor],
+    masks: list[torch.Tensor],
+    sampler: BatchSampler,
+) -> list[int]:
+    """Each fit's leader: the first fit with the same initial weights, data, penalty
+    coefficients and masks, and mini-batch stream (itself if none). Such fits compute the same
+    steps (a fit's arithmetic does not depend on its batch); compared exactly, not hashed."""
+    per_fit = [theta, *coefs, *masks, *(getattr(data, f) for f in data.__dataclass_fields__)]
+    firsts: dict[tuple, list[int]] = {}
+    leader = []
+    for b in range(theta.shape[0]):
+        key = (theta[b].cpu().numpy().tobytes(), tuple(float(c[b]) for c in coefs))
+        found = next(
+            (
+                a
+                for a in firsts.get(key, [])
+                if sampler.shared(a, b) and all(torch.equal(x[a], x[b]) for x in per_fit)
+            ),
+            None,
+        )
+        if found is None:
+            firsts.setdefault(key, []).append(b)
+        leader.append(b if found is None else found)
+    return leader
+
+
 def train(
     params0: list[torch.Tensor],
     data: FitData,
@@ -421,18 +492,23 @@ def train(
 ) -> TrainOutcome:
     """Train B fits together until each early-stops or ``max_epochs`` pass (one round).
 
-    ``metric_of_fit`` gives each fit's validation metric (default: ``settings.metric``)."""
+    ``metric_of_fit`` gives each fit's validation metric (default: ``settings.metric``). Fits
+    that differ in nothing but that metric (the MSE and MAE runs of a method without
+    hyper-parameters, on one replicate) take the same steps until one of them stops: those
+    steps are computed once (``twins``)."""
+    theta = network.to_flat(params0)
+    coefs = [p.coef.to(data.x_train.dtype) for p in penalties]
+    masks = [flat_masks(p.masks).to(data.x_train.dtype) for p in penalties]
     trainer = Trainer(
         data,
         network,
         tuple(p.penalty for p in penalties),
         settings,
         sampler,
-        network.to_flat(params0),
+        theta,
         metric_of_fit,
+        twins(theta, data, coefs, masks, sampler),
     )
-    coefs = [p.coef.to(data.x_train.dtype) for p in penalties]
-    masks = [flat_masks(p.masks).to(data.x_train.dtype) for p in penalties]
     trainer.start(torch.ones_like(trainer.active))
     epoch = 0
     while bool(trainer.active.any()):
@@ -446,4 +522,5 @@ def train(
         trainer.epochs,
         trainer.diverged,
         trainer.curves(),
+        trainer.stepped,
     )
