@@ -463,10 +463,12 @@ def twins(
     coefficients and masks, and mini-batch stream (itself if none). Such fits compute the same
     steps (a fit's arithmetic does not depend on its batch); compared exactly, not hashed."""
     per_fit = [theta, *coefs, *masks, *(getattr(data, f) for f in data.__dataclass_fields__)]
+    starts = theta.cpu().numpy()
+    scales = torch.stack(coefs, 1).cpu().numpy() if coefs else np.zeros((len(starts), 0))
     firsts: dict[tuple, list[int]] = {}
     leader = []
     for b in range(theta.shape[0]):
-        key = (theta[b].cpu().numpy().tobytes(), tuple(float(c[b]) for c in coefs))
+        key = (starts[b].tobytes(), scales[b].tobytes())
         found = next(
             (
                 a
