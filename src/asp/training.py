@@ -461,8 +461,9 @@ def twins(
 ) -> list[int]:
     """Each fit's leader: the first fit with the same initial weights, data, penalty
     coefficients and masks, and mini-batch stream (itself if none). Such fits compute the same
-    steps (a fit's arithmetic does not depend on its batch); compared exactly, not hashed."""
-    per_fit = [theta, *coefs, *masks, *(getattr(data, f) for f in data.__dataclass_fields__)]
+    steps (a fit's arithmetic does not depend on its batch); compared exactly, not hashed
+    (the weights and coefficients by their bytes, in the key)."""
+    per_fit = [*masks, *(getattr(data, f) for f in data.__dataclass_fields__)]
     starts = theta.cpu().numpy()
     scales = torch.stack(coefs, 1).cpu().numpy() if coefs else np.zeros((len(starts), 0))
     firsts: dict[tuple, list[int]] = {}
