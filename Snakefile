@@ -5,11 +5,10 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-# A config given with --configfile is the whole configuration (missing keys take the schema's
-# defaults); it is not merged into config.yaml, which would keep that file's cases.
-if not workflow.overwrite_configfiles:
-
-    configfile: "config.yaml"
+# config.yaml is the configuration; every --configfile (and --config) merges over it: mappings
+# key by key, lists and scalars replace, and an empty mapping replaces too (asp.config_merge,
+# applied in common.smk), so `simulation: {cases: {}}` says "no main run".
+configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -48,7 +48,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run-folder", type=Path, default=ROOT)
     ap.add_argument("--wall", default=None, help='e.g. "72 jobs in 17 min on 2 cores"')
-    ap.add_argument("--config", default="config.yaml", help="the config file the run used")
+    ap.add_argument(
+        "--config",
+        default="config.yaml",
+        help="what the run used: config.yaml, or the --configfile overlaid on it",
+    )
     ap.add_argument("--out", type=Path, default=OUT, help="default: docs/results")
     args = ap.parse_args()
     out = args.out.resolve()
@@ -59,7 +63,9 @@ def main() -> None:
     (out / "tables").mkdir(parents=True, exist_ok=True)
     for f in tables:
         shutil.copy2(f, out / "tables" / f.name)
-    config = (run / args.config).read_bytes()
+    # an overlay is stamped with the config.yaml it merged over: both files' bytes
+    files = list(dict.fromkeys(["config.yaml", args.config]))
+    config = b"".join((run / f).read_bytes() for f in files)
     commit = subprocess.run(
         ["git", "-C", str(run), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
@@ -69,7 +75,7 @@ def main() -> None:
     rows = pd.concat([pd.read_parquet(f) for f in fits], ignore_index=True)
     provenance = {
         "commit": commit,
-        "config": args.config,
+        "config": " + ".join(files),
         "config_sha256": hashlib.sha256(config).hexdigest(),
         "published": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "run": args.wall,
@@ -81,7 +87,7 @@ def main() -> None:
     }
     (out / "provenance.yaml").write_text(yaml.safe_dump(provenance, sort_keys=False))
     parts = [
-        f"Commit `{commit}`, {args.config} sha256 `{provenance['config_sha256'][:16]}`. "
+        f"Commit `{commit}`, {' + '.join(files)} sha256 `{provenance['config_sha256'][:16]}`. "
         "Each cell: ours (95 % CI) [paper]; under a method, its paired claims after Holm "
         "(✓ supported, ✗ contradicted, ~ not significant).\n"
     ]

@@ -16,12 +16,17 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def validated(name: str = "config.yaml", change=None) -> dict:
-    """A shipped config (after ``change``, a function of it) with the schema's defaults filled
-    in, as the workflow sees it."""
+    """A shipped config (another than config.yaml: merged over it, as ``--configfile``), after
+    ``change`` (a function of it), with the schema's defaults filled in: as the workflow sees
+    it."""
     import yaml
     from snakemake.utils import validate
 
-    cfg = yaml.safe_load((ROOT / name).read_text())
+    from asp.config_merge import merged
+
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    if name != "config.yaml":
+        cfg = merged(cfg, yaml.safe_load((ROOT / name).read_text()))
     if change is not None:
         change(cfg)
     validate(cfg, str(SCHEMA))

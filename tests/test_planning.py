@@ -130,14 +130,14 @@ def test_a_study_reuses_the_main_runs_fits_at_its_neutral_value(plan):
 
 def test_no_reuse_where_the_study_differs_from_the_main_run():
     def more(cfg):
-        cfg["relatedness"]["replicates"] = 200  # more replicates than the main run has
+        cfg["relatedness"]["rhos"] = [0.5, 0.9, 1.0]  # no rho is the main run's (0)
         cfg["training"]["max_epochs"] = 700  # no budget value is the main run's
 
     plan = Plan(validated("config.yaml", more))
     assert plan.studies["relatedness"].reused == {} and plan.studies["budget"].reused == {}
     names = [r.name for r in plan.training_rules]
     assert "train_relatedness_rho0" not in names
-    assert rule(plan, "train_relatedness").values == ("0", "0.5", "0.9", "1")
+    assert rule(plan, "train_relatedness").values == ("0.5", "0.9", "1")
 
 
 def test_study_data_and_fits_paths(plan):

@@ -95,9 +95,9 @@ def test_a_data_set_of_ones_own_needs_no_hyperparameters():
             "inf is not a finite number",
         ),
         (
-            lambda c: c["relatedness"].update(replicates=101),
-            "relatedness.replicates",
-            "exceeds the 100 evaluation replicates",
+            lambda c: c.update(replicates=1),  # a study takes at most the run's replicates
+            "replicates",
+            "1: budget_study's paired tests need at least 2",
         ),
         (
             lambda c: c.update(studies={"batch_sweep": {"sizes": [16]}}),

@@ -183,13 +183,11 @@ def _snakemake(cwd: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
 def slurm_run(slurm, tmp_path_factory):
     """The small workflow run through the profile: (workdir, Snakemake's output, seconds)."""
     cwd = workdir(tmp_path_factory.mktemp("slurm_run"))
-    (cwd / "config/slurm.yaml").write_text(yaml.safe_dump(SMALL, sort_keys=False))
+    (cwd / "config.yaml").write_text(yaml.safe_dump(SMALL, sort_keys=False))  # the whole config
     start = time.monotonic()
     out = _snakemake(
         cwd,
         slurm,
-        "--configfile",
-        "config/slurm.yaml",
         "--slurm-keep-successful-logs",
         "--slurm-init-seconds-before-status-checks",
         "2",
@@ -234,11 +232,10 @@ def test_the_workflow_runs_through_slurm(slurm, slurm_run):
 def test_a_cuda_config_asks_slurm_for_a_gpu(slurm, slurm_run):
     """With device: cuda the training rules declare gpu=1, which the plugin submits as
     --gpus=1; this cluster has no GPU (no gres), so Slurm refuses the job at submission. (In the
-    finished run's folder: only the training job, whose device changed, is submitted.)"""
+    finished run's folder: only the training job, whose device changed, is submitted; the jobs
+    Slurm runs merge the overlay over config.yaml as the run does.)"""
     cwd, _, _ = slurm_run
-    (cwd / "config/cuda.yaml").write_text(
-        yaml.safe_dump(SMALL | {"device": "cuda"}, sort_keys=False)
-    )
+    (cwd / "config/cuda.yaml").write_text("device: cuda\n")  # an overlay of one key
     target = "results/fits/case1/N200/mse/ffn/block0.parquet"
     out = _snakemake(cwd, slurm, "--configfile", "config/cuda.yaml", "--verbose", target)
     text = out.stdout + out.stderr

@@ -20,6 +20,8 @@ from conftest import CASE1, ROOT, SHARED, SHORT_TRAINING
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from asp.config_merge import merged
+
 HAVE_DATA = (SHARED / "data" / "nanjing_air_daily.csv").exists()
 # Fashion-MNIST from Debian's dataset-fashion-mnist, which test.sh installs; MNIST is the
 # user's, never in a test's folder
@@ -47,7 +49,7 @@ def load(name: str) -> dict:
     "name", ["config.yaml", "config/tiny.yaml", "config/tuned.yaml", "config/cll_full.yaml"]
 )
 def test_shipped_configs_validate(name):
-    validate(load(name), str(SCHEMA))
+    validate(merged(load("config.yaml"), load(name)), str(SCHEMA))
 
 
 @pytest.mark.parametrize(
@@ -83,11 +85,25 @@ def workdir(tmp: Path, raw_data: bool = True) -> Path:
         for f in (SHARED / "data").glob("*.csv"):
             (tmp / "data" / "raw" / f.name).symlink_to(f)
     tiny = yaml.safe_load((tmp / "config/tiny.yaml").read_text())
-    tiny["case_studies"]["data_dirs"] = ["data/raw"]  # never the real ../shared beside tmp
+    studies = tiny.setdefault("case_studies", {})
+    studies["data_dirs"] = ["data/raw"]  # never the real ../shared beside tmp
     if not (raw_data and HAVE_DATA):
-        tiny["case_studies"]["sets"] = {}
+        studies["sets"] = {}  # an empty mapping replaces config.yaml's
     (tmp / "config/tiny.yaml").write_text(yaml.safe_dump(tiny, sort_keys=False))
     return tmp
+
+
+def whole_config(cwd: Path, config: dict) -> None:
+    """``config`` as the whole configuration: the folder's config.yaml, no overlay."""
+    (cwd / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def tiny_config(cwd: Path) -> dict:
+    """The folder's config/tiny.yaml merged over its config.yaml, schema defaults filled in: the
+    configuration its tiny run sees."""
+    cfg = merged(*(yaml.safe_load((cwd / f).read_text()) for f in ("config.yaml", TINY[1])))
+    validate(cfg, str(SCHEMA))
+    return cfg
 
 
 def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -160,6 +176,27 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
     assert "Not run: the CLL paper's data set 'multi_mnist' needs mnist/" in out.stderr
     total = 15 + real + 6 + real + 3 + 18 + tables_figures + 2 + 27 + 7 + 5 + images
     assert jobs["total"] == total
+
+
+def test_an_overlay_of_one_key_plans_the_complete_run(tmp_path):
+    """`--configfile overlay.yaml` holding `replicates: 3` merges over config.yaml: the same
+    jobs as config.yaml's complete run (one block per data set either way), the studies on the
+    evaluation replicates taking those 3, said at start-up. A misspelt key in an overlay stops
+    the run naming it: the schema checks the merged config."""
+    cwd = workdir(tmp_path)
+    no_data = {} if HAVE_DATA else {"case_studies": {"sets": {}}}  # an empty mapping: none
+    (cwd / "no_data.yaml").write_text(yaml.safe_dump(no_data))
+    (cwd / "overlay.yaml").write_text("replicates: 3\n")
+    full = snakemake(cwd, "-n", "--configfile", "no_data.yaml")
+    out = snakemake(cwd, "-n", "--configfile", "no_data.yaml", "overlay.yaml")
+    assert job_counts(out.stdout + out.stderr) == job_counts(full.stdout + full.stderr)
+    for study, configured in (("budget_study", 20), ("relatedness", 100)):
+        note = f"Note: {study}: the run's 3 replicates, not the {configured} configured"
+        assert note in out.stderr and note not in full.stderr
+    (cwd / "overlay.yaml").write_text("training: {patince: 50}\n")
+    bad = snakemake(cwd, "-n", "--configfile", "overlay.yaml", check=False)
+    text = bad.stdout + bad.stderr
+    assert bad.returncode != 0 and "'patince' was unexpected" in text
 
 
 def test_one_table_builds_only_its_inputs(tmp_path):
@@ -247,9 +284,7 @@ def test_the_fits_a_study_reuses_are_those_its_own_job_trains(tiny_run):
     from asp.studies import as_study_rows
 
     cwd, _ = tiny_run
-    cfg = yaml.safe_load((cwd / "config/tiny.yaml").read_text())
-    validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))
-    plan = Plan(cfg)
+    plan = Plan(tiny_config(cwd))
     active = plan.studies["relatedness"]
     assert active.reused == {"0": ("ffn", "soft", "adaptive")} and active.replicates == 2
     rule = next(r for r in plan.training_rules if r.name == "train_relatedness")
@@ -653,7 +688,7 @@ def test_an_unknown_table_target_stops_with_its_name(tmp_path):
 def test_a_bad_config_stops_at_start_up_naming_the_key(tmp_path):
     cwd = workdir(tmp_path)
     tiny = yaml.safe_load((cwd / "config/tiny.yaml").read_text())
-    tiny["simulation"]["cases"]["case1"]["x"] = {"dist": "uniform", "low": 8, "high": 0}
+    tiny["simulation"]["cases"] = {"case1": {"x": {"dist": "uniform", "low": 8, "high": 0}}}
     (cwd / "config/tiny.yaml").write_text(yaml.safe_dump(tiny, sort_keys=False))
     out = snakemake(cwd, "-n", *TINY, check=False)
     text = out.stdout + out.stderr
@@ -719,8 +754,8 @@ def test_mae_alone_three_tasks_six_inputs_and_extra_cases_run(tmp_path):
 
     cwd = workdir(tmp_path)
     register_toy_method(cwd)
-    (cwd / "config/variants.yaml").write_text(yaml.safe_dump(VARIANTS, sort_keys=False))
-    snakemake(cwd, "--configfile", "config/variants.yaml")
+    whole_config(cwd, VARIANTS)
+    snakemake(cwd)
     tables = sorted(p.name for p in (cwd / "results/tables").glob("table?.csv"))
     assert tables == ["table2.csv", "table4.csv", "table6.csv", "table7.csv"]  # the MAE ones
     fits = list((cwd / "results/fits").rglob("*.parquet"))
@@ -810,18 +845,18 @@ def test_a_study_declared_alone_gets_its_jobs_table_and_report_section(tmp_path)
     import pyarrow.parquet as pq
 
     cwd = workdir(tmp_path)
-    (cwd / "config/sweep.yaml").write_text(yaml.safe_dump(SWEEP, sort_keys=False))
-    refused = snakemake(cwd, "-n", "--configfile", "config/sweep.yaml", check=False)
+    whole_config(cwd, SWEEP)
+    refused = snakemake(cwd, "-n", check=False)
     assert refused.returncode != 0  # not declared yet: its config block is refused by name
     text = refused.stdout + refused.stderr
     assert "config: studies.batch_sweep: no such study is declared" in text
     with open(cwd / "src/asp/studies.py", "a") as f:
         f.write(TOY_STUDY)
-    out = snakemake(cwd, "-n", "--configfile", "config/sweep.yaml")
+    out = snakemake(cwd, "-n")
     jobs = job_counts(out.stdout + out.stderr)
     # one job for its two values; its table and figure
     assert jobs["train_batch_sweep"] == 1 and jobs["batch_sweep"] == jobs["fig_batch_sweep"] == 1
-    snakemake(cwd, "--configfile", "config/sweep.yaml")
+    snakemake(cwd)
     table = pd.read_csv(cwd / "results/tables/batch_sweep.csv")
     assert sorted(set(table["batch_size"])) == [16, 64]
     assert set(table["method"]) == {"ffn", "soft", "adaptive"} and (table["fits"] == 3).all()
@@ -884,9 +919,8 @@ def test_missing_case_study_files_leave_them_out_of_a_complete_run(tmp_path):
     if HAVE_DATA:  # student present, air absent
         name = "student_performance_exams.csv"
         (cwd / "data/raw" / name).symlink_to(SHARED / "data" / name)
-    (cwd / "config/nodata.yaml").write_text(yaml.safe_dump(NO_DATA, sort_keys=False))
-    args = ("--configfile", "config/nodata.yaml")
-    out = snakemake(cwd, *args)
+    whole_config(cwd, NO_DATA)
+    out = snakemake(cwd)
     text = out.stdout + out.stderr
     assert "Not run: case study 'air' needs nanjing_air_daily.csv, found in none of" in text
     html = (cwd / "reports/report.html").read_text()
@@ -894,7 +928,7 @@ def test_missing_case_study_files_leave_them_out_of_a_complete_run(tmp_path):
     assert "nanjing_air_daily.csv" in section and AIR_SHA in section and "aqistudy" in section
     assert 'id="table9"' not in html and 'alt="Figure 6"' not in html and 'id="table3"' in html
     # the missing data set's own target still refuses, naming the file
-    refused = snakemake(cwd, "table9", *args, check=False)
+    refused = snakemake(cwd, "table9", check=False)
     assert refused.returncode != 0
     assert "needs nanjing_air_daily.csv" in refused.stdout + refused.stderr
     if not HAVE_DATA:
@@ -905,8 +939,8 @@ def test_missing_case_study_files_leave_them_out_of_a_complete_run(tmp_path):
     # without it, never left as it was
     changed = copy.deepcopy(NO_DATA)
     changed["case_studies"]["sets"]["student"]["file"] = "student_renamed.csv"
-    (cwd / "config/nodata.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
-    again = snakemake(cwd, *args)
+    whole_config(cwd, changed)
+    again = snakemake(cwd)
     assert "Nothing to be done" not in again.stdout + again.stderr
     html = (cwd / "reports/report.html").read_text()
     assert "student_renamed.csv" in not_run(html) and 'id="table11"' not in html
@@ -1000,8 +1034,8 @@ def test_a_data_set_of_ones_own_runs_through_config_alone(tmp_path):
 
     cwd = workdir(tmp_path, raw_data=False)
     dropped = own_csv(cwd / "data/raw/farm_yield.csv")
-    (cwd / "config/own.yaml").write_text(yaml.safe_dump(OWN, sort_keys=False))
-    out = snakemake(cwd, "--configfile", "config/own.yaml")
+    whole_config(cwd, OWN)
+    out = snakemake(cwd)
     assert "Not run" not in out.stdout + out.stderr
     # ingest: every row with a missing cell dropped and counted, the coding noted
     prov = json.loads((cwd / "results/data/farm/Nall.json").read_text())
@@ -1053,8 +1087,8 @@ def test_a_misspelt_column_stops_at_start_up(tmp_path):
     own_csv(cwd / "data/raw/farm_yield.csv")
     cfg = copy.deepcopy(OWN)
     cfg["case_studies"]["sets"]["farm"]["outputs"] = ["yield", "qualty"]
-    (cwd / "config/own.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    out = snakemake(cwd, "-n", "--configfile", "config/own.yaml", check=False)
+    whole_config(cwd, cfg)
+    out = snakemake(cwd, "-n", check=False)
     assert out.returncode != 0
     text = out.stdout + out.stderr
     assert "case_studies.sets.farm.outputs: no column 'qualty' in the file" in text

@@ -66,12 +66,11 @@ def _check_studies(config: dict) -> None:
                     f"{block['batch_size']} exceeds the {n_train} training rows of its "
                     f"N={block['n']}",
                 )
-        elif block["replicates"] > config["replicates"]:
+        elif config["replicates"] < 2:  # a study takes at most the evaluation replicates
             raise ConfigError(
-                f"{study.config_key}.replicates",
-                f"{block['replicates']} exceeds the {config['replicates']} evaluation "
-                "replicates (the study's replicates are the first ones, paired with the main "
-                "run's)",
+                "replicates",
+                f"{config['replicates']}: {study.config_key}'s paired tests need at least 2 "
+                "(its replicates are the first evaluation replicates)",
             )
         if block.get("metric", config["metrics"][0]) not in config["metrics"]:
             raise ConfigError(

@@ -181,6 +181,8 @@ class Plan:
         self.tuned_sets = [d for d in self.datasets if self.tuned or d not in paper]
         self.blocks = self._blocks(config["replicates"])
         self.method_lists = method_lists(config)
+        # what the run changes of the config, said at start-up (a study's replicates capped)
+        self.notes: list[str] = []
         self.studies = self._studies()
         self.tables = self._tables()
         self.figures: list[FigureSpec] = figures_for(self.datasets)
@@ -227,14 +229,26 @@ class Plan:
             values = study.values(self.config)
             if values:
                 block = study.block(self.config)
+                replicates = block["replicates"]
+                if study.datasets is None and not self.cases:
+                    continue  # on the main run's cases, and there are none (no main run)
                 if study.datasets is None:
                     cases, n = self.config["simulation"]["cases"], self.focus
+                    # the first of the evaluation replicates, paired with the main run's: at
+                    # most all of them (an overlay `replicates: 3` shrinks every study too)
+                    if replicates > self.config["replicates"]:
+                        replicates = self.config["replicates"]
+                        self.notes.append(
+                            f"{study.config_key}: the run's {replicates} replicates, not the "
+                            f"{block['replicates']} configured (a study's replicates are the "
+                            "first evaluation replicates)"
+                        )
                 else:
                     cases, n = study.datasets(self.config), int(block["n"])
                 active[study.id] = ActiveStudy(
                     study,
                     values,
-                    block["replicates"],
+                    replicates,
                     list(block["methods"]),
                     study.metrics(self.config),
                     dict(cases),
@@ -251,8 +265,6 @@ class Plan:
         if study.neutral is None or study.datasets is not None:
             return active
         if not set(active.metrics) <= set(self.metrics):
-            return active
-        if active.replicates > self.config["replicates"]:
             return active
         main = set.intersection(*(set(self.main_methods(d, self.focus)) for d in self.cases))
         neutral = [v for v in active.values if study.neutral(self.config, study.cast(v))]

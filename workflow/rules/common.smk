@@ -16,10 +16,13 @@ os.environ.update(
 )
 
 from asp.config import ConfigError, check_config
+from asp.config_merge import clear_emptied
 from asp.planning import SIMULATE_PRIORITY, Plan, PlanError
 from asp.realdata import DataFormatError, check_columns, header_of
 from asp.studies import table_param
 
+# Snakemake merged --configfile and --config over config.yaml; an empty mapping there replaces.
+clear_emptied(config, workflow.config_settings.overwrite_config)
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 try:
     check_config(config)
@@ -28,6 +31,8 @@ except ConfigError as err:
 
 # Every job, path and parameter of this config (asp.planning); the rules only wire them.
 plan = Plan(config, os.path.exists)
+for _note in plan.notes:
+    print(f"Note: {_note}", file=sys.stderr)
 for _missing in plan.missing:
     print(f"Not run: {plan.missing_message(_missing)}", file=sys.stderr)
 for _missing in plan.cll_images.missing:
