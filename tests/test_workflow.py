@@ -106,13 +106,16 @@ def tiny_config(cwd: Path) -> dict:
     return cfg
 
 
-def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(
+    cwd: Path, *args: str, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess:
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=1800,
+        env=None if env is None else os.environ | env,
     )
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -264,8 +267,37 @@ def tiny_run(tmp_path_factory):
     assert done, "no training job finished before the kill"
     assert proc.returncode != 0 and not (cwd / "reports" / "report.html").exists()
     snakemake(cwd, "--unlock", *TINY)  # a hard kill leaves Snakemake's lock behind
-    snakemake(cwd, *TINY)  # resumes (the default profile sets rerun-incomplete)
+    # resumes (the default profile sets rerun-incomplete); progress lines every second, not 30
+    out = snakemake(cwd, *TINY, env={"ASP_PROGRESS_EVERY": "1"})
+    (cwd / "console.txt").write_text(out.stdout + out.stderr)
     return cwd, done
+
+
+PROGRESS = re.compile(
+    r"^(?P<job>train\w*|bayesopt \w+|tune \w+ \w+|lenet_run [\w ]+): (?P<part>.+) \(\d+ of \d+\)"
+    r"(?P<where>, .+)?; \d+% after [\w ]+, (about [\w ]+ left|time left unknown)$",
+    re.M,
+)
+
+
+def test_long_jobs_print_progress_with_the_time_left(tiny_run):
+    """Run with ASP_PROGRESS_EVERY=1, the training, Bayesian-optimisation, tune and LeNet jobs
+    print where they are and the time left on the console, and the same lines to their logs."""
+    cwd, _ = tiny_run
+    console = {m.group(0): m for m in PROGRESS.finditer((cwd / "console.txt").read_text())}
+    jobs = {m["job"].split()[0] for m in console.values()}
+    assert {"train", "train_focus", "bayesopt"} <= jobs, sorted(jobs)
+    # a log line is "<time> INFO <line>": each console line is in some job's log
+    logs = "".join(log.read_text() for log in (cwd / "logs").rglob("*.log"))
+    assert all(f" INFO {line}\n" in logs for line in console)
+    training = [m for m in console.values() if m["job"] == "train"]
+    assert any(
+        ", stage 0, epoch " in m["where"] and " fits training" in m["where"] for m in training
+    )
+    assert any(m["part"].startswith("main case") and " block0" in m["part"] for m in training)
+    pairs = [m for m in console.values() if m["job"].startswith("bayesopt")]
+    assert any(m["part"] in ("ackley+rastrigin", "rastrigin+schwefel") for m in pairs)
+    assert any("iteration " in (m["where"] or "") for m in pairs)
 
 
 def test_the_fits_a_study_reuses_are_those_its_own_job_trains(tiny_run):

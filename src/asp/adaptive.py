@@ -210,7 +210,11 @@ def run_rounds(
         epoch += 1
         if bool(ended.any()):
             finish(ended)
-        trainer.log_progress(epoch, f", median round {float(current.float().median()):.0f}")
+        trainer.log_progress(
+            epoch,
+            lambda: f", median round {float(current.float().median()):.0f}",
+            lambda: float(current.sum()) / max(1, int(rounds.sum())),  # rounds started
+        )
 
     return AdaptiveOutcome(
         params=network.to_list(sel_theta),

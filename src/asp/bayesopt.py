@@ -38,6 +38,7 @@ from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 
 from asp.correlated_tasks import CorrelatedTasks
+from asp.progress import report, stage
 from asp.pso import Swarm, draw, minimise
 from asp.seeds import child
 from asp.seeds import dataset_key as key  # a stable integer for a name
@@ -266,9 +267,11 @@ def optimise(
     start = time.perf_counter()
     for it in range(iterations):
         seen = np.take_along_axis(ys, cols[:, None, :], axis=2)  # (S, n, T)
-        predict = surrogate.fit(
-            (xs - low) / span, seen, [child(s.own, 1, it) for s in group], previous
-        )
+        # the surrogate's training reports as part of this iteration (asp.progress)
+        with stage(it / iterations, (it + 1) / iterations, f"iteration {it + 1} of {iterations}"):
+            predict = surrogate.fit(
+                (xs - low) / span, seen, [child(s.own, 1, it) for s in group], previous
+            )
         previous = predict
         best = torch.as_tensor(seen.min(axis=1)).reshape(-1, 1)  # (S * T, 1)
         neg_ei = _negative_ei(predict, best, len(group), n_tasks)
@@ -279,6 +282,7 @@ def optimise(
         xs = np.concatenate([xs, cand], axis=1)
         ys = np.concatenate([ys, np.stack([n[0] for n in new])], axis=1)
         trues = np.concatenate([trues, np.stack([n[1] for n in new])], axis=1)
+        report((it + 1) / iterations, f"iteration {it + 1} of {iterations}")
         if progress and (it + 1) % max(1, iterations // 5) == 0:
             log.info(
                 "%s: iteration %d/%d, %.0f s",

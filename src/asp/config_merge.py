@@ -7,8 +7,8 @@
   below it, so ``case_studies: {sets: {}}`` could not say "no case studies", nor
   ``simulation: {cases: {}}`` "no main run".
 
-The workflow lets Snakemake merge, then applies :func:`clear_emptied`; :func:`merged` does both
-for the readers outside Snakemake (the tests, ``scripts/publish_results.py``).
+The workflow (``workflow/rules/common.smk``) and the readers outside Snakemake (the tests)
+merge with :func:`merged`: file by file, as Snakemake does, with the empty-mapping rule.
 """
 
 from __future__ import annotations

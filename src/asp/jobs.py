@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from asp import progress
 from asp.experiment import (
     Batch,
     Replicate,
@@ -353,10 +354,13 @@ def run_both(job: dict, replicates: list[Replicate]) -> list[CellResult]:
     first = [c for c in cells if not get_method(c["method"]).adaptive]
     later = [c for c in cells if get_method(c["method"]).adaptive]
     start = time.perf_counter()
-    results = run_stage0({**job, "cells": first}, replicates)
+    # the job's progress: stage 0 as half of it where rounds follow (asp.progress)
+    with progress.stage(0.0, 0.5 if later else 1.0, "stage 0"):
+        results = run_stage0({**job, "cells": first}, replicates)
     if later:
         rounds = {**job, "cells": later, "training": job["round_training"]}
-        results += run_rounds(rounds, replicates, [r.state for r in results])
+        with progress.stage(0.5, 1.0, "adaptive rounds"):
+            results += run_rounds(rounds, replicates, [r.state for r in results])
     seconds, digest = time.perf_counter() - start, config_hash(job)
     for r in results:
         r.rows["job_seconds"] = seconds

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from asp import progress
 from asp.adaptive import full_masks, n_rounds, prune_largest_terms, terms_per_round
 from asp.lenet import BatchedRuns, make_model, task_losses
 from asp.overlay_images import OverlaySplit
@@ -219,6 +220,8 @@ class _Fit:
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if progress.due():  # an epoch may take minutes: reported within it
+                    progress.report((epoch - 1 + lo / n) / epochs, f"epoch {epoch} of {epochs}")
             sched.step()
             val = accuracy(runs, runs.params, x_val, y_val)  # (B, 2)
             curve.append(val.numpy())

@@ -9,12 +9,13 @@ weights, or starts its next round at once, without waiting for the others.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from asp import metrics
+from asp import metrics, progress
 from asp.networks import Network
 from asp.penalties import Penalty
 from asp.preprocessing import PreparedData
@@ -422,7 +423,19 @@ class Trainer:
             return {"val": np.empty((0, n_fits))}
         return {"val": torch.stack(self.curve).cpu().numpy()}
 
-    def log_progress(self, epoch: int, what: str) -> None:
+    def log_progress(
+        self,
+        epoch: int,
+        what: Callable[[], str] = str,
+        fraction: Callable[[], float] | None = None,
+    ) -> None:
+        """A line in the log every ``log_every`` epochs; the job's progress (``fraction()`` of
+        this loop done, by default its epochs of ``max_epochs``) when due (asp.progress).
+        ``what`` and ``fraction`` are called only for a line: they may reduce tensors."""
+        if progress.due():  # a clock read per epoch
+            done = epoch / self.settings.max_epochs if fraction is None else fraction()
+            training = f"{int(self.active.sum())}/{self.active.numel()} fits training"
+            progress.report(done, f"epoch {epoch}, {training}{what()}")
         every = self.settings.log_every
         if every and epoch % every == 0:
             finite = self.best_val[torch.isfinite(self.best_val)]
@@ -431,7 +444,7 @@ class Trainer:
                 epoch,
                 int(self.active.sum()),
                 self.active.numel(),
-                what,
+                what(),
                 float(finite.median()) if finite.numel() else float("nan"),
             )
 
@@ -517,7 +530,7 @@ def train(
     while bool(trainer.active.any()):
         trainer.epoch(coefs, masks)
         epoch += 1
-        trainer.log_progress(epoch, "")
+        trainer.log_progress(epoch)
     return TrainOutcome(
         network.to_list(trainer.best),
         trainer.best_val,

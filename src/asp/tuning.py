@@ -28,6 +28,7 @@ from optuna.trial import TrialState
 from asp.experiment import Replicate
 from asp.jobs import CellResult, StageState, config_hash, run_rounds, run_stage0
 from asp.methods import cell
+from asp.progress import stage
 
 PHASES = {"soft": ("lambda",), "adaptive": ("lambda_star", "theta")}
 
@@ -132,7 +133,9 @@ def optimise(
     while (done := len(completed(study))) < plan.n_trials:
         study.sampler = wave_sampler(plan, done)
         wave = [study.ask(dists) for _ in range(min(plan.trials_per_batch, plan.n_trials - done))]
-        results = evaluate([t.params for t in wave])
+        share = (done / plan.n_trials, (done + len(wave)) / plan.n_trials)
+        with stage(*share, f"trials {done + 1}-{done + len(wave)} of {plan.n_trials}"):
+            results = evaluate([t.params for t in wave])
         for trial, res in zip(wave, results, strict=True):
             for k, v in res.attrs.items():
                 trial.set_user_attr(k, v)

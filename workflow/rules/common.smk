@@ -3,6 +3,7 @@ import re
 import sys
 from pathlib import Path
 
+from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -16,13 +17,16 @@ os.environ.update(
 )
 
 from asp.config import ConfigError, check_config
-from asp.config_merge import clear_emptied
+from asp.config_merge import merged
 from asp.planning import SIMULATE_PRIORITY, Plan, PlanError
 from asp.realdata import DataFormatError, check_columns, header_of
 from asp.studies import table_param
 
-# Snakemake merged --configfile and --config over config.yaml; an empty mapping there replaces.
-clear_emptied(config, workflow.config_settings.overwrite_config)
+# Snakemake merged the --configfile files and --config over config.yaml; merged again one by
+# one with our rule too (an empty mapping replaces: asp.config_merge).
+_overlays = [load_configfile(f) for f in workflow.overwrite_configfiles]
+_base = load_configfile("config.yaml") if os.path.exists("config.yaml") else {}
+config.update(merged(_base, *_overlays, dict(workflow.config_settings.config)))
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 try:
     check_config(config)

@@ -8,6 +8,7 @@ from io_utils import start_logging, versions, write_parquet
 
 from asp.bayesopt import run_pair
 from asp.jobs import config_hash
+from asp.progress import Progress
 from asp.surrogates import make_surrogate
 
 smk = snakemake  # noqa: F821
@@ -18,9 +19,13 @@ base_seed = int(smk.params.base_seed)
 surrogate = make_surrogate(name, block, bool(smk.params.compile))
 stamp = versions()
 digest = config_hash({**block, "base_seed": smk.params.base_seed})  # every pair's
-for pair, path in zip(smk.params.pairs, smk.output, strict=True):
+# A line at least every 30 s on the console and in the log: the pair, the iteration and the
+# time left.
+progress = Progress(f"bayesopt {name}", [(pair, 1) for pair in smk.params.pairs])
+for i, (pair, path) in enumerate(zip(smk.params.pairs, smk.output, strict=True)):
     start = time.perf_counter()
-    rows = run_pair(block, pair, surrogate, base_seed, progress=f"{pair} {name}")
+    with progress.part(i):
+        rows = run_pair(block, pair, surrogate, base_seed, progress=f"{pair} {name}")
     seconds = time.perf_counter() - start
     meta = {
         "pair": pair,

@@ -13,6 +13,7 @@ from asp.lenet_results import run_rows
 from asp.lenet_study import SHARING_JOB, run_seeds
 from asp.lenet_training import ImageTraining, Sharing, train_runs
 from asp.overlay_images import OverlaySplit
+from asp.progress import Progress
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
@@ -38,19 +39,24 @@ start = time.perf_counter()
 rows, curves = [], []
 runs = list(range(p["runs"]))
 size = p["runs_per_batch"]
-for lo in range(0, len(runs), size):
-    chunk = runs[lo : lo + size]
+chunks = [runs[lo : lo + size] for lo in range(0, len(runs), size)]
+# A line at least every 30 s on the console and in the log: the runs, the epoch, the time left.
+progress = Progress(
+    f"lenet_run {dataset} {job}", [(f"runs {c[0]}-{c[-1]}", len(c)) for c in chunks]
+)
+for i, chunk in enumerate(chunks):
     label = f"{dataset} {job} runs {chunk[0]}-{chunk[-1]} of {len(runs)}"
-    out = train_runs(
-        model,
-        run_seeds(p["base_seed"], chunk),
-        splits,
-        settings,
-        dtype,
-        progress=label,
-        sharing=sharing,
-        device=p["device"],
-    )
+    with progress.part(i):
+        out = train_runs(
+            model,
+            run_seeds(p["base_seed"], chunk),
+            splits,
+            settings,
+            dtype,
+            progress=label,
+            sharing=sharing,
+            device=p["device"],
+        )
     if job == SHARING_JOB:
         # soft: the rounds' round 0 where the rounds ran
         parts = {"lenet_soft": out.soft or out}

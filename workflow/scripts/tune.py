@@ -15,6 +15,7 @@ import yaml
 from io_utils import read_arrays, start_logging, versions
 
 from asp.jobs import job_replicates
+from asp.progress import Progress
 from asp.tuning import run_phase, study_name, tuned_values, tuner_for
 
 smk = snakemake  # noqa: F821
@@ -51,9 +52,18 @@ def phase(name: str, evaluate, extra: dict) -> tuple[dict, pd.DataFrame]:
     return out
 
 
-soft, soft_trials = phase("soft", tuner.soft_objective, {})
+# A line at least every 30 s on the console and in the log: the phase, its trials, the epoch
+# and the time left.
+trials_of = job["search"]["trials"]
+progress = Progress(
+    f"tune {job['dataset']} {job['metric']}",
+    [(p, max(1, trials_of[p])) for p in ("soft", "adaptive")],
+)
+with progress.part(0):
+    soft, soft_trials = phase("soft", tuner.soft_objective, {})
 lam = soft["best_params"]["lambda"]
-adaptive, adaptive_trials = phase("adaptive", tuner.adaptive_objective(lam), {"lambda": lam})
+with progress.part(1):
+    adaptive, adaptive_trials = phase("adaptive", tuner.adaptive_objective(lam), {"lambda": lam})
 trials = pd.concat([soft_trials, adaptive_trials], ignore_index=True)
 trials.insert(0, "metric", job["metric"])
 trials.insert(0, "dataset", job["dataset"])
