@@ -1,11 +1,12 @@
 """Effect sizes of the paper's claims (asp.effects): the report's "At a glance" and forest plots."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_tables import PAPER, four_methods
 
 from asp import tables
-from asp.effects import at_a_glance, claim_effects, is_papers
+from asp.effects import at_a_glance, claim_effects, cll_glance, is_papers
 from asp.plots import forest
 
 
@@ -57,3 +58,129 @@ def test_a_forest_plot_has_a_row_per_cell_and_the_papers_value():
     assert len(crosses) == 1 and np.isfinite(crosses[0].get_offsets()[0][0])
     with pytest.raises(ValueError, match="no cells of the claim"):
         forest(effects, "hard < ffn")
+
+
+def _claims(rows: list[dict]) -> pd.DataFrame:
+    cols = {"pairs": 20, "verdict": "supported"}
+    return pd.DataFrame([cols | r for r in rows])
+
+
+def test_the_cll_papers_claims_at_a_glance():
+    """One sentence per claim of the CLL paper: each cell's difference with its interval in the
+    table's unit (Figure 8: per cent of the second's mean; Table 1: accuracy points), a claim of
+    many cells summarised; our own claims (rbf_soft, source "ours") left out."""
+    rbf = _claims(
+        [
+            {
+                "p": 1.0,
+                "claim": "multi_rbf_cll < multi_rbf",
+                "mean_diff": -0.01,
+                "diff_ci_low": -0.012,
+                "diff_ci_high": -0.008,
+                "mean_b": 0.04,
+                "holm_verdict": "supported",
+            },
+            {
+                "p": 0.5,
+                "claim": "multi_rbf_cll < multi_rbf",
+                "mean_diff": 0.001,
+                "diff_ci_low": -0.001,
+                "diff_ci_high": 0.003,
+                "mean_b": 0.05,
+                "holm_verdict": "not significant",
+            },
+            {
+                "p": 1.0,
+                "claim": "rbf_soft < single_rbf",
+                "mean_diff": -0.01,
+                "diff_ci_low": -0.02,
+                "diff_ci_high": 0.0,
+                "mean_b": 0.04,
+                "holm_verdict": "supported",
+            },
+            {
+                "p": 1.0,
+                "claim": "multi_rbf: loss at p = 1 < at p = 0.5",
+                "mean_diff": -0.002,
+                "diff_ci_low": -0.003,
+                "diff_ci_high": -0.001,
+                "mean_b": 0.04,
+                "holm_verdict": "supported",
+            },
+        ]
+    )
+    images = _claims(
+        [
+            {
+                "dataset": "multi_fashion",
+                "task": t,
+                "claim": "multi_lenet_cll > multi_lenet",
+                "source": "the CLL paper: the correlation layer helps",
+                "mean_diff": 0.005 * t,
+                "diff_ci_low": -0.002,
+                "diff_ci_high": 0.012,
+                "mean_b": 0.8,
+                "holm_verdict": "not significant",
+            }
+            for t in (1, 2)
+        ]
+        + [
+            {
+                "dataset": "multi_fashion",
+                "task": 1,
+                "claim": "lenet_soft > single_lenet",
+                "source": "ours",
+                "mean_diff": 0.01,
+                "diff_ci_low": 0.0,
+                "diff_ci_high": 0.02,
+                "mean_b": 0.8,
+                "holm_verdict": "supported",
+            }
+        ]
+    )
+    bo = _claims(
+        [
+            {
+                "pair": "ackley+rastrigin",
+                "p": 1.0,
+                "task": k % 2 + 1,
+                "claim": "bay_mrbfcor < rbf_soft",
+                "source": "the CLL paper",
+                "mean_diff": d,
+                "diff_ci_low": d - 0.1,
+                "diff_ci_high": d + 0.1,
+                "mean_b": -0.5,
+                "holm_verdict": "supported" if d < -0.1 else "not significant",
+            }
+            for k, d in enumerate([-0.3, -0.2, 0.0, 0.05, 0.2, -0.15, 0.01])
+        ]
+    )
+    glance = cll_glance({"cll_rbf": rbf, "cll_images": images, "bayesopt": bo})
+    sentences = {g["claim"]: g for g in glance}
+    assert list(sentences) == [
+        "multi_rbf_cll < multi_rbf",
+        "multi_rbf: the loss grows as p falls",
+        "bay_mrbfcor < rbf_soft",
+        "multi_lenet_cll > multi_lenet",
+    ]
+    g = sentences["multi_rbf_cll < multi_rbf"]
+    assert g["sentence"] == (
+        "multi_rbf_cll < multi_rbf in test MSE (the CLL paper, Figure 8): p 1 25 % lower "
+        "(CI 20–30 %); p 0.5 2 % higher (CI from 2 % lower to 6 % higher)."
+    )
+    assert g["verdict"] == "partly" and g["tables"] == ["cll_rbf"]
+    assert g["evidence"].startswith("1 of 2 cells supported, 0 contradicted")
+    assert (
+        "p 1 against p 0.5 5 % lower (CI 2.5–7.5 %)"
+        in sentences["multi_rbf: the loss grows as p falls"]["sentence"]
+    )
+    assert sentences["multi_lenet_cll > multi_lenet"]["sentence"].endswith(
+        "multi_fashion task 1 0.5 points higher (CI -0.2 to 1.2 points); multi_fashion task 2 1 "
+        "points higher (CI -0.2 to 1.2 points)."
+    )
+    assert sentences["multi_lenet_cll > multi_lenet"]["verdict"] == "inconclusive"
+    # 7 settings, more than are listed: the median and where the intervals lie
+    assert sentences["bay_mrbfcor < rbf_soft"]["sentence"].endswith(
+        "in 7 settings the median difference is 0; its 95 % CI lies below 0 in 3, above 0 in 1, "
+        "and holds 0 in 3."
+    )

@@ -552,6 +552,36 @@ def test_report_renders_in_chromium(tiny_run):
         section = dom[dom.index(f'<h2 id="table{k}"') :]
         section = section[: section.index("</table>")]
         assert "floor (error of the true function)" in section
+    # the CLL paper's claims at a glance too, each with its effect and interval
+    cll = dom[dom.index('id="glance-cll"') : dom.index('id="readings"')]
+    assert "multi_rbf_cll &lt; multi_rbf in test MSE (the CLL paper, Figure 8): p " in cll
+    assert cll.count("% lower (CI ") + cll.count("% higher (CI ") >= 3
+    if HAVE_FASHION:
+        assert "multi_lenet_cll &gt; multi_lenet in test accuracy (the CLL paper, Table 1)" in cll
+
+
+def test_the_report_fits_a_laptop_screen(tiny_run, tmp_path):
+    """scripts/screenshot_report.py at 1,280 x 900: a screenshot of that size, and a page no
+    wider than the window (wide tables scroll in their own box)."""
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        pytest.skip("Chromium is not installed (Debian package chromium): report not rendered")
+    cwd, _ = tiny_run
+    shot = tmp_path / "first_screen.png"
+    args = ["--report", str(cwd / "reports/report.html"), "--out", str(shot)]
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/screenshot_report.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1280 x 900; the page is 0 px wider than the window" in out.stdout
+    header = shot.read_bytes()[:24]  # PNG: the signature, then IHDR's width and height
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")) == (
+        1280,
+        900,
+    )
 
 
 @pytest.mark.skipif(not HAVE_DATA, reason="../shared/data is absent: no case-study files")

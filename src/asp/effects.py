@@ -123,3 +123,97 @@ def at_a_glance(effects: pd.DataFrame, focus: int) -> list[dict]:
             }
         )
     return out
+
+
+# The CLL paper's experiments in "At a glance": per table, what its claims compare and how a
+# difference of means reads. Figure 8: test MSE, in per cent of the second model's mean (as the
+# ASP paper's claims above); Table 2: the best value found (test functions scaled to [-1, 1],
+# around 0, so a share of it means little): the difference itself; Table 1: test accuracy, the
+# difference in points.
+CLL_TABLES = {
+    "cll_rbf": ("Figure 8", "test MSE", "percent"),
+    "bayesopt": ("Table 2", "best value found", "value"),
+    "cll_images": ("Table 1", "test accuracy", "points"),
+}
+# Cells listed one by one up to this many; a claim with more is summarised.
+CLL_CELLS_LISTED = 6
+
+
+def _cll_cells(table_id: str, c: pd.DataFrame) -> pd.Series:
+    """Each cell's name, as its table's columns give it."""
+    if table_id == "cll_rbf":
+        return "p " + c["p"].map("{:g}".format)
+    if table_id == "bayesopt":
+        return c["pair"] + " p " + c["p"].map("{:g}".format) + " task " + c["task"].astype(str)
+    return c["dataset"] + " task " + c["task"].astype(str)
+
+
+def _cll_effect(r, unit: str) -> str:
+    """One cell's difference and its 95 % CI in the table's unit, in words."""
+    scale = {"percent": 100.0 / abs(r.mean_b), "points": 100.0, "value": 1.0}[unit]
+    effect, lo, hi = r.mean_diff * scale, r.diff_ci_low * scale, r.diff_ci_high * scale
+    if unit == "percent":
+        return _effect(type("Cell", (), {"effect": effect, "ci_low": lo, "ci_high": hi}))
+    suffix = " points" if unit == "points" else ""
+    way = "lower" if effect < 0 else "higher"
+    return f"{abs(effect):.3g}{suffix} {way} (CI {lo:.3g} to {hi:.3g}{suffix})"
+
+
+def cll_glance(claims: dict[str, pd.DataFrame]) -> list[dict]:
+    """One sentence per claim of the CLL paper (Xu et al. 2023) in ``claims`` (its tables' id
+    -> their claims files): the difference of the first model's mean from the second's in each
+    cell with its 95 % CI (paired over replicates or runs), or, past ``CLL_CELLS_LISTED``
+    cells, the median difference and in how many cells the interval lies below or above 0;
+    then the verdict over all its cells (after Holm)."""
+    out = []
+    for table_id, (label, quantity, unit) in CLL_TABLES.items():
+        c = claims.get(table_id)
+        if c is None or not len(c) or "mean_diff" not in c:
+            continue
+        if "source" in c:
+            c = c[c["source"].str.startswith("the CLL paper")]
+        else:  # Figure 8: both models the CLL paper's (asp.methods: source)
+            c = c[c["claim"].map(_cll_papers)]
+        c = c.assign(cell=_cll_cells(table_id, c))
+        # Figure 8's "the loss grows as p falls": one sentence per model, a cell per step of p
+        steps = c["claim"].str.contains(": loss at p = ", regex=False)
+        c.loc[steps, "cell"] = c.loc[steps, "claim"].str.replace(
+            r".*: loss at p = (\S+) < at p = (\S+)", r"p \1 against p \2", regex=True
+        )
+        c.loc[steps, "claim"] = (
+            c.loc[steps, "claim"].str.split(":").str[0] + ": the loss grows as p falls"
+        )
+        for claim, g in c.groupby("claim", sort=False):
+            verdicts = g["holm_verdict"] if "holm_verdict" in g else g["verdict"]
+            supported = int((verdicts == "supported").sum())
+            contradicted = int((verdicts == "contradicted").sum())
+            testable = int((verdicts != "untestable").sum())
+            if len(g) <= CLL_CELLS_LISTED:
+                parts = [f"{r.cell} {_cll_effect(r, unit)}" for r in g.itertuples(index=False)]
+                body = "; ".join(parts)
+            else:
+                scale = 100.0 if unit == "points" else 1.0
+                below, above = int((g["diff_ci_high"] < 0).sum()), int((g["diff_ci_low"] > 0).sum())
+                body = (
+                    f"in {len(g)} settings the median difference is "
+                    f"{g['mean_diff'].median() * scale:.3g}; its 95 % CI lies below 0 in "
+                    f"{below}, above 0 in {above}, and holds 0 in {len(g) - below - above}"
+                )
+            out.append(
+                {
+                    "claim": claim,
+                    "sentence": f"{claim} in {quantity} (the CLL paper, {label}): {body}.",
+                    "verdict": claim_verdict(supported, testable, contradicted),
+                    "evidence": f"{supported} of {testable} cells supported, {contradicted} "
+                    "contradicted (paired Wilcoxon, Holm)",
+                    "tables": [table_id],
+                }
+            )
+    return out
+
+
+def _cll_papers(claim: str) -> bool:
+    """Whether a Figure 8 claim compares two of the CLL paper's models ("a < b", or "a: loss at
+    p = ..." of one)."""
+    names = [n.strip() for n in claim.split(":")[0].split(" < ")]
+    return all(n in METHODS and "(the CLL paper)" in METHODS[n].source for n in names)

@@ -14,7 +14,7 @@ from io_utils import read_meta, start_logging
 from asp.bayesopt_results import LABELS as BAYESOPT_LABELS
 from asp.bayesopt_results import findings as bayesopt_findings
 from asp.bayesopt_results import table2_layout
-from asp.effects import at_a_glance, claim_effects
+from asp.effects import at_a_glance, claim_effects, cll_glance
 from asp.layout import paper_layout
 from asp.lenet_results import LABELS as LENET_LABELS
 from asp.lenet_results import findings as lenet_findings
@@ -173,6 +173,13 @@ effects = claim_effects(by_id, claims_by_id)
 glance = at_a_glance(effects, smk.params.focus)
 for g in glance:
     g["forest"] = figure_uri(forest(effects, g["claim"]))
+# the CLL paper's claims, one sentence each (Figure 8, Tables 2 and 1)
+cll_claims = {"cll_rbf": claims_by_id.get("cll_rbf")}
+if bayesopt is not None:
+    cll_claims["bayesopt"] = bo_claims
+if cll_images is not None:
+    cll_claims["cll_images"] = img_claims
+glance_cll = cll_glance({k: v for k, v in cll_claims.items() if v is not None})
 case_studies = [json.loads(Path(f).read_text()) for f in smk.input.case_studies]
 
 
@@ -198,6 +205,7 @@ html = render(
     tables=tables,
     findings=found,
     glance=glance,
+    glance_cll=glance_cll,
     verdicts=html_table(verdicts) if len(verdicts) else "",
     claims=html_table(claims_df) if len(claims_df) else "",
     unplaced=[f for f in figures if f["table"] is None],
