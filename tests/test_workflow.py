@@ -500,31 +500,22 @@ def test_results_rows_carry_hash_versions_and_device(tiny_run):
     assert ((rounds - rounds.round()).abs() < 1e-9).all()
 
 
+def screenshot_tool():
+    """scripts/screenshot_report.py as a module: how the project drives headless Chromium."""
+    import importlib.util
+
+    path = ROOT / "scripts" / "screenshot_report.py"
+    spec = importlib.util.spec_from_file_location("screenshot_report", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_report_renders_in_chromium(tiny_run):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
         pytest.skip("Chromium is not installed (Debian package chromium): report not rendered")
     cwd, _ = tiny_run
-    out = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={cwd / 'chromium-profile'}",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            (cwd / "reports" / "report.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = screenshot_tool().run(cwd / "reports" / "report.html", 1280, 900, "--dump-dom")
     dom = out.stdout
     assert 'data-broken-images="0"' in dom, out.stderr[-2000:]
     # a table of contents that stays in view, linking every table
