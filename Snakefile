@@ -1,5 +1,7 @@
-# asp-repro: every table and figure of "Adaptive Soft Parameter Sharing Method Based on
-# Multi-task Deep Learning" (2024), rebuilt from config.yaml into reports/report.html.
+# asp-repro: two multi-task learning papers' experiments rerun from config.yaml into
+# reports/report.html, beside their numbers: every table and figure of "Adaptive Soft Parameter
+# Sharing Method Based on Multi-task Deep Learning" (Wang et al. 2024), and the correlation
+# learning layer paper's Figure 8 and Tables 1-2 (Xu et al. 2023).
 from snakemake.utils import min_version
 
 min_version("9.0")
