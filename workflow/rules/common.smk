@@ -23,7 +23,7 @@ from asp.realdata import DataFormatError, check_columns, header_of
 from asp.studies import table_param
 
 # Snakemake merged the --configfile files and --config over config.yaml; merged again one by
-# one with our rule too (an empty mapping replaces: asp.config_merge).
+# one by asp.config_merge, where an empty mapping replaces too.
 _overlays = [load_configfile(f) for f in workflow.overwrite_configfiles]
 _base = load_configfile("config.yaml") if os.path.exists("config.yaml") else {}
 config.update(merged(_base, *_overlays, dict(workflow.config_settings.config)))
