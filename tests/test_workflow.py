@@ -237,12 +237,16 @@ def tiny_run(tmp_path_factory):
     """The tiny config, killed mid-run and resumed; yields (folder, outputs finished before the
     kill with their modification times)."""
     cwd = workdir(tmp_path_factory.mktemp("tiny"))
+    # progress lines every second, not 30 (test_long_jobs_print_progress_with_the_time_left)
+    every = {"ASP_PROGRESS_EVERY": "1"}
+    first = open(cwd / "console_killed.txt", "w")  # noqa: SIM115 - closed after the kill
     proc = subprocess.Popen(
         [sys.executable, "-m", "snakemake", "--cores", "2", *TINY],
         cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=first,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
+        env=os.environ | every,
     )
     fits = cwd / "results" / "fits"
     markers = cwd / ".snakemake" / "incomplete"
@@ -263,12 +267,12 @@ def tiny_run(tmp_path_factory):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)  # a crash, not a polite stop, while others run
     proc.wait()
+    first.close()
     done = finished()
     assert done, "no training job finished before the kill"
     assert proc.returncode != 0 and not (cwd / "reports" / "report.html").exists()
     snakemake(cwd, "--unlock", *TINY)  # a hard kill leaves Snakemake's lock behind
-    # resumes (the default profile sets rerun-incomplete); progress lines every second, not 30
-    out = snakemake(cwd, *TINY, env={"ASP_PROGRESS_EVERY": "1"})
+    out = snakemake(cwd, *TINY, env=every)  # resumes (the profile sets rerun-incomplete)
     (cwd / "console.txt").write_text(out.stdout + out.stderr)
     return cwd, done
 
@@ -282,20 +286,26 @@ PROGRESS = re.compile(
 
 def test_long_jobs_print_progress_with_the_time_left(tiny_run):
     """Run with ASP_PROGRESS_EVERY=1, the training, Bayesian-optimisation, tune and LeNet jobs
-    print where they are and the time left on the console, and the same lines to their logs."""
+    print where they are and the time left on the console (the run killed, then resumed), and
+    the same lines to their logs."""
     cwd, _ = tiny_run
-    console = {m.group(0): m for m in PROGRESS.finditer((cwd / "console.txt").read_text())}
-    jobs = {m["job"].split()[0] for m in console.values()}
-    assert {"train", "train_focus", "bayesopt"} <= jobs, sorted(jobs)
-    # a log line is "<time> INFO <line>": each console line is in some job's log
+    killed, resumed = ((cwd / f).read_text() for f in ("console_killed.txt", "console.txt"))
+    console = list(PROGRESS.finditer(killed + resumed))
+    jobs = {m["job"].split()[0] for m in console}
+    assert {"train", "train_focus", "bayesopt", "tune"} <= jobs, sorted(jobs)
+    # a log line is "<time> INFO <line>": the lines of each job the resumed run ran are in its
+    # log too (the log of a job the kill cut short is its rerun's)
     logs = "".join(log.read_text() for log in (cwd / "logs").rglob("*.log"))
-    assert all(f" INFO {line}\n" in logs for line in console)
-    training = [m for m in console.values() if m["job"] == "train"]
+    resumed_jobs = {m["job"] for m in PROGRESS.finditer(resumed)}
+    assert resumed_jobs
+    for job in resumed_jobs:
+        assert re.search(rf" INFO {re.escape(job)}: .* left\n", logs), job
+    training = [m for m in console if m["job"] == "train"]
     assert any(
         ", stage 0, epoch " in m["where"] and " fits training" in m["where"] for m in training
     )
     assert any(m["part"].startswith("main case") and " block0" in m["part"] for m in training)
-    pairs = [m for m in console.values() if m["job"].startswith("bayesopt")]
+    pairs = [m for m in console if m["job"].startswith("bayesopt")]
     assert any(m["part"] in ("ackley+rastrigin", "rastrigin+schwefel") for m in pairs)
     assert any("iteration " in (m["where"] or "") for m in pairs)
 
