@@ -240,6 +240,8 @@ def test_bad_input_is_named():
     model.fit(x, y)
     with pytest.raises(ValueError, match="X has 3 features, but SoftSharing is expecting 4"):
         model.predict(x[:, :3])
+    with pytest.raises(ValueError, match="Input X contains NaN. 1 such values, the first in row 7"):
+        model.predict(bad)
 
 
 def assert_same_fits(a: asp.MultiTaskRegressor, b: asp.MultiTaskRegressor) -> None:

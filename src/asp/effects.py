@@ -82,15 +82,15 @@ def _percent(v: float) -> str:
     return f"{abs(v):.3g} %"
 
 
-def _effect(r) -> str:
+def _effect(effect: float, ci_low: float, ci_high: float) -> str:
     """ "75 % lower (CI 73–77 %)": the size, its direction and its interval, in words."""
-    way = "lower" if r.effect < 0 else "higher"
-    if np.sign(r.ci_low) == np.sign(r.ci_high):
-        lo, hi = sorted((abs(r.ci_low), abs(r.ci_high)))
+    way = "lower" if effect < 0 else "higher"
+    if np.sign(ci_low) == np.sign(ci_high):
+        lo, hi = sorted((abs(ci_low), abs(ci_high)))
         ci = f"CI {lo:.3g}–{hi:.3g} %"
     else:  # the interval holds 0: from lower to higher
-        ci = f"CI from {_percent(r.ci_low)} lower to {_percent(r.ci_high)} higher"
-    return f"{_percent(r.effect)} {way} ({ci})"
+        ci = f"CI from {_percent(ci_low)} lower to {_percent(ci_high)} higher"
+    return f"{_percent(effect)} {way} ({ci})"
 
 
 def at_a_glance(effects: pd.DataFrame, focus: int) -> list[dict]:
@@ -102,7 +102,10 @@ def at_a_glance(effects: pd.DataFrame, focus: int) -> list[dict]:
         a, b = (m.strip() for m in claim.split(" < "))
         metric = "mse" if (g["metric"] == "mse").any() else g["metric"].iloc[0]
         shown = g[(g["metric"] == metric) & g["n"].isin([str(focus), "all"])]
-        parts = [f"{r.dataset} {_effect(r)}" for r in shown.itertuples(index=False)]
+        parts = [
+            f"{r.dataset} {_effect(r.effect, r.ci_low, r.ci_high)}"
+            for r in shown.itertuples(index=False)
+        ]
         supported = int((g["verdict"] == "supported").sum())
         contradicted = int((g["verdict"] == "contradicted").sum())
         testable = int((g["verdict"] != "untestable").sum())
@@ -153,7 +156,7 @@ def _cll_effect(r, unit: str) -> str:
     scale = {"percent": 100.0 / abs(r.mean_b), "points": 100.0, "value": 1.0}[unit]
     effect, lo, hi = r.mean_diff * scale, r.diff_ci_low * scale, r.diff_ci_high * scale
     if unit == "percent":
-        return _effect(type("Cell", (), {"effect": effect, "ci_low": lo, "ci_high": hi}))
+        return _effect(effect, lo, hi)
     suffix = " points" if unit == "points" else ""
     way = "lower" if effect < 0 else "higher"
     return f"{abs(effect):.3g}{suffix} {way} (CI {lo:.3g} to {hi:.3g}{suffix})"

@@ -61,7 +61,8 @@ def _validated(estimator: BaseEstimator, X: Any, Y: Any = "no_validation", **kw)
         return validate_data(estimator, X, Y, dtype=np.float64, **kw)
     except ValueError as e:
         if "NaN" in str(e) or "infinity" in str(e):
-            for a in (X, Y):
+            given = (X,) if isinstance(Y, str) else (X, Y)  # Y "no_validation": predict's
+            for a in given:
                 bad = ~np.isfinite(np.asarray(a, dtype=np.float64))
                 if bad.ndim and bad.any():
                     row = int(np.argwhere(bad)[0][0])
