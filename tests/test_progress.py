@@ -114,3 +114,25 @@ def test_a_training_loop_reports_its_epochs_and_fits(tiny_batch_training):
     assert f"{1 / settings.max_epochs:.0%} after 0 s" in job.lines[0]
     for a, b in zip(quiet.params, loud.params, strict=True):
         assert np.array_equal(a.numpy(), b.numpy())
+
+
+def test_a_jobs_share_done_only_grows_across_its_batches(case1):
+    """A job of several network families and a matched control trains several batches in each
+    stage; each batch covers its share of the stage, so the share done never falls back."""
+    import re
+
+    from conftest import fit_methods
+
+    from asp.methods import HyperParams
+
+    reps = replicates(case1, 200, 2)
+    job = Progress("train", [("N=200", 1)], every=0, console=None, clock=Clock())
+    s0 = TrainSettings(batch_size=32, max_epochs=8, patience=3, compile=False)
+    rs = TrainSettings(batch_size=32, max_epochs=3, patience=2, compile=False)
+    methods = ["ffn", "hard", "soft", "adaptive", "soft_extended"]
+    with job.part(0):
+        fit_methods(reps, methods, HyperParams(0.01, 0.005, 0.5), s0, rs)
+    shares = [int(re.search(r"; (\d+)% after", line)[1]) for line in job.lines]
+    assert shares == sorted(shares) and shares[0] < 10 and shares[-1] >= 90
+    stages = {line.split(", epoch ")[0].split("), ")[1] for line in job.lines}
+    assert stages == {"stage 0", "adaptive rounds"}

@@ -205,6 +205,13 @@ def _batch(
     return Batch(replicates, fit_replicate, arch, device, dtype, family, options)
 
 
+def _share(trained: list[tuple], cells: int, total: int) -> tuple[float, float]:
+    """The share of a stage's progress of the batch of ``cells`` cells after those ``trained``
+    (each a tuple whose first item holds its cells' positions), of ``total`` cells."""
+    before = sum(len(t[0]) for t in trained)
+    return before / total, (before + cells) / total
+
+
 def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
     """Train every cell of a stage-0 job from scratch; one result per cell, in job order."""
     check_batch_size(job, replicates)
@@ -221,13 +228,15 @@ def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
         methods = _per_fit(part, n_reps, "method")
         log.info("%s: %d %s fits on %s", job["name"], len(methods), family, device)
         t0 = time.perf_counter()
-        out = train_stage0(
-            batch,
-            methods,
-            _per_fit(part, n_reps, "lambda", 0.0),
-            settings,
-            _per_fit(part, n_reps, "metric"),
-        )
+        # each family's batch its share of the stage's progress, by its cells (asp.progress)
+        with progress.stage(*_share(trained, len(part), len(cells)), ""):
+            out = train_stage0(
+                batch,
+                methods,
+                _per_fit(part, n_reps, "lambda", 0.0),
+                settings,
+                _per_fit(part, n_reps, "metric"),
+            )
         seconds = time.perf_counter() - t0
         log.info("%s fits done in %.1f s; %d diverged", family, seconds, int(out.diverged.sum()))
         fit_seconds = epoch_share(seconds, out.epochs, out.stepped)
@@ -285,9 +294,10 @@ def run_rounds(
         for family, members in _family_groups(cells, positions).items():
             part = [cells[i] for i in members]
             arch = architecture(job, replicates, family)
-            out, batch, rows = _train_rounds_part(
-                job, replicates, part, family, by_key, budgets, settings, arch, device, dtype
-            )
+            with progress.stage(*_share(trained, len(part), len(cells)), ""):
+                out, batch, rows = _train_rounds_part(
+                    job, replicates, part, family, by_key, budgets, settings, arch, device, dtype
+                )
             for j, c in enumerate(part):
                 budgets[(c["metric"], c["method"])] = out.round_epochs[
                     j * n_reps : (j + 1) * n_reps

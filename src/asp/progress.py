@@ -146,7 +146,7 @@ def stage(low: float, high: float, name: str) -> Iterator[None]:
     outer = (_current.span, _current.stage_name)
     a, b = _current.span
     _current.span = (a + (b - a) * low, a + (b - a) * high)
-    _current.stage_name = f"{outer[1]}, {name}" if outer[1] else name
+    _current.stage_name = ", ".join(n for n in (outer[1], name) if n)  # "": a share alone
     try:
         yield
     finally:
