@@ -26,9 +26,7 @@ comes from the stream's own seed, so a stream's trajectory does not depend on th
 from __future__ import annotations
 
 import functools
-import logging
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,8 +42,6 @@ from asp.seeds import child
 from asp.seeds import dataset_key as key  # a stable integer for a name
 from asp.surrogates import Surrogate
 from asp.test_functions import TestFunction, get_function
-
-log = logging.getLogger("asp")
 
 
 @dataclass(frozen=True)
@@ -220,9 +216,7 @@ def pair_problems(block: dict, pair: str, base_seed: int) -> list[PairProblem]:
     return [PairProblem.make(pair, tasks, float(p), base_seed) for p in block["ps"]]
 
 
-def run_pair(
-    block: dict, pair: str, surrogate: Surrogate, base_seed: int, progress: str = ""
-) -> pd.DataFrame:
+def run_pair(block: dict, pair: str, surrogate: Surrogate, base_seed: int) -> pd.DataFrame:
     """Every run at every p of one pair with one surrogate (asp.surrogates.make_surrogate):
     one call of :func:`optimise`."""
     group = streams(
@@ -232,7 +226,7 @@ def run_pair(
         surrogate.n_tasks,
         base_seed,
     )
-    return optimise(group, surrogate, protocol_from_config(block), progress)
+    return optimise(group, surrogate, protocol_from_config(block))
 
 
 def initial_design(stream: Stream, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -245,9 +239,7 @@ def initial_design(stream: Stream, n: int) -> tuple[np.ndarray, np.ndarray, np.n
     return x, y, true
 
 
-def optimise(
-    group: list[Stream], surrogate: Surrogate, protocol: Protocol, progress: str = ""
-) -> pd.DataFrame:
+def optimise(group: list[Stream], surrogate: Surrogate, protocol: Protocol) -> pd.DataFrame:
     """Run the streams (all with ``surrogate.n_tasks`` tasks) to the protocol's evaluations.
     Rows: each stream's evaluations in order, per task it models: the point's observed and
     true values and the best observed so far (``best``)."""
@@ -264,7 +256,6 @@ def optimise(
     cols = np.array([s.tasks for s in group])  # (S, T): the tasks each stream models
     iterations = protocol.iterations(n_tasks)
     previous = None  # the last fit's predictor: a surrogate may start from it
-    start = time.perf_counter()
     for it in range(iterations):
         seen = np.take_along_axis(ys, cols[:, None, :], axis=2)  # (S, n, T)
         # the surrogate's training reports as part of this iteration (asp.progress)
@@ -282,15 +273,8 @@ def optimise(
         xs = np.concatenate([xs, cand], axis=1)
         ys = np.concatenate([ys, np.stack([n[0] for n in new])], axis=1)
         trues = np.concatenate([trues, np.stack([n[1] for n in new])], axis=1)
+        # the job's progress line (asp.progress), to the console and the log
         report((it + 1) / iterations, f"iteration {it + 1} of {iterations}")
-        if progress and (it + 1) % max(1, iterations // 5) == 0:
-            log.info(
-                "%s: iteration %d/%d, %.0f s",
-                progress,
-                it + 1,
-                iterations,
-                time.perf_counter() - start,
-            )
     return _rows(group, ys, trues)
 
 

@@ -25,7 +25,7 @@ progress = Progress(f"bayesopt {name}", [(pair, 1) for pair in smk.params.pairs]
 for i, (pair, path) in enumerate(zip(smk.params.pairs, smk.output, strict=True)):
     start = time.perf_counter()
     with progress.part(i):
-        rows = run_pair(block, pair, surrogate, base_seed, progress=f"{pair} {name}")
+        rows = run_pair(block, pair, surrogate, base_seed)
     seconds = time.perf_counter() - start
     meta = {
         "pair": pair,
