@@ -286,3 +286,46 @@ def test_a_twins_epochs_are_charged_at_the_batchs_rate():
     np.testing.assert_allclose(epoch_share(12.0, epochs), [4.8, 4.8, 2.4])
     shared = epoch_share(12.0, epochs, torch.tensor([4, 0, 2]))
     np.testing.assert_allclose(shared, [8.0, 8.0, 4.0])
+
+
+def test_native_rounds_equal_python_epochs(monkeypatch):
+    """The native rounds (asp.native) against the Python epochs, every registered method (so
+    every network family, both stages, the matched-budget control, twins) and both metrics,
+    compiled float32 on 3 replicates of 3 tasks (the validation sums tasks in torch's order):
+    every row, curve and weight bit for bit."""
+    from asp.jobs import methods_job, run_both
+    from asp.methods import METHODS
+
+    case = SimulationCase.from_config("case2", CASE2)
+    reps = replicates(case, 150, 3, n_inputs=4, n_tasks=3)
+    values = {"lambda": 0.01, "lambda_star": 0.005, "theta": 0.34}
+    stage0 = {"batch_size": 16, "max_epochs": 40, "patience": 3, "compile": True}
+    rounds = {"batch_size": 16, "max_epochs": 12, "patience": 2, "compile": True}
+    results = {}
+    engines = {}
+    original = training.Trainer.run_round
+
+    def counted(self, *args, **kwargs):
+        engines[mode] = engines.get(mode, 0) + 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(training.Trainer, "run_round", counted)
+    for mode in ("1", "0"):
+        monkeypatch.setenv("ASP_NATIVE", mode)
+        out = []
+        for metric in ("mse", "mae"):
+            job = methods_job(
+                reps, list(METHODS), values, stage0, rounds, metric=metric, rbf_centres=[6]
+            )
+            out += run_both(job, reps)
+        results[mode] = out
+    assert engines.get("1", 0) >= 2 * len(METHODS) // 3 and "0" not in engines
+    for a, b in zip(results["1"], results["0"], strict=True):
+        assert a.cell == b.cell
+        columns = [c for c in a.rows.columns if "seconds" not in c]
+        pd.testing.assert_frame_equal(a.rows[columns], b.rows[columns], check_exact=True)
+        assert a.curves.keys() == b.curves.keys()
+        for key in a.curves:
+            np.testing.assert_array_equal(a.curves[key], b.curves[key])
+        for p, q in zip(a.params, b.params, strict=True):
+            assert torch.equal(p, q)

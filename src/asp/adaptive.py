@@ -204,6 +204,20 @@ def run_rounds(
             begin(following)
 
     begin((rounds >= 1) & ~diverged)
+    if trainer.native_ready(step_coefs, step_masks):
+        total = max(1, int(rounds.sum()))
+        while bool(trainer.active.any()):
+            # rounds begun, less the ones now running, plus their share done
+            before, running = float(current.sum()), int(trainer.active.sum())
+            ended = trainer.run_round(
+                step_coefs,
+                step_masks,
+                lambda done, before=before, running=running: trainer.report_native(
+                    (before - running + done * running) / total,
+                    f", median round {float(current.float().median()):.0f}",
+                ),
+            )
+            finish(ended)
     epoch = 0
     while bool(trainer.active.any()):
         ended = trainer.epoch(step_coefs, step_masks)

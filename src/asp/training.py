@@ -8,14 +8,16 @@ weights, or starts its next round at once, without waiting for the others.
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from asp import metrics, progress
+from asp import metrics, native, progress
 from asp.networks import Network
 from asp.penalties import Penalty
 from asp.preprocessing import PreparedData
@@ -140,6 +142,15 @@ class BatchSampler:
             self._orders[b] = order
             self._drawn[b] += 1
         return self._orders
+
+    def generator_at(self, b: int) -> np.random.Generator:
+        """A new generator at fit ``b``'s next draw (its stream is left where it is)."""
+        stream = self._streams[b]
+        if stream[1] != self._drawn[b]:
+            raise ValueError(f"fit {b} skipped an epoch of its stream: restart it first")
+        copy = np.random.Generator(type(stream[0].bit_generator)())
+        copy.bit_generator.state = stream[0].bit_generator.state
+        return copy
 
     def shared(self, a: int, b: int) -> bool:
         """Whether fits ``a`` and ``b`` draw from one stream (they were given the same seed)."""
@@ -277,6 +288,8 @@ class Trainer:
             n_fits, self.train_rows.shape[1], self.n_steps * bs, dtype=dtype, device=self.device
         )
         self.n_fits = n_fits
+        self.n_tasks = data.y_train.shape[2]
+        self._true = torch.ones(1, dtype=torch.bool)  # the native step's "active"
         self.n_compact = -(-n_fits // 4)
         # Fit b follows fit leader[b] (b itself: none) when both start the same round from the
         # same state on the same rows, penalties and mini-batches, so that they take the same
@@ -307,6 +320,9 @@ class Trainer:
         self.diverged = torch.zeros(n_fits, dtype=torch.bool, device=self.device)
         self.stepped = torch.zeros(n_fits, dtype=torch.long, device=self.device)
         self.curve: list[torch.Tensor] = []
+        # The native rounds' curves: per call, each fit's values (B, cap) and their count.
+        self._curve_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._native: tuple[native.Program, native.Program] | None = None
 
     def start(self, fits: torch.Tensor, epochs: torch.Tensor | None = None) -> None:
         """Fits ``fits`` begin a round from their current weights, with a fresh Adam. Where
@@ -419,9 +435,164 @@ class Trainer:
     def curves(self) -> dict[str, np.ndarray]:
         """{"val": (epochs, B)}: each fit's validation metric per epoch, NaN where idle."""
         n_fits = self.theta.shape[0]
+        if self._curve_parts:
+            return {"val": self._native_curves()}
         if not self.curve:
             return {"val": np.empty((0, n_fits))}
         return {"val": torch.stack(self.curve).cpu().numpy()}
+
+    def native_ready(self, coefs: list[torch.Tensor], masks: list[torch.Tensor]) -> bool:
+        """Whether ``run_round`` serves this trainer (``asp.native``): its step and validation
+        compiled for one fit, their kernels recorded and checked bit for bit. Where not, the
+        reason is logged once and the caller runs ``epoch`` instead."""
+        if self._native is not None:
+            return True
+        reason = native.disabled_reason(
+            self.device, self.theta.dtype, self.n_tasks, self.settings.compile
+        )
+        if not reason:
+            try:
+                self._native = _native_programs(self, coefs, masks)
+            except native.Unsupported as err:
+                reason = str(err)
+        if reason:
+            _note_python_epochs(reason)
+        return self._native is not None
+
+    def run_round(
+        self,
+        coefs: list[torch.Tensor],
+        masks: list[torch.Tensor],
+        report: Callable[[float], None] | None = None,
+    ) -> torch.Tensor:
+        """Every active fit's current round to its end, in native code (after
+        ``native_ready``): the same numbers as calling ``epoch`` until they have all ended,
+        with each fit's curve continuing where its last round stopped. Returns the fits whose
+        round ended (bool (B,)); ``report(fraction)`` is called between blocks of fits."""
+        step, val = self._native
+        # Private copies: the driver writes into them (the caller's tensors stay as given).
+        for name in (
+            "theta",
+            "m",
+            "v",
+            "t",
+            "best",
+            "best_val",
+            "best_epoch",
+            "since_best",
+            "epochs",
+            "max_epochs",
+            "patience",
+            "stepped",
+            "active",
+            "diverged",
+        ):
+            setattr(self, name, getattr(self, name).clone().contiguous())
+        started = self.active.clone()
+        active, lead = started.tolist(), self.leader.tolist()
+        groups: dict[int, list[int]] = {}
+        for b in np.flatnonzero(active).tolist():
+            key = lead[b] if active[lead[b]] else b  # one trajectory per leader
+            groups.setdefault(key, []).append(b)
+        members = [sorted(g, key=lambda b, k=k: b != k) for k, g in groups.items()]
+        generators = [self.sampler.generator_at(g[0]) for g in members]
+        cap = int(self.max_epochs[started].max()) if members else 0
+        curve = np.full((self.n_fits, cap), np.nan, dtype=np.float32)
+        curve_len = np.zeros(self.n_fits, dtype=np.int64)
+        terms = [c.contiguous() for c in coefs] + [m.contiguous() for m in masks]
+        state = [self.theta, self.m, self.v, self.t]
+        # the trajectory's two states (the steps alternate between them), and aligned copies
+        # of a fit's penalty terms; all live until the return, while the driver runs
+        scratch = [torch.empty(s[0].numel(), dtype=s.dtype) for s in (*state, *state)]
+        term_scratch = [x[0].clone() for x in terms]
+        n_tasks = self.n_tasks
+        per_fit = [s[0].numel() * s.element_size() for s in state]
+        job = native.Job(
+            {
+                "step_prog": step.code,
+                "step_fixed": step.fixed,
+                "val_prog": val.code,
+                "val_fixed": val.fixed,
+                "n_terms": len(terms),
+                "term_base": native.pointers([x.data_ptr() for x in terms]),
+                "term_stride": native.pointers([x[0].numel() * x.element_size() for x in terms]),
+                "term_scratch": native.pointers([x.data_ptr() for x in term_scratch]),
+                "active_true": self._true,
+                "state_base": native.pointers([s.data_ptr() for s in state]),
+                "state_stride": native.pointers(per_fit),
+                "state_bytes": native.pointers(per_fit),
+                "traj_a": native.pointers([x.data_ptr() for x in scratch[:4]]),
+                "traj_b": native.pointers([x.data_ptr() for x in scratch[4:]]),
+                "d": self.train_rows.shape[1],
+                "n_train": self.n_train,
+                "bs": self.settings.batch_size,
+                "n_steps": self.n_steps,
+                "train_base": self.train_rows,
+                "train_stride": self.train_rows[0].numel() * self.train_rows.element_size(),
+                "row_weight": self.row_weight,
+                "rows_buf": torch.empty(
+                    self.n_steps * self.train_rows.shape[1] * self.settings.batch_size
+                ),
+                "perm": np.empty(self.n_train, dtype=np.int64),
+                "n_chunks": self.val_chunks.shape[0],
+                "chunk_rows": self.val_chunks.shape[3],
+                "val_base": self.val_chunks,
+                "val_fit_stride": self.val_chunks[0, 0].numel() * 4,
+                "val_chunk_stride": self.val_chunks[0].numel() * 4,
+                "val_weight": self.val_weight,
+                "n_tasks": n_tasks,
+                "se": torch.empty(n_tasks),
+                "ae": torch.empty(n_tasks),
+                "finite": torch.empty(1, dtype=torch.bool),
+                "best_base": self.best,
+                "best_val": self.best_val,
+                "best_epoch": self.best_epoch,
+                "since_best": self.since_best,
+                "epochs": self.epochs,
+                "max_epochs": self.max_epochs,
+                "patience": self.patience,
+                "stepped": self.stepped,
+                "active": self.active,
+                "diverged": self.diverged,
+                "use_mae": self.use_mae,
+                "curve": curve,
+                "curve_cap": cap,
+                "curve_len": curve_len,
+                "n_groups": len(members),
+                "group_start": np.cumsum([0] + [len(g) for g in members], dtype=np.int64),
+                "members": np.array([b for g in members for b in g], dtype=np.int64),
+                "bitgen": native.pointers(
+                    [g.bit_generator.ctypes.bit_generator.value for g in generators]
+                ),
+            }
+        )
+        done, block, clock = 0, 1, time.perf_counter
+        while done < len(members):
+            start = clock()
+            job.run_groups(done, min(done + block, len(members)))
+            done = min(done + block, len(members))
+            # blocks of about a second between progress checks
+            block = max(1, min(4 * block, int(block / max(clock() - start, 1e-6))))
+            if report is not None:
+                report(done / len(members))
+        self._curve_parts.append((curve, curve_len))
+        return started & ~self.active
+
+    def _native_curves(self) -> np.ndarray:
+        """The native rounds' curves as (epochs, B), each fit's rounds back to back."""
+        total = sum(length for _, length in self._curve_parts)
+        out = np.full((int(total.max()) if len(total) else 0, self.n_fits), np.nan, np.float32)
+        at = np.zeros(self.n_fits, dtype=np.int64)
+        for curve, length in self._curve_parts:
+            for b in np.flatnonzero(length):
+                out[at[b] : at[b] + length[b], b] = curve[b, : length[b]]
+            at += length
+        return out
+
+    def report_native(self, fraction: float, what: str = "") -> None:
+        """The job's progress between blocks of native rounds (asp.progress), when due."""
+        if progress.due():
+            progress.report(fraction, f"{int(self.active.sum())}/{self.n_fits} fits training{what}")
 
     def log_progress(
         self,
@@ -447,6 +618,57 @@ class Trainer:
                 what(),
                 float(finite.median()) if finite.numel() else float("nan"),
             )
+
+
+def _native_programs(
+    trainer: Trainer, coefs: list[torch.Tensor], masks: list[torch.Tensor]
+) -> tuple[native.Program, native.Program]:
+    """The trainer's step and validation compiled for one fit, as checked native programs.
+
+    Recorded on the first fit's own data (its first mini-batch unshuffled). Programs are kept
+    per stepper and shapes: the next trainer of this shape reuses them."""
+    stepper = trainer.stepper
+    bs = trainer.settings.batch_size
+    first = torch.zeros(1, trainer.train_rows.shape[1], bs, dtype=trainer.theta.dtype)
+    rows = trainer.train_rows[:1, :, :bs]
+    first[..., : rows.shape[2]] = rows
+    state = [x[:1].clone() for x in (trainer.theta, trainer.m, trainer.v, trainer.t)]
+    step_args = [
+        *state,
+        trainer._true,
+        first,
+        trainer.row_weight[0].clone(),
+        *(c[:1].clone() for c in coefs),
+        *(m[:1].clone() for m in masks),
+    ]
+    val_args = [state[0], trainer.val_chunks[0, :1].clone(), trainer.val_weight[0].clone()]
+    key = (stepper, *((a.shape, a.dtype) for a in (*step_args, *val_args)))
+    if key not in _PROGRAMS:
+        with torch.no_grad():
+            step_fn = stepper._function(stepper._step_flat, *step_args)
+            val_fn = stepper._function(stepper._val_eager, *val_args)
+            step, outputs = native.checked(step_fn, step_args)
+            if any(
+                (o.shape, o.stride(), o.dtype) != (s.shape, s.stride(), s.dtype)
+                for o, s in zip(outputs, state, strict=True)
+            ):
+                raise native.Unsupported("the step returns its state in another layout")
+            val, outputs = native.checked(val_fn, val_args)
+            expected = [(1, trainer.n_tasks), (1, trainer.n_tasks), (1,)]
+            if [tuple(o.shape) for o in outputs] != expected or not all(
+                o.is_contiguous() for o in outputs
+            ):
+                raise native.Unsupported("the validation returns another layout")
+        _PROGRAMS[key] = (step, val)
+    return _PROGRAMS[key]
+
+
+_PROGRAMS: dict[tuple, tuple[native.Program, native.Program]] = {}
+
+
+@functools.cache
+def _note_python_epochs(reason: str) -> None:
+    log.info("training in Python epochs, not the native rounds: %s", reason)
 
 
 def _metric_of_fit(given: list[str] | None, n_fits: int, settings: TrainSettings) -> list[str]:
@@ -526,6 +748,8 @@ def train(
         twins(theta, data, coefs, masks, sampler),
     )
     trainer.start(torch.ones_like(trainer.active))
+    if trainer.native_ready(coefs, masks):
+        trainer.run_round(coefs, masks, lambda done: trainer.report_native(done))
     epoch = 0
     while bool(trainer.active.any()):
         trainer.epoch(coefs, masks)
