@@ -179,7 +179,13 @@ def run_rounds(
         step_masks = [flat_masks(g.masks).to(dtype) for g in groups]
         starting = torch.nonzero(fits).flatten().tolist()
         rounds_now = current.tolist()
-        sampler.restart(starting, [stage_seed(batch_seeds[b], rounds_now[b]) for b in starting])
+        # one SeedSequence per replicate's stream and round (fits of a replicate share it)
+        seeds: dict[tuple[int, int], np.random.SeedSequence] = {}
+        for b in starting:
+            key = (id(batch_seeds[b]), rounds_now[b])
+            if key not in seeds:
+                seeds[key] = stage_seed(batch_seeds[b], rounds_now[b])
+        sampler.restart(starting, [seeds[id(batch_seeds[b]), rounds_now[b]] for b in starting])
         idx = (current - 1).clamp(0, budget_t.shape[1] - 1).unsqueeze(1)
         trainer.start(fits, budget_t.gather(1, idx).squeeze(1))  # -1: patience decides
 

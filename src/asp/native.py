@@ -50,12 +50,12 @@ _MAX_ARGS = 128  # kernel arguments the driver can pass
 # The job's fields, in order: the C source gets one index per name (one list, both sides).
 _FIELDS = (
     "step_prog step_fixed val_prog val_fixed n_terms term_base term_stride active_true "
-    "term_scratch state_base state_stride state_bytes traj_a traj_b "
+    "term_scratch state_base state_stride state_bytes traj traj_group traj_offset max_groups "
     "d n_train bs n_steps train_base train_stride row_weight rows_buf perm "
     "n_chunks chunk_rows val_base val_fit_stride val_chunk_stride val_weight n_tasks "
     "se ae finite best_base best_val best_epoch since_best epochs max_epochs patience "
     "stepped active diverged use_mae curve curve_cap curve_len "
-    "n_groups group_start members bitgen"
+    "stream_start group_start members bitgen"
 ).split()
 
 
@@ -72,6 +72,7 @@ def _source() -> str:
 _C = r"""
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*FIELDS*/
@@ -143,12 +144,17 @@ static void end_member(const int64_t *J, int64_t b, char *const *cur) {
   for (int s = 1; s < 4; s++) memcpy(base[s] + b * stride[s], cur[s], bytes[s]);
 }
 
-/* Groups [g0, g1): each runs its members' current round to its end. */
-extern "C" int64_t asp_run_groups(const int64_t *J, int64_t g0, int64_t g1) {
+typedef struct {
+  char *cur[4], *nxt[4];
+  int64_t running;
+} trajectory_t;
+
+/* Streams [s0, s1): the groups of each stream, epoch by epoch, each permutation drawn once
+   (the fits of one stream draw the same orders), each group's current round to its end. */
+extern "C" int64_t asp_run_streams(const int64_t *J, int64_t s0, int64_t s1) {
   char **state_base = P(char **, state_base);
   const int64_t *state_stride = P(const int64_t *, state_stride);
   const int64_t *state_bytes = P(const int64_t *, state_bytes);
-  char **traj_a = P(char **, traj_a), **traj_b = P(char **, traj_b);
   char **term_base = P(char **, term_base), **term_scratch = P(char **, term_scratch);
   const int64_t *term_stride = P(const int64_t *, term_stride);
   const int64_t n_terms = I(n_terms), d = I(d), n = I(n_train), bs = I(bs), n_steps = I(n_steps);
@@ -164,84 +170,105 @@ extern "C" int64_t asp_run_groups(const int64_t *J, int64_t g0, int64_t g1) {
   int64_t *curve_len = P(int64_t *, curve_len), cap = I(curve_cap);
   uint8_t *active = P(uint8_t *, active), *diverged = P(uint8_t *, diverged);
   uint8_t *use_mae = P(uint8_t *, use_mae);
+  const int64_t *stream_start = P(const int64_t *, stream_start);
   const int64_t *group_start = P(const int64_t *, group_start);
   const int64_t *members = P(const int64_t *, members);
+  const int64_t *traj_offset = P(const int64_t *, traj_offset);
+  char *traj = P(char *, traj);
   void **bitgen = P(void **, bitgen);
   char *best_base = P(char *, best_base);
   char *in[128], *out[4], *val_in[3], *val_out[3] = {(char *)se, (char *)ae, (char *)finite};
+  trajectory_t *tr = (trajectory_t *)malloc(sizeof(trajectory_t) * I(max_groups));
 
-  for (int64_t g = g0; g < g1; g++) {
-    const int64_t *mem = members + group_start[g], n_mem = group_start[g + 1] - group_start[g];
-    const int64_t lead = mem[0];
-    char *cur[4], *nxt[4];
-    for (int s = 0; s < 4; s++) {
-      cur[s] = traj_a[s]; nxt[s] = traj_b[s];
-      memcpy(cur[s], state_base[s] + lead * state_stride[s], state_bytes[s]);
-    }
-    in[4] = P(char *, active_true);
-    for (int64_t j = 0; j < n_terms; j++) {  /* copied: every kernel input starts aligned */
-      in[7 + j] = term_scratch[j];
-      memcpy(term_scratch[j], term_base[j] + lead * term_stride[j], term_stride[j]);
+  in[4] = P(char *, active_true);
+  for (int64_t j = 0; j < n_terms; j++) in[7 + j] = term_scratch[j];
+  for (int64_t s = s0; s < s1; s++) {
+    const int64_t ga = stream_start[s], gb = stream_start[s + 1];
+    int64_t running = 0;
+    for (int64_t g = ga; g < gb; g++) {
+      trajectory_t *t = &tr[g - ga];
+      char *base = traj + (g - ga) * I(traj_group);
+      const int64_t lead = members[group_start[g]];
+      for (int k = 0; k < 4; k++) {
+        t->cur[k] = base + traj_offset[k];
+        t->nxt[k] = base + traj_offset[4 + k];
+        memcpy(t->cur[k], state_base[k] + lead * state_stride[k], state_bytes[k]);
+      }
+      t->running = group_start[g + 1] - group_start[g];
+      running += t->running;
     }
     memset(rows_buf, 0, sizeof(float) * n_steps * d * bs);
-    const float *train = (const float *)(P(char *, train_base) + lead * I(train_stride));
-    char *val_fit = P(char *, val_base) + lead * I(val_fit_stride);
-    bitgen_t *gen = (bitgen_t *)bitgen[g];
-    int64_t running = n_mem;
+    bitgen_t *gen = (bitgen_t *)bitgen[s];
     while (running > 0) {
       permutation(gen, perm, n);
-      for (int64_t p = 0; p < n; p++) {
-        float *dst = rows_buf + (p / bs) * d * bs + (p % bs);
-        const float *src = train + perm[p];
-        for (int64_t f = 0; f < d; f++) dst[f * bs] = src[f * n];
-      }
-      for (int64_t s = 0; s < n_steps; s++) {
-        for (int k = 0; k < 4; k++) { in[k] = cur[k]; out[k] = nxt[k]; }
-        in[5] = (char *)(rows_buf + s * d * bs);
-        in[6] = P(char *, row_weight) + s * bs * sizeof(float);
-        run(P(const int64_t *, step_prog), P(char *const *, step_fixed), in, out);
-        for (int k = 0; k < 4; k++) { char *t = cur[k]; cur[k] = nxt[k]; nxt[k] = t; }
-      }
-      float mse_k[4], mae_k[4];
-      for (int64_t c = 0; c < n_chunks; c++) {
-        val_in[0] = cur[0];
-        val_in[1] = val_fit + c * I(val_chunk_stride);
-        val_in[2] = P(char *, val_weight) + c * chunk_rows * sizeof(float);
-        run(P(const int64_t *, val_prog), P(char *const *, val_fixed), val_in, val_out);
-        for (int64_t k = 0; k < K; k++) {
-          mse_k[k] = (c == 0 ? 0.0f : mse_k[k]) + se[k];
-          mae_k[k] = (c == 0 ? 0.0f : mae_k[k]) + ae[k];
+      const float *gathered = NULL;
+      for (int64_t g = ga; g < gb; g++) {
+        trajectory_t *t = &tr[g - ga];
+        if (t->running == 0) continue;
+        const int64_t *mem = members + group_start[g], n_mem = group_start[g + 1] - group_start[g];
+        const int64_t lead = mem[0];
+        const float *train = (const float *)(P(char *, train_base) + lead * I(train_stride));
+        if (train != gathered) { /* groups on one replicate share the epoch's mini-batches */
+          for (int64_t p = 0; p < n; p++) {
+            float *dst = rows_buf + (p / bs) * d * bs + (p % bs);
+            const float *src = train + perm[p];
+            for (int64_t f = 0; f < d; f++) dst[f * bs] = src[f * n];
+          }
+          gathered = train;
         }
-      }
-      float mse = mse_k[0], mae = mae_k[0];
-      for (int64_t k = 1; k < K; k++) { mse += mse_k[k]; mae += mae_k[k]; }
-      const int leader_active = active[lead];
-      for (int64_t i = 0; i < n_mem; i++) {
-        const int64_t b = mem[i];
-        if (!active[b]) continue;
-        const float val = use_mae[b] ? mae : mse;
-        const int bad = !(isfinite(val) && finite[0]);
-        curve[b * cap + curve_len[b]++] = bad ? NAN : val;
-        const int improved = !bad && val < best_val[b];
-        if (bad) diverged[b] = 1;
-        if (improved) best_val[b] = val;
-        if (!bad) {
-          epochs[b] += 1;
-          if (b == lead || !leader_active) stepped[b] += 1;
+        for (int64_t j = 0; j < n_terms; j++) /* copied: every kernel input starts aligned */
+          memcpy(term_scratch[j], term_base[j] + lead * term_stride[j], term_stride[j]);
+        for (int64_t i = 0; i < n_steps; i++) {
+          for (int k = 0; k < 4; k++) { in[k] = t->cur[k]; out[k] = t->nxt[k]; }
+          in[5] = (char *)(rows_buf + i * d * bs);
+          in[6] = P(char *, row_weight) + i * bs * sizeof(float);
+          run(P(const int64_t *, step_prog), P(char *const *, step_fixed), in, out);
+          for (int k = 0; k < 4; k++) { char *x = t->cur[k]; t->cur[k] = t->nxt[k]; t->nxt[k] = x; }
         }
-        if (improved) {
-          best_epoch[b] = epochs[b];
-          memcpy(best_base + b * state_stride[0], cur[0], state_bytes[0]);
+        float mse_k[4], mae_k[4];
+        char *val_fit = P(char *, val_base) + lead * I(val_fit_stride);
+        for (int64_t c = 0; c < n_chunks; c++) {
+          val_in[0] = t->cur[0];
+          val_in[1] = val_fit + c * I(val_chunk_stride);
+          val_in[2] = P(char *, val_weight) + c * chunk_rows * sizeof(float);
+          run(P(const int64_t *, val_prog), P(char *const *, val_fixed), val_in, val_out);
+          for (int64_t k = 0; k < K; k++) {
+            mse_k[k] = (c == 0 ? 0.0f : mse_k[k]) + se[k];
+            mae_k[k] = (c == 0 ? 0.0f : mae_k[k]) + ae[k];
+          }
         }
-        since_best[b] = improved ? 0 : since_best[b] + 1;
-        if (bad || since_best[b] >= patience[b] || epochs[b] >= max_epochs[b]) {
-          active[b] = 0;
-          running -= 1;
-          end_member(J, b, cur);
+        float mse = mse_k[0], mae = mae_k[0];
+        for (int64_t k = 1; k < K; k++) { mse += mse_k[k]; mae += mae_k[k]; }
+        const int leader_active = active[lead];
+        for (int64_t i = 0; i < n_mem; i++) {
+          const int64_t b = mem[i];
+          if (!active[b]) continue;
+          const float val = use_mae[b] ? mae : mse;
+          const int bad = !(isfinite(val) && finite[0]);
+          curve[b * cap + curve_len[b]++] = bad ? NAN : val;
+          const int improved = !bad && val < best_val[b];
+          if (bad) diverged[b] = 1;
+          if (improved) best_val[b] = val;
+          if (!bad) {
+            epochs[b] += 1;
+            if (b == lead || !leader_active) stepped[b] += 1;  /* a follower's own steps */
+          }
+          if (improved) {
+            best_epoch[b] = epochs[b];
+            memcpy(best_base + b * state_stride[0], t->cur[0], state_bytes[0]);
+          }
+          since_best[b] = improved ? 0 : since_best[b] + 1;
+          if (bad || since_best[b] >= patience[b] || epochs[b] >= max_epochs[b]) {
+            active[b] = 0;
+            t->running -= 1;
+            running -= 1;
+            end_member(J, b, t->cur);
+          }
         }
       }
     }
   }
+  free(tr);
   return 0;
 }
 """
@@ -256,10 +283,9 @@ def _library() -> ctypes.CDLL:
     from torch._inductor.codecache import CppCodeCache
 
     lib = CppCodeCache.load(_source())
-    for name in ("asp_run_groups", "asp_run_program"):
-        getattr(lib, name).restype = ctypes.c_int64
-        getattr(lib, name).argtypes = [ctypes.c_void_p] * (3 if name == "asp_run_groups" else 4)
-    lib.asp_run_groups.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64]
+    lib.asp_run_program.restype = lib.asp_run_streams.restype = ctypes.c_int64
+    lib.asp_run_program.argtypes = [ctypes.c_void_p] * 4
+    lib.asp_run_streams.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64]
     return lib
 
 
@@ -411,8 +437,9 @@ class Job:
         self._keep = [v for v in fields.values() if not isinstance(v, int)]
         self.array = np.array([_as_address(fields[name]) for name in _FIELDS], dtype=np.int64)
 
-    def run_groups(self, first: int, last: int) -> None:
-        _library().asp_run_groups(self.array.ctypes.data, first, last)
+    def run_streams(self, first: int, last: int) -> None:
+        """The groups of streams ``first`` to ``last - 1``, each to the end of its round."""
+        _library().asp_run_streams(self.array.ctypes.data, first, last)
 
 
 def _as_address(value: object) -> int:

@@ -143,14 +143,19 @@ class BatchSampler:
             self._drawn[b] += 1
         return self._orders
 
-    def generator_at(self, b: int) -> np.random.Generator:
-        """A new generator at fit ``b``'s next draw (its stream is left where it is)."""
-        stream = self._streams[b]
-        if stream[1] != self._drawn[b]:
-            raise ValueError(f"fit {b} skipped an epoch of its stream: restart it first")
-        copy = np.random.Generator(type(stream[0].bit_generator)())
-        copy.bit_generator.state = stream[0].bit_generator.state
-        return copy
+    def take(self, fits: list[int]) -> list[tuple[np.random.Generator, list[int]]]:
+        """The streams of ``fits``, each with its fits in order, for a caller that draws from
+        the generators itself (``asp.native``): each epoch one ``permutation`` per stream, as
+        ``next_epoch`` would. The fits must be at their stream's next draw, and are restarted
+        before they draw here again."""
+        taken: dict[int, tuple[np.random.Generator, list[int]]] = {}
+        for b in fits:
+            stream = self._streams[b]
+            if stream[1] != self._drawn[b]:
+                raise ValueError(f"fit {b} skipped an epoch of its stream: restart it first")
+            taken.setdefault(id(stream), (stream[0], []))[1].append(b)
+            self._drawn[b] = -1  # drawn elsewhere: next_epoch refuses it until restarted
+        return list(taken.values())
 
     def shared(self, a: int, b: int) -> bool:
         """Whether fits ``a`` and ``b`` draw from one stream (they were given the same seed)."""
@@ -490,23 +495,29 @@ class Trainer:
             setattr(self, name, getattr(self, name).clone().contiguous())
         started = self.active.clone()
         active, lead = started.tolist(), self.leader.tolist()
+        # one trajectory per leader and its followers, the groups of one stream together
         groups: dict[int, list[int]] = {}
         for b in np.flatnonzero(active).tolist():
-            key = lead[b] if active[lead[b]] else b  # one trajectory per leader
-            groups.setdefault(key, []).append(b)
-        members = [sorted(g, key=lambda b, k=k: b != k) for k, g in groups.items()]
-        generators = [self.sampler.generator_at(g[0]) for g in members]
+            groups.setdefault(lead[b] if active[lead[b]] else b, []).append(b)
+        streams = [
+            (generator, [b for b in fits if b in groups])
+            for generator, fits in self.sampler.take(np.flatnonzero(active).tolist())
+        ]
+        members = [groups[key] for _, keys in streams for key in keys]
         cap = int(self.max_epochs[started].max()) if members else 0
         curve = np.full((self.n_fits, cap), np.nan, dtype=np.float32)
         curve_len = np.zeros(self.n_fits, dtype=np.int64)
         terms = [c.contiguous() for c in coefs] + [m.contiguous() for m in masks]
         state = [self.theta, self.m, self.v, self.t]
-        # the trajectory's two states (the steps alternate between them), and aligned copies
-        # of a fit's penalty terms; all live until the return, while the driver runs
-        scratch = [torch.empty(s[0].numel(), dtype=s.dtype) for s in (*state, *state)]
+        # each group's trajectory: two states (the steps alternate between them), each slot on
+        # its own cache lines; and aligned copies of a fit's penalty terms. All live until the
+        # return, while the driver runs.
+        per_fit = [s[0].numel() * s.element_size() for s in state]
+        slots = [-(-x // 64) * 64 for x in per_fit * 2]
+        max_groups = max((len(keys) for _, keys in streams), default=0)
+        traj = torch.empty(max(1, max_groups * sum(slots)), dtype=torch.uint8)
         term_scratch = [x[0].clone() for x in terms]
         n_tasks = self.n_tasks
-        per_fit = [s[0].numel() * s.element_size() for s in state]
         job = native.Job(
             {
                 "step_prog": step.code,
@@ -521,8 +532,10 @@ class Trainer:
                 "state_base": native.pointers([s.data_ptr() for s in state]),
                 "state_stride": native.pointers(per_fit),
                 "state_bytes": native.pointers(per_fit),
-                "traj_a": native.pointers([x.data_ptr() for x in scratch[:4]]),
-                "traj_b": native.pointers([x.data_ptr() for x in scratch[4:]]),
+                "traj": traj,
+                "traj_group": sum(slots),
+                "traj_offset": np.cumsum([0, *slots[:-1]], dtype=np.int64),
+                "max_groups": max_groups,
                 "d": self.train_rows.shape[1],
                 "n_train": self.n_train,
                 "bs": self.settings.batch_size,
@@ -558,23 +571,23 @@ class Trainer:
                 "curve": curve,
                 "curve_cap": cap,
                 "curve_len": curve_len,
-                "n_groups": len(members),
+                "stream_start": np.cumsum([0] + [len(k) for _, k in streams], dtype=np.int64),
                 "group_start": np.cumsum([0] + [len(g) for g in members], dtype=np.int64),
                 "members": np.array([b for g in members for b in g], dtype=np.int64),
                 "bitgen": native.pointers(
-                    [g.bit_generator.ctypes.bit_generator.value for g in generators]
+                    [g.bit_generator.ctypes.bit_generator.value for g, _ in streams]
                 ),
             }
         )
         done, block, clock = 0, 1, time.perf_counter
-        while done < len(members):
+        while done < len(streams):
             start = clock()
-            job.run_groups(done, min(done + block, len(members)))
-            done = min(done + block, len(members))
+            job.run_streams(done, min(done + block, len(streams)))
+            done = min(done + block, len(streams))
             # blocks of about a second between progress checks
             block = max(1, min(4 * block, int(block / max(clock() - start, 1e-6))))
             if report is not None:
-                report(done / len(members))
+                report(done / len(streams))
         self._curve_parts.append((curve, curve_len))
         return started & ~self.active
 
