@@ -36,6 +36,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -114,8 +115,8 @@ static void run(const int64_t *prog, char *const *fixed, char *const *in, char *
 }
 
 extern "C" int64_t asp_run_program(const int64_t *prog, char *const *fixed, char *const *in,
-                        char *const *out) {
-  run(prog, fixed, in, out);
+                        char *const *out, int64_t times) {
+  for (int64_t i = 0; i < times; i++) run(prog, fixed, in, out);
   return 0;
 }
 
@@ -209,10 +210,13 @@ extern "C" int64_t asp_run_streams(const int64_t *J, int64_t s0, int64_t s1) {
         const int64_t lead = mem[0];
         const float *train = (const float *)(P(char *, train_base) + lead * I(train_stride));
         if (train != gathered) { /* groups on one replicate share the epoch's mini-batches */
-          for (int64_t p = 0; p < n; p++) {
-            float *dst = rows_buf + (p / bs) * d * bs + (p % bs);
-            const float *src = train + perm[p];
-            for (int64_t f = 0; f < d; f++) dst[f * bs] = src[f * n];
+          for (int64_t i = 0; i < n_steps; i++) {
+            const int64_t *rows = perm + i * bs, m = n - i * bs < bs ? n - i * bs : bs;
+            for (int64_t f = 0; f < d; f++) {
+              float *dst = rows_buf + (i * d + f) * bs;
+              const float *src = train + f * n;
+              for (int64_t r = 0; r < m; r++) dst[r] = src[rows[r]];
+            }
           }
           gathered = train;
         }
@@ -284,7 +288,7 @@ def _library() -> ctypes.CDLL:
 
     lib = CppCodeCache.load(_source())
     lib.asp_run_program.restype = lib.asp_run_streams.restype = ctypes.c_int64
-    lib.asp_run_program.argtypes = [ctypes.c_void_p] * 4
+    lib.asp_run_program.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int64]
     lib.asp_run_streams.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64]
     return lib
 
@@ -308,6 +312,7 @@ class Program:
     code: np.ndarray  # int64, the driver's program layout
     fixed: np.ndarray  # int64 addresses of constants and scratch buffers
     keep: list  # the tensors behind ``fixed``
+    example: tuple[list[torch.Tensor], tuple] = ((), ())  # inputs and outputs it was recorded on
 
     @classmethod
     def record(cls, compiled: Callable, args: list[torch.Tensor]) -> tuple[Program, tuple]:
@@ -374,16 +379,27 @@ class Program:
                     code += [0, len(fixed), 0]
                     fixed.append(a.data_ptr())
                     keep.append(a)
-        return cls(np.array(code, dtype=np.int64), np.array(fixed, dtype=np.int64), keep), outputs
+        program = cls(np.array(code, dtype=np.int64), np.array(fixed, dtype=np.int64), keep)
+        program.example = (list(args), outputs)
+        return program, outputs
 
-    def run(self, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> None:
-        """One run from C: ``outputs`` must be new tensors shaped like the graph's outputs."""
+    def run(self, inputs: list[torch.Tensor], outputs: list[torch.Tensor], times: int = 1) -> None:
+        """A run from C (``times`` runs, for a benchmark): ``outputs`` must be new tensors
+        shaped like the graph's outputs."""
         pointers = [
             np.array([t.data_ptr() for t in ts], dtype=np.int64) for ts in (inputs, outputs)
         ]
-        _library().asp_run_program(
-            self.code.ctypes.data, self.fixed.ctypes.data, *(p.ctypes.data for p in pointers)
-        )
+        code, fixed = self.code.ctypes.data, self.fixed.ctypes.data
+        _library().asp_run_program(code, fixed, *(p.ctypes.data for p in pointers), times)
+
+    def cost(self, times: int = 20000) -> float:
+        """Microseconds per run from C, on the inputs it was recorded on (a benchmark)."""
+        inputs, outputs = self.example
+        out = [torch.empty_like(o) for o in outputs]
+        self.run(inputs, out, times // 10)  # warm caches
+        start = time.perf_counter()
+        self.run(inputs, out, times)
+        return (time.perf_counter() - start) / times * 1e6
 
 
 def _address(kernel: Callable) -> int:

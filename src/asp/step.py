@@ -12,6 +12,7 @@ Without compilation the same code runs eagerly (slower, same numbers to rounding
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -193,6 +194,28 @@ def _remove_broken_kernel(err: Exception) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _compiling(graph: str):
+    """Held while this process compiles ``graph``: another process that needs the same graph
+    waits, then loads it from Inductor's cache instead of compiling it a second time (the first
+    jobs of a run start together and need the same graphs). A lock file per graph in Inductor's
+    cache folder; the lock goes with its process, however that ends."""
+    try:
+        import fcntl
+
+        from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+        folder = Path(cache_dir()) / "asp_locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / hashlib.sha256(graph.encode()).hexdigest()[:24], "a")  # noqa: SIM115
+    except (ImportError, OSError):  # no locks here (another OS, a read-only cache): compile
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 class Stepper:
     """The compiled (or eager) step and validation metric for one network and a fixed tuple of
     penalties; every other quantity is a per-fit tensor argument."""
@@ -219,7 +242,11 @@ class Stepper:
         if key not in self._compiled:
             start = time.perf_counter()
             try:
-                self._compiled[key] = _inductor(fn, args)
+                # what names the graph across processes (a lock's key: a coarser one only waits)
+                graph = (type(self.network).__name__, self.network.arch, self.adam, key)
+                names = tuple(p.name for p in self.penalties)
+                with _compiling(repr((graph, names))):
+                    self._compiled[key] = _inductor(fn, args)
             except Exception as err:  # an unusual torch build: the same graph through Dynamo
                 log.warning("direct Inductor compilation failed (%s); using torch.compile", err)
                 self._compiled[key] = torch.compile(fn, dynamic=False)
