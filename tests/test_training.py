@@ -121,7 +121,9 @@ def test_sub_batches_change_nothing(case1, arch, monkeypatch, compiled, dtype):
     """Epochs run on sub-batches: of one fit per leader while MSE and MAE twins (the same
     method and lambda on one replicate) both train, and of 10 fits once at most a quarter are
     to be stepped. Every fit's result is bit for bit what the whole batch of 40 gives, also
-    compiled in float32, where a fit's place among the kernels' vector lanes differs."""
+    compiled in float32, where a fit's place among the kernels' vector lanes differs. (The
+    Python epochs: the native rounds have no sub-batches.)"""
+    monkeypatch.setenv("ASP_NATIVE", "0")
     n_reps = 10
     reps = replicates(case1, 200, n_reps)
     s0 = TrainSettings(batch_size=32, max_epochs=60, patience=2, compile=compiled)

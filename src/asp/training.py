@@ -603,7 +603,8 @@ class Trainer:
         return out
 
     def report_native(self, fraction: float, what: str = "") -> None:
-        """The job's progress between blocks of native rounds (asp.progress), when due."""
+        """The job's progress between blocks of native rounds (asp.progress), when due: the
+        fits still training (the driver updates ``active`` as it goes)."""
         if progress.due():
             progress.report(fraction, f"{int(self.active.sum())}/{self.n_fits} fits training{what}")
 
