@@ -291,37 +291,41 @@ def test_a_twins_epochs_are_charged_at_the_batchs_rate():
 
 
 def test_native_rounds_equal_python_epochs(monkeypatch):
-    """The native rounds (asp.native) against the Python epochs, every registered method (so
-    every network family, both stages, the matched-budget control, twins) and both metrics,
-    compiled float32 on 3 replicates of 3 tasks (the validation sums tasks in torch's order):
-    every row, curve and weight bit for bit."""
+    """The native rounds (asp.native) against the Python epochs: every registered method (so
+    every network family, both stages and the matched-budget control) at both metrics in one
+    job (so MSE and MAE twins), compiled float32 on 3 replicates of 3 tasks (the validation sums
+    tasks in torch's order): every row (epochs, t*, validation and test metrics), curve and
+    weight bit for bit."""
     from asp.jobs import methods_job, run_both
     from asp.methods import METHODS
+    from asp.methods import cell as job_cell
 
     case = SimulationCase.from_config("case2", CASE2)
     reps = replicates(case, 150, 3, n_inputs=4, n_tasks=3)
     values = {"lambda": 0.01, "lambda_star": 0.005, "theta": 0.34}
     stage0 = {"batch_size": 16, "max_epochs": 40, "patience": 3, "compile": True}
     rounds = {"batch_size": 16, "max_epochs": 12, "patience": 2, "compile": True}
-    results = {}
-    engines = {}
-    original = training.Trainer.run_round
+    job = methods_job(reps, list(METHODS), values, stage0, rounds, rbf_centres=[6])
+    job["cells"] += [job_cell("mae", c["method"], values) for c in job["cells"]]
+    results, calls, followers = {}, {}, []
+    run_round, find_twins = training.Trainer.run_round, training.twins
 
     def counted(self, *args, **kwargs):
-        engines[mode] = engines.get(mode, 0) + 1
-        return original(self, *args, **kwargs)
+        calls[mode] = calls.get(mode, 0) + 1
+        return run_round(self, *args, **kwargs)
+
+    def recorded(*args):
+        leaders = find_twins(*args)
+        followers.append(sum(b != a for b, a in enumerate(leaders)))
+        return leaders
 
     monkeypatch.setattr(training.Trainer, "run_round", counted)
+    monkeypatch.setattr(training, "twins", recorded)
     for mode in ("1", "0"):
         monkeypatch.setenv("ASP_NATIVE", mode)
-        out = []
-        for metric in ("mse", "mae"):
-            job = methods_job(
-                reps, list(METHODS), values, stage0, rounds, metric=metric, rbf_centres=[6]
-            )
-            out += run_both(job, reps)
-        results[mode] = out
-    assert engines.get("1", 0) >= 2 * len(METHODS) // 3 and "0" not in engines
+        results[mode] = run_both(job, reps)
+    assert calls.get("1", 0) >= len(METHODS) // 2 and "0" not in calls
+    assert max(followers) >= 3  # twins trained (one replicate's MSE and MAE fits of a method)
     for a, b in zip(results["1"], results["0"], strict=True):
         assert a.cell == b.cell
         columns = [c for c in a.rows.columns if "seconds" not in c]
@@ -331,3 +335,60 @@ def test_native_rounds_equal_python_epochs(monkeypatch):
             np.testing.assert_array_equal(a.curves[key], b.curves[key])
         for p, q in zip(a.params, b.params, strict=True):
             assert torch.equal(p, q)
+
+
+def test_native_rounds_step_aside_with_the_reason(case1, arch, monkeypatch, caplog):
+    """Where the native rounds cannot serve (here: the recorded kernels fail their check), the
+    same training runs in Python epochs, says why in the log, and gives the same numbers."""
+    from asp import native
+
+    reps = replicates(case1, 120, 2)
+    s0 = TrainSettings(batch_size=16, max_epochs=8, patience=2, compile=True)
+    batch = Batch(reps, [0, 1, 0, 1], arch, CPU, torch.float32)
+
+    def stage0():
+        return train_stage0(batch, ["ffn", "ffn", "soft", "soft"], [0.0, 0.0, 0.01, 0.01], s0)
+
+    native_run = stage0()
+    training._PROGRAMS.clear()
+    training._note_python_epochs.cache_clear()
+
+    def refused(*args):
+        raise native.Unsupported("the recorded kernels, run from C, gave other numbers")
+
+    monkeypatch.setattr(native, "checked", refused)
+    with caplog.at_level("INFO", logger="asp"):
+        python_run = stage0()
+    assert "training in Python epochs, not the native rounds: the recorded kernels" in caplog.text
+    training._PROGRAMS.clear()
+    for p, q in zip(native_run.params, python_run.params, strict=True):
+        assert torch.equal(p, q)
+    assert torch.equal(native_run.epochs, python_run.epochs)
+    np.testing.assert_array_equal(native_run.curves["val"], python_run.curves["val"])
+
+
+def test_a_graph_with_other_calls_is_not_recorded():
+    """A compiled graph whose module calls more than Inductor's C++ kernels (here an extern
+    matrix product) is refused, not half driven from C."""
+    from asp import native
+    from asp.step import _inductor
+
+    a, b = torch.rand(64, 64), torch.rand(64, 64)
+    compiled = _inductor(lambda x, y: ((x @ y).sin(),), (a, b))
+    with pytest.raises(native.Unsupported, match="does more than its kernels"):
+        native.Program.record(compiled, [a, b])
+
+
+def test_taken_streams_must_restart_before_drawing_again():
+    """``BatchSampler.take`` hands the fits' generators to a caller that draws itself, grouped
+    by stream; the sampler then refuses those fits until they are restarted."""
+    seeds = [np.random.SeedSequence(1), np.random.SeedSequence(1), np.random.SeedSequence(2)]
+    sampler = BatchSampler(seeds, 10)
+    streams = sampler.take([0, 1, 2])
+    assert [fits for _, fits in streams] == [[0, 1], [2]]
+    first = streams[0][0].permutation(10)
+    np.testing.assert_array_equal(first, np.random.default_rng(seeds[0]).permutation(10))
+    with pytest.raises(ValueError, match="restart it first"):
+        sampler.next_epoch()
+    sampler.restart([0, 1, 2], seeds)
+    np.testing.assert_array_equal(sampler.next_epoch()[0], first)

@@ -112,7 +112,8 @@ class Batch:
 
     def sampler(self, stage: int) -> BatchSampler:
         """Mini-batch orders of stage 0 (``stage=0``) or adaptive round ``stage``."""
-        seeds = [stage_seed(self.replicates[i].seeds["batches"], stage) for i in self.fit_replicate]
+        per_rep = [stage_seed(r.seeds["batches"], stage) for r in self.replicates]
+        seeds = [per_rep[i] for i in self.fit_replicate]
         return BatchSampler(seeds, self.replicates[0].data.x_train.shape[0])
 
     @property

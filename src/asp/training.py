@@ -460,6 +460,9 @@ class Trainer:
                 self._native = _native_programs(self, coefs, masks)
             except native.Unsupported as err:
                 reason = str(err)
+            except Exception as err:  # the driver's build or a torch internal: not fatal
+                log.warning("the native rounds failed to start (%r)", err)
+                reason = f"{type(err).__name__}: {err}"
         if reason:
             _note_python_epochs(reason)
         return self._native is not None
