@@ -168,6 +168,16 @@ def _wait_gone(pid_file: Path, seconds: float = 20) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
+# Status checks 2 s after submission and every 2 s (Snakemake's defaults, 40 s and 10 s, suit
+# a real cluster's queue, not a test's jobs of a few seconds).
+QUICK_STATUS = (
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--seconds-between-status-checks",
+    "2",
+)
+
+
 def _snakemake(cwd: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", *args],
@@ -189,8 +199,7 @@ def slurm_run(slurm, tmp_path_factory):
         cwd,
         slurm,
         "--slurm-keep-successful-logs",
-        "--slurm-init-seconds-before-status-checks",
-        "2",
+        *QUICK_STATUS,
         "--verbose",
     )
     return cwd, out, time.monotonic() - start
@@ -237,7 +246,9 @@ def test_a_cuda_config_asks_slurm_for_a_gpu(slurm, slurm_run):
     cwd, _, _ = slurm_run
     (cwd / "config/cuda.yaml").write_text("device: cuda\n")  # an overlay of one key
     target = "results/fits/case1/N200/mse/ffn/block0.parquet"
-    out = _snakemake(cwd, slurm, "--configfile", "config/cuda.yaml", "--verbose", target)
+    out = _snakemake(
+        cwd, slurm, "--configfile", "config/cuda.yaml", *QUICK_STATUS, "--verbose", target
+    )
     text = out.stdout + out.stderr
     assert out.returncode != 0
     calls = re.findall(r"sbatch call: (sbatch .*)", text)

@@ -442,6 +442,15 @@ def disabled_reason(device: torch.device, dtype: torch.dtype, n_tasks: int, comp
     return ""
 
 
+_DTYPES = {
+    **dict.fromkeys(["best_val", "se", "ae", "curve", "rows_buf", "train_base"], "float32"),
+    **dict.fromkeys(["val_base", "val_weight", "row_weight", "best_base"], "float32"),
+    **dict.fromkeys(["best_epoch", "since_best", "epochs", "max_epochs", "patience"], "int64"),
+    **dict.fromkeys(["stepped", "curve_len", "perm", "group_start", "members"], "int64"),
+    **dict.fromkeys(["active", "diverged", "use_mae", "finite", "active_true"], "bool"),
+}
+
+
 class Job:
     """The driver's view of one trainer: the addresses of its tensors and the scratch the
     rounds need. Built per call (the trainer's tensors are replaced between rounds)."""
@@ -450,6 +459,10 @@ class Job:
         missing = set(_FIELDS) - set(fields)
         if missing:
             raise ValueError(f"native job without {sorted(missing)}")
+        for name, dtype in _DTYPES.items():  # what the driver reads them as
+            found = getattr(fields[name], "dtype", None)
+            if str(found).removeprefix("torch.") != dtype:
+                raise ValueError(f"native job: {name} is {found}, the driver reads {dtype}")
         self._keep = [v for v in fields.values() if not isinstance(v, int)]
         self.array = np.array([_as_address(fields[name]) for name in _FIELDS], dtype=np.int64)
 
