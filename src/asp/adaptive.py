@@ -136,7 +136,8 @@ def run_rounds(
         _Group.start(name, prune, penalty_of_fit, prunes, network, soft.params, thetas)
         for name, prune in dict.fromkeys(zip(penalty_of_fit, prunes, strict=True))
     ]
-    sampler = BatchSampler([stage_seed(s, 1) for s in batch_seeds], data.x_train.shape[1])
+    firsts = {id(s): stage_seed(s, 1) for s in batch_seeds}  # fits of a replicate share one
+    sampler = BatchSampler([firsts[id(s)] for s in batch_seeds], data.x_train.shape[1])
     trainer = Trainer(
         data,
         network,

@@ -123,7 +123,9 @@ class BatchSampler:
         made: dict[tuple, list] = {}
         for b, seed in zip(fits, seeds, strict=True):
             key = (seed.entropy, tuple(seed.spawn_key))
-            self._streams[b] = made.setdefault(key, [np.random.default_rng(seed), 0])
+            if key not in made:  # a generator per stream, not per fit (20 us each)
+                made[key] = [np.random.default_rng(seed), 0]
+            self._streams[b] = made[key]
             self._drawn[b] = 0
 
     def next_epoch(self, fits: np.ndarray | None = None) -> np.ndarray:
