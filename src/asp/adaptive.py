@@ -25,7 +25,7 @@ from asp.training import (
     TrainOutcome,
     TrainSettings,
     flat_masks,
-    stage_seed,
+    stage_seeds,
 )
 
 
@@ -136,8 +136,8 @@ def run_rounds(
         _Group.start(name, prune, penalty_of_fit, prunes, network, soft.params, thetas)
         for name, prune in dict.fromkeys(zip(penalty_of_fit, prunes, strict=True))
     ]
-    firsts = {id(s): stage_seed(s, 1) for s in batch_seeds}  # fits of a replicate share one
-    sampler = BatchSampler([firsts[id(s)] for s in batch_seeds], data.x_train.shape[1])
+    first = stage_seeds(batch_seeds, [1] * n_fits)
+    sampler = BatchSampler(first, data.x_train.shape[1])
     trainer = Trainer(
         data,
         network,
@@ -180,13 +180,8 @@ def run_rounds(
         step_masks = [flat_masks(g.masks).to(dtype) for g in groups]
         starting = torch.nonzero(fits).flatten().tolist()
         rounds_now = current.tolist()
-        # one SeedSequence per replicate's stream and round (fits of a replicate share it)
-        seeds: dict[tuple[int, int], np.random.SeedSequence] = {}
-        for b in starting:
-            key = (id(batch_seeds[b]), rounds_now[b])
-            if key not in seeds:
-                seeds[key] = stage_seed(batch_seeds[b], rounds_now[b])
-        sampler.restart(starting, [seeds[id(batch_seeds[b]), rounds_now[b]] for b in starting])
+        seeds = stage_seeds([batch_seeds[b] for b in starting], [rounds_now[b] for b in starting])
+        sampler.restart(starting, seeds)
         idx = (current - 1).clamp(0, budget_t.shape[1] - 1).unsqueeze(1)
         trainer.start(fits, budget_t.gather(1, idx).squeeze(1))  # -1: patience decides
 
@@ -211,8 +206,12 @@ def run_rounds(
             begin(following)
 
     begin((rounds >= 1) & ~diverged)
+    total = max(1, int(rounds.sum()))  # the job's progress: rounds begun of all rounds
+
+    def median_round() -> str:
+        return f", median round {float(current.float().median()):.0f}"
+
     if trainer.native_ready(step_coefs, step_masks):
-        total = max(1, int(rounds.sum()))
         while bool(trainer.active.any()):
             # rounds begun, less the ones now running, plus their share done
             before, running = float(current.sum()), int(trainer.active.sum())
@@ -220,22 +219,18 @@ def run_rounds(
                 step_coefs,
                 step_masks,
                 lambda done, before=before, running=running: trainer.report_native(
-                    (before - running + done * running) / total,
-                    f", median round {float(current.float().median()):.0f}",
+                    (before - running + done * running) / total, median_round()
                 ),
             )
             finish(ended)
-    epoch = 0
-    while bool(trainer.active.any()):
-        ended = trainer.epoch(step_coefs, step_masks)
-        epoch += 1
-        if bool(ended.any()):
-            finish(ended)
-        trainer.log_progress(
-            epoch,
-            lambda: f", median round {float(current.float().median()):.0f}",
-            lambda: float(current.sum()) / max(1, int(rounds.sum())),  # rounds started
-        )
+    else:
+        epoch = 0
+        while bool(trainer.active.any()):
+            ended = trainer.epoch(step_coefs, step_masks)
+            epoch += 1
+            if bool(ended.any()):
+                finish(ended)
+            trainer.log_progress(epoch, median_round, lambda: float(current.sum()) / total)
 
     return AdaptiveOutcome(
         params=network.to_list(sel_theta),

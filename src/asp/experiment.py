@@ -27,7 +27,7 @@ from asp.training import (
     PenaltyTerm,
     TrainOutcome,
     TrainSettings,
-    stage_seed,
+    stage_seeds,
     train,
 )
 
@@ -112,8 +112,7 @@ class Batch:
 
     def sampler(self, stage: int) -> BatchSampler:
         """Mini-batch orders of stage 0 (``stage=0``) or adaptive round ``stage``."""
-        per_rep = [stage_seed(r.seeds["batches"], stage) for r in self.replicates]
-        seeds = [per_rep[i] for i in self.fit_replicate]
+        seeds = stage_seeds(self.batch_seeds, [stage] * len(self.fit_replicate))
         return BatchSampler(seeds, self.replicates[0].data.x_train.shape[0])
 
     @property

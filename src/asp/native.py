@@ -8,8 +8,9 @@ costs about 1 us. Here the step and the validation metric are compiled for one f
 a small C driver calls those kernels directly, fit after fit, epoch after epoch:
 
 - the shuffle: numpy's ``Generator.permutation`` (a Fisher-Yates whose bounded draws are
-  numpy's masked rejection on ``next_uint32``), on a copy of the fit's own PCG64 stream through
-  numpy's C interface, so every permutation is numpy's;
+  numpy's masked rejection on ``next_uint32``), drawn from the fit's own PCG64 stream through
+  numpy's C interface (``BatchSampler.take``), once per stream and epoch, so every permutation
+  is numpy's;
 - the gather of the mini-batches into the step's layout (padding rows 0, weight 0);
 - the steps, then the validation chunks summed in torch's order (chunk after chunk, then the
   tasks left to right, which is torch's order for up to 4 tasks);
@@ -21,8 +22,8 @@ other fits of its batch (``asp.step``). The kernels' argument layout is recorded
 Python call of the compiled graph, and checked at once: the recorded program runs once from C
 on the same inputs and must give the same bits. Where anything differs or is not supported
 (CUDA, eager steps, float64, more than 4 tasks, a graph with calls other than Inductor's C++
-kernels, a torch without these internals), ``available`` says why and the trainer runs its
-Python epochs instead.
+kernels, a torch without these internals), ``Trainer.native_ready`` logs why and the trainer
+runs its Python epochs instead.
 
 The driver is C (compiled as C++), built once per machine by Inductor's own C++ cache (keyed
 by its source and the compiler), so a first run compiles it in seconds and later runs load it.
@@ -51,7 +52,7 @@ _MAX_ARGS = 128  # kernel arguments the driver can pass
 # The job's fields, in order: the C source gets one index per name (one list, both sides).
 _FIELDS = (
     "step_prog step_fixed val_prog val_fixed n_terms term_base term_stride active_true "
-    "term_scratch state_base state_stride state_bytes traj traj_group traj_offset max_groups "
+    "term_scratch state_base state_stride traj traj_group traj_offset max_groups "
     "d n_train bs n_steps train_base train_stride row_weight rows_buf perm "
     "n_chunks chunk_rows val_base val_fit_stride val_chunk_stride val_weight n_tasks "
     "se ae finite best_base best_val best_epoch since_best epochs max_epochs patience "
@@ -62,6 +63,7 @@ _FIELDS = (
 
 def _source() -> str:
     fields = "\n".join(f"#define F_{name} {i}" for i, name in enumerate(_FIELDS))
+    fields += f"\n#define MAX_ARGS {_MAX_ARGS}"
     cases = "\n".join(
         f"    case {n}: ((void (*)({', '.join(['char *'] * n)}))fn)"
         f"({', '.join(f'a[{i}]' for i in range(n))}); break;"
@@ -99,7 +101,7 @@ static void call_kernel(void *fn, int64_t n, char **a) {
 /* A program: [n_calls, then per call: kernel, n_args, then per argument: kind, index, offset]
    kind 0: fixed[index]; 1: inputs[index]; 2: outputs[index]; offset in bytes. */
 static void run(const int64_t *prog, char *const *fixed, char *const *in, char *const *out) {
-  char *a[128];
+  char *a[MAX_ARGS];
   int64_t n_calls = prog[0], k = 1;
   for (int64_t c = 0; c < n_calls; c++) {
     void *fn = (void *)(intptr_t)prog[k];
@@ -138,11 +140,10 @@ static void permutation(bitgen_t *g, int64_t *perm, int64_t n) {
 
 static void end_member(const int64_t *J, int64_t b, char *const *cur) {
   char **base = P(char **, state_base);
-  const int64_t *stride = P(const int64_t *, state_stride);
-  const int64_t *bytes = P(const int64_t *, state_bytes);
+  const int64_t *stride = P(const int64_t *, state_stride); /* a fit's bytes, contiguous */
   /* a round ends at its best weights; Adam's state is the trajectory's */
-  memcpy(base[0] + b * stride[0], P(char *, best_base) + b * stride[0], bytes[0]);
-  for (int s = 1; s < 4; s++) memcpy(base[s] + b * stride[s], cur[s], bytes[s]);
+  memcpy(base[0] + b * stride[0], P(char *, best_base) + b * stride[0], stride[0]);
+  for (int s = 1; s < 4; s++) memcpy(base[s] + b * stride[s], cur[s], stride[s]);
 }
 
 typedef struct {
@@ -155,7 +156,6 @@ typedef struct {
 extern "C" int64_t asp_run_streams(const int64_t *J, int64_t s0, int64_t s1) {
   char **state_base = P(char **, state_base);
   const int64_t *state_stride = P(const int64_t *, state_stride);
-  const int64_t *state_bytes = P(const int64_t *, state_bytes);
   char **term_base = P(char **, term_base), **term_scratch = P(char **, term_scratch);
   const int64_t *term_stride = P(const int64_t *, term_stride);
   const int64_t n_terms = I(n_terms), d = I(d), n = I(n_train), bs = I(bs), n_steps = I(n_steps);
@@ -178,7 +178,7 @@ extern "C" int64_t asp_run_streams(const int64_t *J, int64_t s0, int64_t s1) {
   char *traj = P(char *, traj);
   void **bitgen = P(void **, bitgen);
   char *best_base = P(char *, best_base);
-  char *in[128], *out[4], *val_in[3], *val_out[3] = {(char *)se, (char *)ae, (char *)finite};
+  char *in[MAX_ARGS], *out[4], *val_in[3], *val_out[3] = {(char *)se, (char *)ae, (char *)finite};
   trajectory_t *tr = (trajectory_t *)malloc(sizeof(trajectory_t) * I(max_groups));
 
   in[4] = P(char *, active_true);
@@ -193,7 +193,7 @@ extern "C" int64_t asp_run_streams(const int64_t *J, int64_t s0, int64_t s1) {
       for (int k = 0; k < 4; k++) {
         t->cur[k] = base + traj_offset[k];
         t->nxt[k] = base + traj_offset[4 + k];
-        memcpy(t->cur[k], state_base[k] + lead * state_stride[k], state_bytes[k]);
+        memcpy(t->cur[k], state_base[k] + lead * state_stride[k], state_stride[k]);
       }
       t->running = group_start[g + 1] - group_start[g];
       running += t->running;
@@ -259,7 +259,7 @@ extern "C" int64_t asp_run_streams(const int64_t *J, int64_t s0, int64_t s1) {
           }
           if (improved) {
             best_epoch[b] = epochs[b];
-            memcpy(best_base + b * state_stride[0], t->cur[0], state_bytes[0]);
+            memcpy(best_base + b * state_stride[0], t->cur[0], state_stride[0]);
           }
           since_best[b] = improved ? 0 : since_best[b] + 1;
           if (bad || since_best[b] >= patience[b] || epochs[b] >= max_epochs[b]) {

@@ -169,6 +169,21 @@ def stage_seed(seq: np.random.SeedSequence, stage: int) -> np.random.SeedSequenc
     return np.random.SeedSequence(entropy=seq.entropy, spawn_key=(*seq.spawn_key, stage))
 
 
+def stage_seeds(
+    seqs: list[np.random.SeedSequence], stages: list[int]
+) -> list[np.random.SeedSequence]:
+    """``stage_seed`` of each fit's stream at its stage, made once per distinct stream and stage
+    (the fits of a replicate share one; a SeedSequence costs about 10 us)."""
+    made: dict[tuple, np.random.SeedSequence] = {}
+    out = []
+    for seq, stage in zip(seqs, stages, strict=True):
+        key = (seq.entropy, tuple(seq.spawn_key), stage)
+        if key not in made:
+            made[key] = stage_seed(seq, stage)
+        out.append(made[key])
+    return out
+
+
 @dataclass
 class PenaltyTerm:
     """``coef[b] * penalty(W_b)`` over terms whose mask is 1; coef 0 switches it off for fit b."""
@@ -213,6 +228,11 @@ class TrainOutcome:
 
 
 _STEPPERS: dict[tuple, Stepper] = {}
+# The trainer's tensors the native driver writes into (Trainer.run_round).
+_DRIVEN = (
+    *("theta", "m", "v", "t", "best", "best_val", "best_epoch", "since_best", "epochs"),
+    *("max_epochs", "patience", "stepped", "active", "diverged"),
+)
 COMPACT_MIN_FITS = 32  # below this a sub-batch for the tail does not pay its compilation
 
 
@@ -481,32 +501,18 @@ class Trainer:
         round ended (bool (B,)); ``report(fraction)`` is called between blocks of fits."""
         step, val = self._native
         # Private copies: the driver writes into them (the caller's tensors stay as given).
-        for name in (
-            "theta",
-            "m",
-            "v",
-            "t",
-            "best",
-            "best_val",
-            "best_epoch",
-            "since_best",
-            "epochs",
-            "max_epochs",
-            "patience",
-            "stepped",
-            "active",
-            "diverged",
-        ):
-            setattr(self, name, getattr(self, name).clone().contiguous())
+        for name in _DRIVEN:
+            setattr(self, name, getattr(self, name).clone(memory_format=torch.contiguous_format))
         started = self.active.clone()
         active, lead = started.tolist(), self.leader.tolist()
+        training = [b for b, on in enumerate(active) if on]
         # one trajectory per leader and its followers, the groups of one stream together
         groups: dict[int, list[int]] = {}
-        for b in np.flatnonzero(active).tolist():
+        for b in training:
             groups.setdefault(lead[b] if active[lead[b]] else b, []).append(b)
         streams = [
             (generator, [b for b in fits if b in groups])
-            for generator, fits in self.sampler.take(np.flatnonzero(active).tolist())
+            for generator, fits in self.sampler.take(training)
         ]
         members = [groups[key] for _, keys in streams for key in keys]
         cap = int(self.max_epochs[started].max()) if members else 0
@@ -536,7 +542,6 @@ class Trainer:
                 "active_true": self._true,
                 "state_base": native.pointers([s.data_ptr() for s in state]),
                 "state_stride": native.pointers(per_fit),
-                "state_bytes": native.pointers(per_fit),
                 "traj": traj,
                 "traj_group": sum(slots),
                 "traj_offset": np.cumsum([0, *slots[:-1]], dtype=np.int64),
@@ -555,8 +560,8 @@ class Trainer:
                 "n_chunks": self.val_chunks.shape[0],
                 "chunk_rows": self.val_chunks.shape[3],
                 "val_base": self.val_chunks,
-                "val_fit_stride": self.val_chunks[0, 0].numel() * 4,
-                "val_chunk_stride": self.val_chunks[0].numel() * 4,
+                "val_fit_stride": self.val_chunks[0, 0].numel() * self.val_chunks.element_size(),
+                "val_chunk_stride": self.val_chunks[0].numel() * self.val_chunks.element_size(),
                 "val_weight": self.val_weight,
                 "n_tasks": n_tasks,
                 "se": torch.empty(n_tasks),
@@ -769,11 +774,12 @@ def train(
     trainer.start(torch.ones_like(trainer.active))
     if trainer.native_ready(coefs, masks):
         trainer.run_round(coefs, masks, lambda done: trainer.report_native(done))
-    epoch = 0
-    while bool(trainer.active.any()):
-        trainer.epoch(coefs, masks)
-        epoch += 1
-        trainer.log_progress(epoch)
+    else:
+        epoch = 0
+        while bool(trainer.active.any()):
+            trainer.epoch(coefs, masks)
+            epoch += 1
+            trainer.log_progress(epoch)
     return TrainOutcome(
         network.to_list(trainer.best),
         trainer.best_val,
