@@ -19,8 +19,7 @@ include: "workflow/rules/tune.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
-include: "workflow/rules/bayesopt.smk"
-include: "workflow/rules/cll_images.smk"
+include: "workflow/rules/steps.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -1,7 +1,8 @@
 """Where a workflow run's time went, from Snakemake's benchmark files (benchmarks/**.tsv).
 
 Prints, as Markdown: jobs, summed wall seconds, the longest job and peak memory per rule; the
-training jobs' seconds by sample size N; and the Bayesian-optimisation jobs' per surrogate.
+training jobs' seconds by sample size N; and the seconds of each job of a study's steps (the
+Bayesian optimisation's per surrogate, the image study's per data set and model).
 With ``--slurm``, prints instead the SLURM profile's resources from those measurements
 (profiles/slurm/config.yaml): per rule a runtime of 3 x its longest job (at least 5 min) and
 2 x its peak memory (at least 1 GB).
@@ -34,13 +35,9 @@ PATTERNS = [
     (r"(?P<study>[a-z_]+)/simulate_.*\.tsv", "simulate_{study}"),
     (r"(?P<study>[a-z_]+)/floor_.*\.tsv", "floor_{study}"),
     (r"floor/.*\.tsv", "floor"),
-    # the Bayesian-optimisation runs: a file per surrogate (every pair), or, before, a folder
-    # per test-function pair with a file per surrogate
-    (r"bayesopt/(?P<surrogate>\w+)\.tsv", "bayesopt_run"),
-    (r"bayesopt/[a-z]+\+[a-z]+/(?P<surrogate>\w+)\.tsv", "bayesopt_run"),
-    # the CLL paper's image study: a folder per overlay data set, its data and one job per model
-    (r"cll_images/multi_\w+/data\.tsv", "overlay_data"),
-    (r"cll_images/multi_\w+/(?P<model>\w+)\.tsv", "lenet_run"),
+    # a step of a study with steps of its own (asp.steps.Step.tag): a folder per study, then
+    # per step (named for its study, or fig_<study>), a file per job named by its wildcards
+    (r"(?P<study>[a-z_]+)/(?P<step>(?:fig_)?(?P=study)\w*)(?:/(?P<job>[^/]+))?\.tsv", "{step}"),
     (r"tune/.*\.tsv", "tune"),
     (r"simulate/.*\.tsv", "simulate"),
     (r"ingest/.*\.tsv", "ingest"),
@@ -63,7 +60,7 @@ def read(folder: Path) -> pd.DataFrame:
             row = {"rule": rule, "dataset": None, "n": None, "s": b["s"], "rss": b["max_rss"]}
             if m.groupdict():
                 row["rule"] = rule.format(**m.groupdict())
-                row["dataset"] = m.groupdict().get("surrogate")
+                row["dataset"] = m.groupdict().get("job")
             elif m.groups():
                 stage, dataset, n = m.groups()
                 name = f"{rule}_{stage}" if rule else f"{stage}_relatedness"
@@ -123,11 +120,11 @@ def main() -> None:
         order = sorted(by_n.index, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
         print()
         print(by_n.loc[order].round(1).to_markdown())
-    bo = df[df["rule"] == "bayesopt_run"]
-    if len(bo):
-        per = bo.groupby("dataset")["s"].agg(jobs="size", seconds="sum", longest="max")
+    steps = df[df["dataset"].notna() & ~df["rule"].str.startswith("train")]
+    for rule, jobs in steps.groupby("rule"):
+        per = jobs.groupby("dataset")["s"].agg(jobs="size", seconds="sum", longest="max")
         print()
-        print(per.rename_axis("surrogate").round(1).to_markdown())
+        print(per.rename_axis(f"{rule}: job").round(1).to_markdown())
 
 
 if __name__ == "__main__":

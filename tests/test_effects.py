@@ -6,6 +6,7 @@ import pytest
 from test_tables import PAPER, four_methods
 
 from asp import tables
+from asp.all_studies import STUDIES
 from asp.effects import at_a_glance, claim_effects, cll_glance, is_papers
 from asp.plots import forest
 
@@ -155,7 +156,8 @@ def test_the_cll_papers_claims_at_a_glance():
             for k, d in enumerate([-0.3, -0.2, 0.0, 0.05, 0.2, -0.15, 0.01])
         ]
     )
-    glance = cll_glance({"cll_rbf": rbf, "cll_images": images, "bayesopt": bo})
+    glances = {k: STUDIES[k].glance for k in ("cll_rbf", "bayesopt", "cll_images")}
+    glance = cll_glance({"cll_rbf": rbf, "cll_images": images, "bayesopt": bo}, glances)
     sentences = {g["claim"]: g for g in glance}
     assert list(sentences) == [
         "multi_rbf_cll < multi_rbf",

@@ -174,9 +174,15 @@ def test_report_inputs(plan):
         "results/figures/fig_budget.png",
         "results/figures/fig_relatedness.png",
         "results/figures/fig_cll_rbf.png",
+        "results/figures/fig_bayesopt.png",
+        "results/figures/fig_cll_images.png",
     ]
     assert inputs["tuned"] == [] and inputs["case_studies"][0] == "results/data/air/Nall.json"
-    assert [s["id"] for s in plan.report_studies()] == ["budget", "relatedness", "cll_rbf"]
+    ids = ["budget", "relatedness", "cll_rbf", "bayesopt", "cll_images"]
+    assert [s["id"] for s in plan.report_studies()] == ids
+    # the studies with steps of their own: their tables, and the paper file their findings read
+    assert inputs["tables"][-2:] == ["results/tables/bayesopt.csv", "results/tables/cll_images.csv"]
+    assert inputs["papers"] == ["data/paper/cll_paper_tables.csv"]
 
 
 def test_a_config_without_studies_plans_none():
@@ -185,8 +191,11 @@ def test_a_config_without_studies_plans_none():
         cfg["relatedness"]["rhos"] = []
         cfg["cll_rbf"]["ps"] = []
         cfg["case_studies"]["sets"] = {}
+        cfg["bayesopt"]["pairs"] = []
+        cfg["cll_images"]["datasets"] = []
 
     plan = Plan(validated("config.yaml", off))
+    assert plan.steps == [] and plan.not_run == []
     assert [r.name for r in plan.training_rules] == ["train", "train_focus"]
     assert rule(plan, "train").methods == ("ffn", "soft", "adaptive", "soft_extended")
     assert [t.id for t in plan.tables] == [f"table{k}" for k in range(1, 8)]
@@ -221,8 +230,9 @@ def test_a_case_study_without_its_file_is_left_out_of_the_report_only():
     plan = Plan(cfg, exists=lambda path: path.endswith("student_performance_exams.csv"))
     assert list(plan.missing) == ["air"] and plan.present[-1] == "student"
     air = plan.missing["air"]
-    assert air["file"] == "nanjing_air_daily.csv" and len(air["sha256"]) == 64
-    assert air["searched"] == ["data/raw", "../shared/data"] and "aqistudy" in air["obtain"]
+    assert air.files == ("nanjing_air_daily.csv",) and len(air.sha256[0]) == 64
+    assert air.searched == ("data/raw", "../shared/data") and "aqistudy" in air.obtain
+    assert plan.not_run[0] == air
     # its rules stay (their targets refuse, naming the file); the report goes without them
     ids = [t.id for t in plan.tables]
     assert "table8" in ids and "table9" in ids
@@ -303,7 +313,7 @@ def test_a_data_set_of_ones_own_gets_the_case_study_layout_and_tuned_values():
     assert plan.tuning_figure_datasets == ["farm"]
     assert "results/data/farm/Nall.json" in inputs["case_studies"]
     missing = plan.missing_data("farm")
-    assert missing["sha256"] == "ab" * 32 and missing["obtain"] == "the farm's records"
+    assert missing.sha256 == ("ab" * 32,) and missing.obtain.endswith("from the farm's records")
 
 
 def test_the_tune_job_of_a_paper_data_set_is_unchanged_by_the_ranges():

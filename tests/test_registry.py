@@ -102,7 +102,8 @@ def test_a_data_set_of_ones_own_needs_no_hyperparameters():
         (
             lambda c: c.update(studies={"batch_sweep": {"sizes": [16]}}),
             "studies.batch_sweep",
-            "no such study is declared; declared: ['budget', 'cll_rbf', 'relatedness']",
+            "no such study is declared; declared: "
+            "['bayesopt', 'budget', 'cll_images', 'cll_rbf', 'relatedness']",
         ),
         # a data set of one's own (asp.realdata.read_data)
         (

@@ -18,10 +18,12 @@ def _bench(folder: Path, rel: str, seconds: float) -> None:
 
 
 def test_rules_and_surrogates_are_summed_and_unknown_files_named(tmp_path, capsys):
-    _bench(tmp_path, "bayesopt/ackley+rastrigin/gp.tsv", 10.0)
-    _bench(tmp_path, "bayesopt/rastrigin+griewank/gp.tsv", 5.0)
-    _bench(tmp_path, "bayesopt/ackley+rastrigin/single_rbf.tsv", 7.0)
-    _bench(tmp_path, "bayesopt/rbf_soft.tsv", 4.0)  # one job for every pair
+    # a study's steps: a folder per step, a file per job named by its wildcards
+    _bench(tmp_path, "bayesopt/bayesopt_run/gp.tsv", 15.0)
+    _bench(tmp_path, "bayesopt/bayesopt_run/single_rbf.tsv", 7.0)
+    _bench(tmp_path, "bayesopt/bayesopt_run/rbf_soft.tsv", 4.0)
+    _bench(tmp_path, "cll_images/cll_images_run/multi_fashion_single_lenet.tsv", 3.0)
+    _bench(tmp_path, "cll_images/fig_cll_images.tsv", 1.0)
     _bench(tmp_path, "train/main/case1_N500_block0.tsv", 30.0)
     _bench(tmp_path, "train/main/case2_N500-1000_block0.tsv", 20.0)  # one job, two sizes
     _bench(tmp_path, "train/relatedness/case2_N2000_rho0.5-0.9-1_block0.tsv", 6.0)
@@ -30,8 +32,11 @@ def test_rules_and_surrogates_are_summed_and_unknown_files_named(tmp_path, capsy
     assert "left out (no rule matches): somewhere/new_rule.tsv" in capsys.readouterr().err
     bo = df[df["rule"] == "bayesopt_run"].groupby("dataset")["s"].sum()
     assert bo.to_dict() == {"gp": 15.0, "rbf_soft": 4.0, "single_rbf": 7.0}
+    assert df[df["rule"] == "fig_cll_images"]["s"].tolist() == [1.0]
+    lenet = df[df["rule"] == "cll_images_run"]
+    assert lenet[["dataset", "s"]].values.tolist() == [["multi_fashion_single_lenet", 3.0]]
     train = df[df["rule"] == "train"]
     assert dict(zip(train["n"], train["s"], strict=True)) == {"500": 30.0, "500-1000": 20.0}
     related = df[df["rule"] == "train_relatedness"]
     assert related[["dataset", "n", "s"]].values.tolist() == [["case2", "2000", 6.0]]
-    assert df["s"].sum() == pytest.approx(82.0)
+    assert df["s"].sum() == pytest.approx(86.0)

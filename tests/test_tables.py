@@ -222,7 +222,7 @@ def test_budget_table_and_its_claims_per_budget():
     assert set(claims.loc[claims["claim"] == "adaptive < soft", "holm_verdict"]) == {"supported"}
     grid = paper_layout(get_table("budget"), table, claims, ["ffn", "soft", "adaptive"], br=" | ")
     assert list(grid["budget"]) == [10, 40] and "✓ < soft" in grid.loc[0, "adaptive"]
-    found = {x["claim"]: x for x in all_findings({"budget": table}, {"budget": claims})}
+    found = {x["claim"]: x for x in all_findings({"budget": table}, {"budget": claims}, {})}
     budget = found["adaptive < soft once soft has converged (our budget study)"]
     assert budget["verdict"] == "reproduced"
     assert budget["evidence"] == (
@@ -289,7 +289,9 @@ def test_relatedness_table_tests_each_method_against_ffn_and_adaptive():
     assert list(grid.columns[:4]) == ["dataset", "n", "rho", "metric"]
     row = grid[(grid["rho"] == 1.0) & (grid["metric"] == "mse")].iloc[0]
     assert "✓ < ffn" in row["soft"] and "✓ < hard" in row["adaptive"]
-    found = {x["claim"]: x for x in all_findings({"relatedness": table}, {"relatedness": claims})}
+    found = {
+        x["claim"]: x for x in all_findings({"relatedness": table}, {"relatedness": claims}, {})
+    }
     pays = found[
         "sharing pays once the tasks are related: soft < ffn at rho = 1 (our relatedness study)"
     ]

@@ -174,7 +174,7 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
     images = 0
     if HAVE_FASHION:
         images = 1 + 6 + 2
-        assert jobs["overlay_data"] == 1 and jobs["lenet_run"] == 6
+        assert jobs["cll_images_data"] == 1 and jobs["cll_images_run"] == 6
         assert jobs["cll_images"] == 1 and jobs["fig_cll_images"] == 1
     assert "Not run: the CLL paper's data set 'multi_mnist' needs mnist/" in out.stderr
     total = 15 + real + 6 + real + 3 + 18 + tables_figures + 2 + 27 + 7 + 5 + images
@@ -278,7 +278,8 @@ def tiny_run(tmp_path_factory):
 
 
 PROGRESS = re.compile(
-    r"^(?P<job>train\w*|bayesopt \w+|tune \w+ \w+|lenet_run [\w ]+): (?P<part>.+) \(\d+ of \d+\)"
+    r"^(?P<job>train\w*|bayesopt \w+|tune \w+ \w+|cll_images_run [\w ]+): "
+    r"(?P<part>.+) \(\d+ of \d+\)"
     r"(?P<where>, .+)?; \d+% after [\w ]+, (about [\w ]+ left|time left unknown)$",
     re.M,
 )
@@ -477,7 +478,8 @@ def test_tiny_report_has_the_cll_papers_table1_for_multi_fashionmnist(tiny_run):
     # the two MNIST data sets listed as not run, naming their files
     section = not_run(html)
     for name in ("multi_mnist", "multi_fashion_mnist"):
-        assert f"<b>{name}</b>: needs <code>mnist/train-images-idx3-ubyte.gz</code>" in section
+        what = f"the CLL paper&#39;s data set &#39;{name}&#39;"
+        assert f"<b>{what}</b>: needs <code>mnist/train-images-idx3-ubyte.gz</code>" in section
     assert "data/raw/mnist" in section
 
 
@@ -851,7 +853,21 @@ def test_mae_alone_three_tasks_six_inputs_and_extra_cases_run(tmp_path):
 
 # A study added through its declaration alone: the mini-batch size swept at focus_size. Its
 # library function sets both stages' batch size; its table is the generic sweep of asp.tables.
-TOY_STUDY = '''
+# Two studies declared outside the package, in a module the config names (study_modules): a
+# sweep of the mini-batch size through the training rules, and a toy study with steps of its
+# own (its data, one job, one table with one claim, a figure).
+TOY_STUDIES = '''
+"""Two studies of this configuration's own."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from asp import tables
+from asp.stats import claim_verdict, paired_claims
+from asp.steps import Step
+from asp.studies import Study, StudySteps, register
+
 
 def _batch_size(job: dict, size: int, block: dict) -> dict:
     """Both stages with mini-batches of ``size`` rows."""
@@ -867,17 +883,103 @@ register(
         "Batch-size sweep: does adaptive's gain depend on the mini-batch size?",
         "Every method trained with each mini-batch size, at focus_size in every case.",
         config_key="studies.batch_sweep",
+        table_title="Batch-size sweep: mean test loss (95 % CI) against the mini-batch size",
         values_key="sizes",
         variable="batch_size",
         cast=int,
         prefix="B",
         axis=("mini-batch size", "log"),
-        table_title="Batch-size sweep: mean test loss (95 % CI) against the mini-batch size",
         build=lambda fits, methods: (
             tables.sweep_table(fits, "batch_size"),
             tables.sweep_claims(fits, "batch_size", methods),
         ),
         adjust=_batch_size,
+    )
+)
+
+
+def draw(call):
+    """y = 2x + noise, ``n`` rows per replicate."""
+    p = call.params
+    rng = np.random.default_rng(p["seed"])
+    x = rng.normal(size=(p["replicates"], p["n"]))
+    y = 2 * x + rng.normal(scale=0.5, size=x.shape)
+    replicate = np.repeat(np.arange(p["replicates"]), p["n"])
+    return {"data": pd.DataFrame({"replicate": replicate, "x": x.ravel(), "y": y.ravel()})}
+
+
+def fit(call):
+    """Per replicate, the test MSE of a line through 0 and of the mean, each fitted on the
+    first half of the rows and tested on the second."""
+    rows = []
+    for r, g in call.inputs["data"].groupby("replicate"):
+        train, test = g.iloc[: len(g) // 2], g.iloc[len(g) // 2 :]
+        slope = (train.x * train.y).sum() / (train.x**2).sum()
+        line, mean = slope * test.x, train.y.mean()
+        rows.append({"replicate": r, "method": "line", "mse": ((test.y - line) ** 2).mean()})
+        rows.append({"replicate": r, "method": "mean", "mse": ((test.y - mean) ** 2).mean()})
+    return {"rows": pd.DataFrame(rows)}
+
+
+def table(call):
+    rows = call.inputs["rows"]
+    wide = rows.assign(cell="all").pivot_table(
+        index=["cell", "replicate"], columns="method", values="mse"
+    )
+    claims = paired_claims(wide, ["cell"], [("line", "mean", "toy")])
+    return {"table": rows.groupby("method", as_index=False)["mse"].mean(), "claims": claims}
+
+
+def figure(call):
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.bar(call.inputs["table"]["method"], call.inputs["table"]["mse"])
+    return {"figure": fig}
+
+
+def findings(table, claims, block, paper):
+    v = claims["holm_verdict"]
+    supported, contradicted = int((v == "supported").sum()), int((v == "contradicted").sum())
+    return [
+        {
+            "claim": "line < mean in test MSE (toy)",
+            "tables": "toy",
+            "verdict": claim_verdict(supported, len(v), contradicted),
+            "evidence": f"{supported} of {len(v)} cells supported",
+            "explanation": "the data are a line",
+        }
+    ]
+
+
+def steps(config, exists):
+    block = config.get("studies", {}).get("toy")
+    if not block:
+        return None
+    params = {"seed": config["base_seed"], "replicates": block["replicates"], "n": block["n"]}
+    return StudySteps(
+        (
+            Step("toy", "toy_data", f"{__name__}:draw", {"data": "results/toy/data.parquet"},
+                 params=params),
+            Step("toy", "toy_fit", f"{__name__}:fit", {"rows": "results/toy/rows.parquet"},
+                 input={"data": "results/toy/data.parquet"}),
+            Step("toy", "toy", f"{__name__}:table",
+                 {"table": "results/tables/toy.csv", "claims": "results/tables/toy_claims.csv"},
+                 input={"rows": "results/toy/rows.parquet"}),
+            Step("toy", "fig_toy", f"{__name__}:figure", {"figure": "results/figures/fig_toy.png"},
+                 input={"table": "results/tables/toy.csv"}),
+        )
+    )
+
+
+register(
+    Study(
+        "toy",
+        "Toy study: test MSE by method",
+        "A line or a constant, fitted to y = 2x + noise on {{ block.replicates }} replicates.",
+        config_key="studies.toy",
+        table_title="Toy study: test MSE of a line and of the mean",
+        steps=steps,
+        legend="Each row: a method's mean test MSE over the replicates.",
+        findings=findings,
     )
 )
 '''
@@ -897,12 +999,19 @@ SWEEP = {
         "paper": {"case1": {"mse": {"lambda": 0.01, "lambda_star": 0.005, "theta": 0.5}}},
     },
     "studies": {
-        "batch_sweep": {"sizes": [16, 64], "replicates": 3, "methods": ["ffn", "soft", "adaptive"]}
+        "batch_sweep": {"sizes": [16, 64], "replicates": 3, "methods": ["ffn", "soft", "adaptive"]},
+        "toy": {"replicates": 8, "n": 40},
     },
+    # the CLL paper's studies off (their blocks from config.yaml's defaults otherwise)
+    "cll_rbf": {"ps": []},
+    "bayesopt": {"pairs": []},
+    "cll_images": {"datasets": []},
 }
 
 
-def test_a_study_declared_alone_gets_its_jobs_table_and_report_section(tmp_path):
+def test_studies_declared_outside_the_package_get_their_jobs_tables_and_report(tmp_path):
+    """A sweep and a study with steps of its own, declared in a module of the test's own that
+    the config names: planned, run, tabled and in the report, with no other file edited."""
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -912,13 +1021,24 @@ def test_a_study_declared_alone_gets_its_jobs_table_and_report_section(tmp_path)
     assert refused.returncode != 0  # not declared yet: its config block is refused by name
     text = refused.stdout + refused.stderr
     assert "config: studies.batch_sweep: no such study is declared" in text
-    with open(cwd / "src/asp/studies.py", "a") as f:
-        f.write(TOY_STUDY)
+    (cwd / "toy_studies.py").write_text(TOY_STUDIES)
+    whole_config(cwd, SWEEP | {"study_modules": ["toy_studies.py"]})
     out = snakemake(cwd, "-n")
     jobs = job_counts(out.stdout + out.stderr)
     # one job for its two values; its table and figure
     assert jobs["train_batch_sweep"] == 1 and jobs["batch_sweep"] == jobs["fig_batch_sweep"] == 1
+    # the toy study's steps, one rule each
+    assert [jobs[s] for s in ("toy_data", "toy_fit", "toy", "fig_toy")] == [1, 1, 1, 1]
     snakemake(cwd)
+    toy = pd.read_csv(cwd / "results/tables/toy.csv").set_index("method")["mse"]
+    assert toy["line"] < 0.5 < 3 < toy["mean"]  # noise sd 0.5; the mean misses 4 var(x)
+    toy_claims = pd.read_csv(cwd / "results/tables/toy_claims.csv")
+    assert toy_claims[["claim", "pairs", "holm_verdict"]].values.tolist() == [
+        ["line < mean", 8, "supported"]
+    ]
+    meta = json.loads(pq.read_schema(cwd / "results/toy/rows.parquet").metadata[b"asp"])
+    assert meta["step"] == "toy_fit" and len(meta["config_hash"]) == 16
+    assert (cwd / "logs/toy/toy_fit.log").exists() and (cwd / "benchmarks/toy/toy.tsv").exists()
     table = pd.read_csv(cwd / "results/tables/batch_sweep.csv")
     assert sorted(set(table["batch_size"])) == [16, 64]
     assert set(table["method"]) == {"ffn", "soft", "adaptive"} and (table["fits"] == 3).all()
@@ -939,6 +1059,14 @@ def test_a_study_declared_alone_gets_its_jobs_table_and_report_section(tmp_path)
     html = (cwd / "reports/report.html").read_text()
     assert 'id="batch_sweep"' in html and 'id="fig_batch_sweep"' in html
     assert '<img alt="Batch-size sweep: does adaptive' in html
+    # the toy study's section: its table, text, legend, figure, its claim and its finding
+    section = html[html.index('<h2 id="toy">') :]
+    section = section[: section.index("<h2", 5)]
+    assert "Toy study: test MSE of a line and of the mean" in section
+    assert "fitted to y = 2x + noise on 8 replicates" in section
+    assert "Each row: a method's mean test MSE over the replicates." in section
+    assert '<img alt="Toy study: test MSE by method"' in section
+    assert "line &lt; mean in test MSE (toy)" in html and "the data are a line" in html
 
 
 # The case studies named but their files absent (a plain clone), on a small simulation.

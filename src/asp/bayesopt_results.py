@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from asp.stats import paired_claims, sample_sd
+from asp.stats import claim_verdict, paired_claims, sample_sd
 
 # our surrogate -> its column in the paper's Table 2
 PAPER_NAMES = {"single_rbf": "single_rbf", "rbf_soft": "rmla", "bay_mrbfcor": "bay_mrbfcor"}
@@ -136,8 +136,6 @@ def paper_orderings(paper: pd.DataFrame) -> pd.DataFrame:
 
 def findings(table: pd.DataFrame, claim_rows: pd.DataFrame, paper: pd.DataFrame) -> list[dict]:
     """The report's findings on the paper's Table 2 claims and ours."""
-    from asp.findings import claim_verdict  # the findings build on the tables, not the reverse
-
     if not len(claim_rows):
         return []
     counts = paper_orderings(paper).set_index("claim")

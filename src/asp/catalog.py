@@ -37,6 +37,7 @@ class TableSpec:
     claims: str | None = None
     tuned: bool = False  # shows the tuned values beside the paper's when training uses them
     study: str | None = None  # a study of asp.studies: the table reads that study's fits
+    variable: str | None = None  # a sweep's variable: a row of its table per value
 
     def __post_init__(self) -> None:
         if self.builder not in BUILDERS:

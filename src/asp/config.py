@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import math
 
+from asp.all_studies import STUDIES
+from asp.catalog import FIGURES, TABLES
 from asp.methods import METHODS
 from asp.preprocessing import split_sizes
+from asp.realdata import ENTRY_KEYS, FIRST_SEEN, resolve_entry
 from asp.simulation import Distribution
+from asp.studies import BlockError
 
 
 class ConfigError(ValueError):
@@ -27,8 +31,6 @@ def _check_distribution(key: str, spec: dict) -> None:
 def method_lists(config: dict) -> dict[str, list[str]]:
     """The config's method lists by key (the case studies' only when it has case studies, a
     study's only when it runs)."""
-    from asp.studies import STUDIES
-
     lists = {"methods": config["methods"], "penalty_methods": config["penalty_methods"]}
     if config["case_studies"]["sets"]:
         lists["case_studies.methods"] = config["case_studies"]["methods"]
@@ -42,8 +44,6 @@ def _check_studies(config: dict) -> None:
     """Each study's block (asp.studies): a declared study, replicates among the evaluation
     replicates (a study's are the first ones, paired with the main run's), a configured
     metric."""
-    from asp.studies import STUDIES
-
     declared = {s.config_key for s in STUDIES.values()}
     for key in config.get("studies", {}):
         if f"studies.{key}" not in declared:
@@ -95,9 +95,6 @@ def _check_finite(node: object, key: str = "") -> None:
 def _reserved_names(config: dict) -> set[str]:
     """Names a case study cannot take: they are rule, table or figure names already, or a
     simulation case."""
-    from asp.catalog import FIGURES, TABLES
-    from asp.studies import STUDIES
-
     names = {"all", "report", "tuning", "fig_tuning", "simulate", "floor", "ingest", "tune"}
     names |= set(TABLES) | set(FIGURES) | set(STUDIES) | set(config["simulation"]["cases"])
     names |= {s.figure for s in STUDIES.values()} | {f"train_{s}" for s in STUDIES}
@@ -109,8 +106,6 @@ def _check_data_sets(config: dict) -> None:
     """Each case study's entry (asp.realdata.read_data), after merging with a built-in one:
     known keys, input and output columns named, disjoint and each once, categorical and
     zero-coded columns among them, and a name free for its rules and tables."""
-    from asp.realdata import ENTRY_KEYS, FIRST_SEEN, resolve_entry
-
     reserved = _reserved_names(config)
     for name, given in config["case_studies"]["sets"].items():
         key = f"case_studies.sets.{name}"
@@ -158,39 +153,15 @@ def _check_data_sets(config: dict) -> None:
             raise ConfigError(f"{key}.output", "must be sigmoid or linear")
 
 
-def _check_bayesopt(block: dict) -> None:
-    """The Bayesian-optimisation block (asp.bayesopt): surrogates it can build, a protocol it
-    can reach."""
-    from asp.surrogates import check_surrogate, surrogate_tasks  # the engine: only when it runs
-
-    if not block.get("pairs"):
-        return
-    for name in block["surrogates"]:
+def _check_declared(config: dict) -> None:
+    """Each study's own check of its block (asp.studies.Study.check)."""
+    for study in STUDIES.values():
+        if study.check is None:
+            continue
         try:
-            check_surrogate(name)
-        except ValueError as err:
-            raise ConfigError("bayesopt.surrogates", str(err)) from None
-    initial, evaluations = block["initial"], block["evaluations"]
-    multi = any(surrogate_tasks(n) == 2 for n in block["surrogates"])
-    if evaluations <= initial or (multi and (evaluations - initial) % 2):
-        raise ConfigError(
-            "bayesopt.evaluations",
-            f"{evaluations} evaluations from {initial} initial points: needs more evaluations "
-            "than initial points, and an even number beyond them (a multi-task surrogate "
-            "proposes two points per iteration)",
-        )
-
-
-def _check_cll_images(block: dict) -> None:
-    """The image study's block (asp.lenet_study): splits the sources can fill."""
-    if not block.get("datasets"):
-        return
-    images, batch = block["images"], block["training"]["batch_size"]
-    if batch > images["train"]:
-        raise ConfigError(
-            "cll_images.training.batch_size",
-            f"{batch} exceeds the {images['train']} training images (cll_images.images.train)",
-        )
+            study.check(study.block(config))
+        except BlockError as err:
+            raise ConfigError(f"{study.config_key}.{err.key}", err.why) from None
 
 
 def check_config(config: dict) -> None:
@@ -235,8 +206,7 @@ def check_config(config: dict) -> None:
             f"0..{config['replicates'] - 1}; tuning replicates must be disjoint from them",
         )
     _check_studies(config)
-    _check_bayesopt(config.get("bayesopt") or {})
-    _check_cll_images(config.get("cll_images") or {})
+    _check_declared(config)
     batch = config["training"]["batch_size"]
     for key, n in [("simulation.sizes", min(sim["sizes"])), ("tuning.n", tuning["n"])]:
         try:

@@ -10,11 +10,14 @@ of its methods are (asp.methods: ``in_paper``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from asp.findings import claim_verdict
 from asp.methods import METHODS
+from asp.stats import claim_verdict
 
 COLUMNS = [
     "table",
@@ -128,27 +131,21 @@ def at_a_glance(effects: pd.DataFrame, focus: int) -> list[dict]:
     return out
 
 
-# The CLL paper's experiments in "At a glance": per table, what its claims compare and how a
-# difference of means reads. Figure 8: test MSE, in per cent of the second model's mean (as the
-# ASP paper's claims above); Table 2: the best value found (test functions scaled to [-1, 1],
-# around 0, so a share of it means little): the difference itself; Table 1: test accuracy, the
-# difference in points.
-CLL_TABLES = {
-    "cll_rbf": ("Figure 8", "test MSE", "percent"),
-    "bayesopt": ("Table 2", "best value found", "value"),
-    "cll_images": ("Table 1", "test accuracy", "points"),
-}
+@dataclass(frozen=True)
+class Glance:
+    """How a study's claims read in "At a glance" (asp.studies.Study.glance): its label in its
+    paper, what its claims compare, how a difference of means reads (``percent`` of the second
+    model's mean, the ``value`` itself, or accuracy in ``points``) and each cell's name from
+    its claims' columns."""
+
+    label: str
+    quantity: str
+    unit: str
+    cells: Callable[[pd.DataFrame], pd.Series]
+
+
 # Cells listed one by one up to this many; a claim with more is summarised.
 CLL_CELLS_LISTED = 6
-
-
-def _cll_cells(table_id: str, c: pd.DataFrame) -> pd.Series:
-    """Each cell's name, as its table's columns give it."""
-    if table_id == "cll_rbf":
-        return "p " + c["p"].map("{:g}".format)
-    if table_id == "bayesopt":
-        return c["pair"] + " p " + c["p"].map("{:g}".format) + " task " + c["task"].astype(str)
-    return c["dataset"] + " task " + c["task"].astype(str)
 
 
 def _cll_effect(r, unit: str) -> str:
@@ -162,14 +159,16 @@ def _cll_effect(r, unit: str) -> str:
     return f"{abs(effect):.3g}{suffix} {way} (CI {lo:.3g} to {hi:.3g}{suffix})"
 
 
-def cll_glance(claims: dict[str, pd.DataFrame]) -> list[dict]:
+def cll_glance(claims: dict[str, pd.DataFrame], glances: dict[str, Glance]) -> list[dict]:
     """One sentence per claim of the CLL paper (Xu et al. 2023) in ``claims`` (its tables' id
-    -> their claims files): the difference of the first model's mean from the second's in each
-    cell with its 95 % CI (paired over replicates or runs), or, past ``CLL_CELLS_LISTED``
-    cells, the median difference and in how many cells the interval lies below or above 0;
+    -> their claims files, read as ``glances`` says, in its order): the difference of the first
+    model's mean from the second's in each cell with its 95 % CI (paired over replicates or
+    runs), or, past ``CLL_CELLS_LISTED`` cells, the median difference and in how many cells
+    the interval lies below or above 0;
     then the verdict over all its cells (after Holm)."""
     out = []
-    for table_id, (label, quantity, unit) in CLL_TABLES.items():
+    for table_id, glance in glances.items():
+        label, quantity, unit = glance.label, glance.quantity, glance.unit
         c = claims.get(table_id)
         if c is None or not len(c) or "mean_diff" not in c:
             continue
@@ -177,7 +176,7 @@ def cll_glance(claims: dict[str, pd.DataFrame]) -> list[dict]:
             c = c[c["source"].str.startswith("the CLL paper")]
         else:  # Figure 8: both models the CLL paper's (asp.methods: source)
             c = c[c["claim"].map(_cll_papers)]
-        c = c.assign(cell=_cll_cells(table_id, c))
+        c = c.assign(cell=glance.cells(c))
         # Figure 8's "the loss grows as p falls": one sentence per model, a cell per step of p
         steps = c["claim"].str.contains(": loss at p = ", regex=False)
         c.loc[steps, "cell"] = c.loc[steps, "claim"].str.replace(

@@ -13,22 +13,10 @@ import pandas as pd
 
 from asp.catalog import TABLES
 from asp.methods import METHODS
+from asp.stats import claim_verdict
 from asp.tables import IMPROVEMENT_CLAIM, OVERHEAD_CLAIM, rms_over_mae
 
 _DECIDED = ("supported", "contradicted")
-
-
-def claim_verdict(supported: int, testable: int, contradicted: int | None = None) -> str:
-    """reproduced: every testable cell supports the claim; not reproduced: none does (and, for
-    a paired claim, some cell contradicts it); inconclusive: no cell is significant either way
-    (too few replicates, say); partly otherwise."""
-    if testable == 0:
-        return "untested"
-    if supported == testable:
-        return "reproduced"
-    if supported == 0 and contradicted == 0:
-        return "inconclusive"
-    return "not reproduced" if supported == 0 else "partly"
 
 
 def _ordering(claims: pd.DataFrame, claim: str) -> tuple[int, int, int]:

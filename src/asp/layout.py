@@ -88,11 +88,7 @@ def paper_layout(
         return pd.DataFrame()
     t = table.copy()
     multi_metric = t["metric"].nunique() > 1
-    variable = None
-    if spec.study is not None:
-        from asp.studies import get_study  # studies build on the tables
-
-        variable = get_study(spec.study).variable
+    variable = spec.variable
     if spec.builder in ("loss", "study"):
         t["column"] = t["method"]
         rows = ["dataset", "n"] + ([variable] if variable else [])

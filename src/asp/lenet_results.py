@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from asp.stats import paired_claims, sample_sd
+from asp.stats import claim_verdict, paired_claims, sample_sd
 
 if TYPE_CHECKING:  # the table's job reads rows, without torch
     from asp.lenet_training import ImageRuns
@@ -185,8 +185,6 @@ def curves(per_run: pd.DataFrame) -> pd.DataFrame:
 def findings(table: pd.DataFrame, claim_rows: pd.DataFrame, protocol: str) -> list[dict]:
     """The report's findings on the paper's Table 1 claims and ours; ``protocol`` says under
     which images, runs and epochs (the reduced protocol is not the paper's)."""
-    from asp.findings import claim_verdict  # the findings build on the tables, not the reverse
-
     if not len(claim_rows):
         return []
     ours = table.pivot_table(index=KEYS, columns="model", values="mean")

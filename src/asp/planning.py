@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from asp.all_studies import STUDIES
 from asp.catalog import (
     FIGURE_METHODS,
     TABLES,
@@ -33,13 +34,21 @@ from asp.catalog import (
     figures_for,
 )
 from asp.config import method_lists
-from asp.lenet_study import ImageStudy
 from asp.methods import cell as job_cell
 from asp.methods import split_stages
+from asp.missing import Missing
 from asp.preprocessing import split_sizes
-from asp.realdata import expected_sha256, obtain, resolve_entry
+from asp.realdata import (
+    DataFormatError,
+    check_columns,
+    expected_sha256,
+    header_of,
+    obtain,
+    resolve_entry,
+)
 from asp.simulation import case_dimensions
-from asp.studies import STUDIES, Study
+from asp.steps import Step
+from asp.studies import Study, StudySteps
 
 FITS = "results/fits"
 DATA_FILE = "{dataset}/N{n}.parquet"
@@ -158,6 +167,7 @@ class Plan:
         case_studies.data_dirs is not run (the report names it); without ``exists`` every
         case study is taken to be there."""
         self.config = config
+        self._exists = exists
         sim = config["simulation"]
         self.cases = list(sim["cases"])
         sets = config["case_studies"]["sets"]
@@ -184,11 +194,17 @@ class Plan:
         # what the run changes of the config, said at start-up (a study's replicates capped)
         self.notes: list[str] = []
         self.studies = self._studies()
+        # the studies with steps of their own (asp.studies.Study.steps) this config runs
+        self.step_studies: dict[str, StudySteps] = {
+            s.id: plan
+            for s in STUDIES.values()
+            if s.steps is not None and (plan := s.steps(config, exists)) is not None
+        }
         self.tables = self._tables()
         self.figures: list[FigureSpec] = figures_for(self.datasets)
         self.report_tables = [
             t for t in self.tables if not set(self.table_datasets(t)) & set(self.missing)
-        ]
+        ] + [STUDIES[k].table for k, s in self.step_studies.items() if s.runs]
         self.report_figures = [f for f in self.figures if f.dataset not in self.missing]
         # Figures draw the curves of one metric: MSE when the config has it.
         self.figure_metric = "mse" if "mse" in self.metrics else self.metrics[0]
@@ -204,11 +220,19 @@ class Plan:
         }
         self.studies = {k: self._with_reuse(a) for k, a in self.studies.items()}
         self.training_rules = self._training_rules()
-        # The CLL paper's Bayesian optimisation (asp.bayesopt): off without pairs
-        self.bayesopt = dict(config.get("bayesopt") or {})
-        self.bayesopt_pairs = list(self.bayesopt.get("pairs", []))
-        # The CLL paper's image study (asp.lenet_study): off without data sets
-        self.cll_images = ImageStudy.from_config(config, exists)
+
+    @property
+    def steps(self) -> list[Step]:
+        """The rules of the studies with steps of their own."""
+        return [step for s in self.step_studies.values() for step in s.steps]
+
+    @property
+    def not_run(self) -> list[Missing]:
+        """What the config asks for but this machine lacks the files of: each case study, then
+        each study's (the report lists them, the run prints them)."""
+        return list(self.missing.values()) + [
+            m for s in self.step_studies.values() for m in s.missing
+        ]
 
     # -- replicates and studies ---------------------------------------------------------------
 
@@ -292,6 +316,8 @@ class Plan:
         return paper + own + [s.study.table for s in self.studies.values()]
 
     def table_datasets(self, spec: TableSpec) -> list[str]:
+        if spec.study in self.step_studies:
+            return []  # its steps read what they need
         if spec.study is not None:
             return self.studies[spec.study].datasets
         if spec.datasets == "simulation":
@@ -304,6 +330,8 @@ class Plan:
         return {"every": self.sizes, "focus": [self.focus], "all": ["all"]}[spec.sizes]
 
     def table_methods(self, spec: TableSpec) -> list[str]:
+        if spec.study in self.step_studies:
+            return []
         if spec.study is not None:
             return self.studies[spec.study].methods
         if isinstance(spec.methods, str):
@@ -689,31 +717,47 @@ class Plan:
                 return path
         return None
 
-    def missing_data(self, dataset: str) -> dict:
+    def missing_data(self, dataset: str) -> Missing:
         """What a case study needs, for a message when its raw file is missing."""
-        studies = self.config["case_studies"]
         entry = self.entries[dataset]
-        return {
-            "dataset": dataset,
-            "file": entry["file"],
-            "sha256": expected_sha256(entry) or "unknown",
-            "obtain": obtain(entry),
-            "searched": list(studies["data_dirs"]),
-        }
-
-    def missing_message(self, dataset: str) -> str:
-        m = self.missing_data(dataset)
-        return (
-            f"case study {dataset!r} needs {m['file']}, found in none of {m['searched']}. "
-            f"Put it in data/raw/ (expected sha256 {m['sha256']}); obtain it from "
-            f"{m['obtain']}. Or leave {dataset} out of case_studies.sets in the config."
+        return Missing(
+            f"case study {dataset!r}",
+            (entry["file"],),
+            tuple(self.config["case_studies"]["data_dirs"]),
+            f"put it in data/raw/; obtain it from {obtain(entry)}",
+            f"leave {dataset} out of case_studies.sets in the config",
+            (expected_sha256(entry) or "unknown",),
         )
+
+    def check_headers(self, first_line: Callable[[str], bytes]) -> None:
+        """Every column the config names is in its case study's file (``first_line`` reads a
+        file's header line): a ValueError naming the key, the column and the file's columns;
+        a missing file is "not run" instead."""
+        for name in self.real:
+            if name in self.missing:
+                continue
+            path = self.raw_file(name, self._exists or (lambda p: True))
+            try:
+                header = header_of(first_line(path), path, name)
+                check_columns(name, self.entries[name], header, path)
+            except DataFormatError as err:
+                raise ValueError(f"config: {err}") from None
+
+    @property
+    def uses_gpu(self) -> bool:
+        """Whether the training jobs ask for the GPU resource (``auto``: when torch sees
+        one; torch is imported only then)."""
+        if self.config["device"] != "auto":
+            return self.config["device"] == "cuda"
+        import torch  # a heavy import, only for this question
+
+        return torch.cuda.is_available()
 
     def raw_file(self, dataset: str, exists: Callable[[str], bool]) -> str:
         """The raw case-study file, from the first of case_studies.data_dirs that has it."""
         found = self._find_raw(dataset, exists)
         if found is None:
-            raise PlanError(self.missing_message(dataset))
+            raise PlanError(self.missing_data(dataset).message)
         return found
 
     # -- tuning -------------------------------------------------------------------------------
@@ -780,33 +824,29 @@ class Plan:
             "tuned": tuned,
             "tuning_figure": ["results/figures/tuning_history.png"] if tuned else [],
             "study_figures": [
-                f"results/figures/{s.study.figure}.png" for s in self.studies.values()
+                f"results/figures/{s.figure}.png" for s in self.report_study_declarations
             ],
-            "bayesopt": (
-                [
-                    "results/tables/bayesopt.csv",
-                    "results/tables/bayesopt_claims.csv",
-                    "data/paper/cll_paper_tables.csv",
-                ]
-                if self.bayesopt_pairs
-                else []
+            # the paper tables of the studies with steps (their findings read them)
+            "papers": sorted(
+                {
+                    p
+                    for k, st in self.step_studies.items()
+                    if st.runs and (p := STUDIES[k].paper_file)
+                }
             ),
-            "bayesopt_figure": ["results/figures/fig_bayesopt.png"] if self.bayesopt_pairs else [],
-            "cll_images": self.cll_images.outputs,
         }
 
-    def bayesopt_files(self, surrogate: str) -> list[str]:
-        """One surrogate's optimisation files, one per pair (all runs and p), in the order of
-        the pairs: what one job writes."""
-        return [f"results/bayesopt/{pair}/{surrogate}.parquet" for pair in self.bayesopt_pairs]
-
-    def bayesopt_runs(self) -> list[str]:
-        """Every optimisation file: one job per surrogate, a file per pair."""
-        return [f for s in self.bayesopt["surrogates"] for f in self.bayesopt_files(s)]
+    @property
+    def report_study_declarations(self) -> list[Study]:
+        """The studies the report shows, in the order of their sections: the sweeps, then those
+        with steps whose table can be made."""
+        return [a.study for a in self.studies.values()] + [
+            STUDIES[k] for k, s in self.step_studies.items() if s.runs
+        ]
 
     def report_studies(self) -> list[dict]:
         """The report's section of each study, in the order of its figures."""
         return [
-            {"id": a.study.id, "title": a.study.title, "text": a.study.text}
-            for a in self.studies.values()
+            {"id": s.id, "title": s.title, "text": s.text, "legend": s.legend, "notes": s.notes}
+            for s in self.report_study_declarations
         ]

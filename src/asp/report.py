@@ -60,15 +60,24 @@ def reading(key: str) -> Markup:
     return Markup('<a href="../{}">docs/method.md §{}</a>').format(method_link(key), number)
 
 
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(autoescape=True)
+    env.globals["reading"] = reading
+    return env
+
+
 def render(template: str, **context: object) -> str:
     """The report from its template text: every value escaped unless it is Markup; the
     template may call ``reading(key)``."""
-    env = jinja2.Environment(autoescape=True)
-    env.globals["reading"] = reading
-    return env.from_string(template).render(**context)
+    return _environment().from_string(template).render(**context)
 
 
-def section(study: dict, figure: str) -> dict:
-    """A study's report section (asp.planning.Plan.report_studies): its text is ours, from its
-    declaration, so it is marked safe; the figure is a data URI."""
-    return {**study, "text": Markup(study["text"]), "figure": figure}
+def section(study: dict, figure: str, block: dict, facts: dict) -> dict:
+    """A study's report section (asp.planning.Plan.report_studies): its text, legend and notes
+    are ours, from its declaration, rendered as Jinja templates given its config block and its
+    facts (asp.studies.Study.facts) and marked safe; the figure is a data URI."""
+    out = {**study, "figure": figure}
+    for part in ("text", "legend", "notes"):
+        if study.get(part):
+            out[part] = Markup(render(study[part], block=block, facts=facts))
+    return out

@@ -121,3 +121,16 @@ def paired_claims(
         frame["verdict"] = frame["holm_verdict"]
         out.append(frame)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def claim_verdict(supported: int, testable: int, contradicted: int | None = None) -> str:
+    """reproduced: every testable cell supports the claim; not reproduced: none does (and, for
+    a paired claim, some cell contradicts it); inconclusive: no cell is significant either way
+    (too few replicates, say); partly otherwise."""
+    if testable == 0:
+        return "untested"
+    if supported == testable:
+        return "reproduced"
+    if supported == 0 and contradicted == 0:
+        return "inconclusive"
+    return "not reproduced" if supported == 0 else "partly"

@@ -1,6 +1,9 @@
-"""Studies beyond the main run, each declared once.
+"""Studies beyond the main run, each declared once: the only door through which an experiment
+enters the workflow.
 
-A study varies one thing (its variable) over values listed in its config block and trains its
+A study is either a sweep or a study with steps of its own.
+
+A sweep varies one thing (its variable) over values listed in its config block and trains its
 methods at focus_size in every simulation case, on the first ``replicates`` evaluation
 replicates, with fits of its own under ``results/<id>/<prefix><value>/``. At its neutral value,
 where its job would be the main run's own (``neutral``), it reads the main run's fits of the
@@ -11,9 +14,17 @@ or to the simulated data (``case``), the metrics it trains on, its table (builde
 its figure and report section, its findings, and its neutral value.
 The workflow makes its rules from the declaration (``asp.planning``); nothing else names it.
 
-A study's config block holds its values (under ``values_key``), ``replicates`` and
+A sweep's config block holds its values (under ``values_key``), ``replicates`` and
 ``methods``, and ``metric`` when it trains on one metric only. A study the package does not
 declare under a key of its own goes under ``studies.<id>`` in the config.
+
+A study with steps of its own (``steps``: the CLL paper's Tables 1 and 2, or a user's study in
+a module the config names under ``study_modules``) declares its rules as asp.steps.Step values:
+its data, its jobs, then its table (``results/tables/<id>.csv`` and ``<id>_claims.csv``) and
+its figure (``results/figures/fig_<id>.png``). The workflow makes one rule per step
+(``workflow/rules/steps.smk``), and the report shows its table through ``layout``, its
+section's text, findings and claims like any other's. What it needs but cannot find
+(asp.missing.Missing) is listed as not run.
 """
 
 from __future__ import annotations
@@ -26,25 +37,55 @@ import pandas as pd
 
 from asp import catalog, tables
 from asp.catalog import TableSpec
+from asp.effects import Glance
 from asp.findings import budget_findings, correlation_findings, findings, relatedness_findings
+from asp.missing import Missing
 from asp.preprocessing import split_sizes
+from asp.steps import Step
 
 Build = Callable[[pd.DataFrame, list[str]], tuple[pd.DataFrame, pd.DataFrame]]
+# A study's findings from its table, its claims, its config block and its paper's tables
+# (``paper_file``, None without one)
+Findings = Callable[[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame | None], list[dict]]
+Exists = Callable[[str], bool]
+
+
+class BlockError(ValueError):
+    """A study's config block cannot run: ``key`` within the block, and why."""
+
+    def __init__(self, key: str, why: str):
+        super().__init__(f"{key}: {why}")
+        self.key, self.why = key, why
+
+
+@dataclass(frozen=True)
+class StudySteps:
+    """What a study with steps of its own runs under one config."""
+
+    steps: tuple[Step, ...]
+    # what it needs but this machine lacks; it is listed as not run
+    missing: tuple[Missing, ...] = ()
+    # whether its table can be made (some of its data is there): else the report leaves it out
+    runs: bool = True
 
 
 @dataclass(frozen=True)
 class Study:
     id: str  # its table, figure (fig_<id>), training rules (train_<id>...) and results folder
-    title: str  # the report section's heading and the figure's title
-    text: str  # the report section: what the study asks and how (our HTML)
-    config_key: str  # dotted key of its config block; it runs when the block lists values
-    values_key: str  # the block's list of values of the variable
-    variable: str  # the variable's column in the fit rows and the tables
-    cast: Callable[[str], float]  # a value from its path (int: epochs, float: rho)
-    prefix: str  # a value's folder: results/<id>/<prefix><value>/
-    axis: tuple[str, str]  # the figure's x label and scale ("linear", "log")
-    table_title: str
-    build: Build  # its table and the verdicts on its claims, from its fit rows
+    title: str  # the heading of its figure in the report
+    # The report section's text: what the study asks and how (our HTML, a Jinja template given
+    # its config block ``block``, ``facts`` and ``reading``)
+    text: str
+    config_key: str  # dotted key of its config block
+    table_title: str  # the report section's heading
+    # -- a sweep: it runs when its block lists values ------------------------------------------
+    values_key: str = ""  # the block's list of values of the variable
+    variable: str = ""  # the variable's column in the fit rows and the tables
+    cast: Callable[[str], float] = float  # a value from its path (int: epochs, float: rho)
+    prefix: str = ""  # a value's folder: results/<id>/<prefix><value>/
+    axis: tuple[str, str] = ("", "linear")  # the figure's x label and scale ("linear", "log")
+    # its table and the verdicts on its claims, from its fit rows
+    build: Build | None = None
     # The job at one value (which the planning labels with it), given the study's config
     # block: e.g. its training settings.
     adjust: Callable[[dict, float, dict], dict] = lambda job, value, block: job
@@ -60,7 +101,7 @@ class Study:
     # Its figure: its table's mean test loss against its variable (None), or the validation
     # curves of these methods, one panel per value (asp.plots.study_curves).
     curves: tuple[str, ...] | None = None
-    findings: Callable[[pd.DataFrame, pd.DataFrame], list[dict]] | None = None
+    findings: Findings | None = None
     # Whether its job at a value is the main run's own at focus_size (same data, settings and
     # hyper-parameters): there its table reads the main run's fits of the methods the main run
     # trains, and its jobs train only the rest (asp.planning). tests/test_planning.py trains
@@ -69,11 +110,36 @@ class Study:
     # Defaults of its config block, for a study under studies.<id> (the config schema holds
     # those of the blocks it names).
     defaults: dict = field(default_factory=dict)
+    # -- a study with steps of its own -----------------------------------------------------------
+    # Its rules under a config, or None when the config leaves it off
+    steps: Callable[[dict, Exists | None], StudySteps | None] | None = None
+    # The report's grid of its table, given its config block (else the long form only)
+    layout: Callable[[pd.DataFrame, dict], pd.DataFrame] | None = None
+    # What its text, legend and notes say beyond its config block: from its table, claims, block
+    facts: Callable[[pd.DataFrame, pd.DataFrame, dict], dict] | None = None
+    legend: str | None = None  # the legend above its table (Jinja, as ``text``)
+    notes: str | None = None  # what follows its table: its claims, in words (Jinja)
+    paper_file: str | None = None  # its paper's tables, for its findings
+    glance: Glance | None = None  # its claims in the report's "At a glance"
+    # A check of its config block beyond the schema (raises asp.config.ConfigError)
+    check: Callable[[dict], None] | None = None
+
+    @property
+    def sweep(self) -> bool:
+        return self.steps is None
 
     @property
     def table(self) -> TableSpec:
         return TableSpec(
-            self.id, self.table_title, None, "study", "simulation", "focus", (), study=self.id
+            self.id,
+            self.table_title,
+            None,
+            "study",
+            "simulation",
+            "focus",
+            (),
+            study=self.id,
+            variable=self.variable or None,
         )
 
     @property
@@ -88,7 +154,9 @@ class Study:
         return {**self.defaults, **(node or {})}
 
     def values(self, config: dict) -> list[str]:
-        """Its values as they appear in paths and wildcards (0.5, 1, 40)."""
+        """A sweep's values as they appear in paths and wildcards (0.5, 1, 40)."""
+        if not self.sweep:
+            return []
         values = self.block(config).get(self.values_key, [])
         return [str(v) if isinstance(v, int) else f"{v:g}" for v in values]
 
@@ -143,7 +211,7 @@ register(
         "budget",
         build=_budget_table,
         adjust=_budget,
-        findings=budget_findings,
+        findings=lambda table, claims, block, paper: budget_findings(table, claims),
         neutral=lambda config, epochs: epochs == config["training"]["max_epochs"],
     )
 )
@@ -175,7 +243,7 @@ register(
             tables.versus_claims(fits, methods, "rho"),
         ),
         case=lambda case, rho: case | {"rho": float(rho)},
-        findings=relatedness_findings,
+        findings=lambda table, claims, block, paper: relatedness_findings(table, claims),
         # rho = 0 draws the paper's data bit for bit (asp.simulation), unless a case of the main
         # run sets a relatedness of its own
         neutral=lambda config, rho: all(
@@ -253,7 +321,11 @@ register(
             "rbf_soft",
             "ffn",
         ),
-        findings=correlation_findings,
+        findings=lambda table, claims, block, paper: correlation_findings(table, claims),
+        # test MSE, in per cent of the second model's mean (as the ASP paper's claims)
+        glance=Glance(
+            "Figure 8", "test MSE", "percent", lambda c: "p " + c["p"].map("{:g}".format)
+        ),
     )
 )
 
@@ -309,13 +381,17 @@ def build_table(
 def all_findings(
     tables_by_id: dict[str, pd.DataFrame],
     claims_by_id: dict[str, pd.DataFrame],
+    config: dict,
     case_study_tables: list[str] | None = None,
+    papers: dict[str, pd.DataFrame] | None = None,
 ) -> list[dict]:
     """The findings on the paper's claims, then those of every study whose table is here
-    (``case_study_tables``: the case studies' results tables, asp.findings.findings)."""
+    (``case_study_tables``: the case studies' results tables, asp.findings.findings;
+    ``papers``: the studies' paper tables by file, Study.paper_file)."""
     out = findings(tables_by_id, claims_by_id, case_study_tables)
     for study in STUDIES.values():
         claims = claims_by_id.get(study.id)
         if study.findings is not None and claims is not None and len(claims):
-            out += study.findings(tables_by_id[study.id], claims)
+            paper = (papers or {}).get(study.paper_file) if study.paper_file else None
+            out += study.findings(tables_by_id[study.id], claims, study.block(config), paper)
     return out

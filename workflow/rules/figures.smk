@@ -44,5 +44,6 @@ for _s in plan.studies.values():
         params:
             study=_s.study.id,
             curves=plan.study_curve_params(_s.study.id),
+            modules=config["study_modules"],
         script:
             "../scripts/study_figure.py"

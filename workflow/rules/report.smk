@@ -26,8 +26,7 @@ rule report:
             for f in plan.report_figures
         ],
         focus=plan.focus,
-        missing=list(plan.missing.values()),
-        missing_images=plan.cll_images.missing,
+        missing=[m.as_dict() for m in plan.not_run],
         figure_metric=plan.figure_metric,
         studies=plan.report_studies(),
     script:

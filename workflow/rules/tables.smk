@@ -23,5 +23,6 @@ for _spec in plan.tables:
             table=table_param(_spec),
             methods=plan.table_methods(_spec),
             reused=plan.reuse_labels(_spec),
+            modules=config["study_modules"],
         script:
             "../scripts/table.py"

@@ -9,16 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from io_utils import read_meta, start_logging
+from io_utils import read_meta, start_logging, versions
 
-from asp.bayesopt_results import LABELS as BAYESOPT_LABELS
-from asp.bayesopt_results import findings as bayesopt_findings
-from asp.bayesopt_results import table2_layout
+from asp.all_studies import STUDIES, load_study_modules
 from asp.effects import at_a_glance, claim_effects, cll_glance
 from asp.layout import paper_layout
-from asp.lenet_results import LABELS as LENET_LABELS
-from asp.lenet_results import findings as lenet_findings
-from asp.lenet_results import table1_layout
 from asp.plots import forest
 from asp.report import grid_html, html_table, render, section
 from asp.studies import all_findings, table_spec
@@ -64,21 +59,31 @@ def git_commit() -> str:
         return "unknown (not a git checkout)"
 
 
+config = smk.params.config
+load_study_modules(config["study_modules"])
 tables, claims = [], []
-by_id, claims_by_id = {}, {}
+by_id, claims_by_id, facts_by_id = {}, {}, {}
 for table, tpath, cpath in zip(smk.params.tables, smk.input.tables, smk.input.claims, strict=True):
     spec = table_spec(table)
     table_id = spec.id
     long = by_id[table_id] = pd.read_csv(tpath)
-    c = claims_by_id[table_id] = pd.read_csv(cpath)
-    grid = paper_layout(spec, long, c, smk.params.table_methods[table_id])
+    c = claims_by_id[table_id] = read_claims(cpath)
+    study = STUDIES.get(spec.study) if spec.study else None
+    block = study.block(config) if study else {}
+    if study is not None and not study.sweep:  # a study's own layout, or its long form
+        html = html_table(study.layout(long, block) if study.layout else long)
+    else:
+        html = grid_html(paper_layout(spec, long, c, smk.params.table_methods[table_id]))
+    if study is not None:
+        facts_by_id[table_id] = study.facts(long, c, block) if study.facts else {}
     tables.append(
         {
             "id": spec.id,
             "title": spec.title,
-            "html": grid_html(grid),
+            "html": html,
             "long": html_table(long),
-            "losses": spec.builder in ("loss", "case_study", "study"),
+            "claims": html_table(c) if len(c) else "",
+            "losses": spec.builder in ("loss", "case_study") or (study and study.sweep),
             "csv": "data:text/csv;base64," + base64.b64encode(Path(tpath).read_bytes()).decode(),
             # the provenance note of a case study goes above its results table
             "case_study_results": spec.datasets if spec.builder == "case_study" else None,
@@ -88,69 +93,13 @@ for table, tpath, cpath in zip(smk.params.tables, smk.input.tables, smk.input.cl
     )
     if len(c):
         claims.append(c.assign(table=spec.id)[["table", *c.columns]])
-bayesopt = None
-if smk.input.bayesopt:  # the CLL paper's Table 2 (asp.bayesopt_results)
-    bo_path, bo_claims_path, cll_paper = smk.input.bayesopt
-    bo, bo_claims = pd.read_csv(bo_path), read_claims(bo_claims_path)
-    block = smk.params.config["bayesopt"]
-    grid = table2_layout(bo, list(block["surrogates"]))
-    bayesopt = {
-        "html": html_table(grid),
-        "long": html_table(bo),
-        "csv": "data:text/csv;base64," + base64.b64encode(Path(bo_path).read_bytes()).decode(),
-        "figure": data_uri(smk.input.bayesopt_figure[0]),
-        "runs": block["runs"],
-        "labels": [BAYESOPT_LABELS.get(s, s) for s in block["surrogates"]],
-    }
-    if len(bo_claims):
-        claims.append(bo_claims.assign(table="bayesopt")[["table", *bo_claims.columns]])
-    bo_found = bayesopt_findings(bo, bo_claims, pd.read_csv(cll_paper))
-cll_images = None
-if smk.input.cll_images:  # the CLL paper's Table 1 (asp.lenet_results)
-    img_path, img_claims_path, _, img_figure = smk.input.cll_images
-    img, img_claims = pd.read_csv(img_path), read_claims(img_claims_path)
-    block = smk.params.config["cll_images"]
-    cll_images = {
-        "html": html_table(table1_layout(img, list(block["models"]))),
-        "long": html_table(img),
-        "claims": html_table(img_claims) if len(img_claims) else "",
-        "csv": "data:text/csv;base64," + base64.b64encode(Path(img_path).read_bytes()).decode(),
-        "figure": data_uri(img_figure),
-        "block": block,
-        "labels": [LENET_LABELS.get(m, m) for m in block["models"]],
-        # the signed-rank test's smallest two-sided p-value over n pairs: all n signs alike;
-        # Holm multiplies a claim's smallest by its cells, so a claim whose product exceeds
-        # 5 % can never be decided by these runs
-        "min_p": 2 / 2 ** block["runs"],
-        "undecidable": (
-            [
-                f"{claim} ({n} cells)"
-                for claim, n in img_claims.groupby("claim", sort=False).size().items()
-                if n * 2 / 2 ** block["runs"] > 0.05
-            ]
-            if len(img_claims)
-            else []
-        ),
-        # the epochs each model trained: the adaptive rounds add theirs
-        "epochs": img.groupby("model")["epochs"].max().to_dict(),
-    }
-    if len(img_claims):
-        claims.append(img_claims.assign(table="cll_images")[["table", *img_claims.columns]])
-    protocol = (
-        f"{block['images']['train']} training images, {block['runs']} runs, "
-        f"{block['training']['epochs']} epochs"
-    )
-    img_found = lenet_findings(img, img_claims, protocol)
 claims_df = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame()
 verdicts = verdict_counts(claims_df)
 case_study_tables = [
     t["id"] for t in tables if t["case_study_results"] is not None
 ]  # every case study's results table, the paper's and any other
-found = all_findings(by_id, claims_by_id, case_study_tables)
-if bayesopt is not None:
-    found += bo_found
-if cll_images is not None:
-    found += img_found
+papers = {path: pd.read_csv(path) for path in smk.input.papers}
+found = all_findings(by_id, claims_by_id, config, case_study_tables, papers)
 figures = [
     {
         "id": fig["id"],
@@ -163,7 +112,12 @@ figures = [
     for fig, path in zip(smk.params.figures, smk.input.figures, strict=True)
 ]
 studies = {
-    study["id"]: section(study, data_uri(path))
+    study["id"]: section(
+        study,
+        data_uri(path),
+        STUDIES[study["id"]].block(config),
+        facts_by_id.get(study["id"], {}),
+    )
     for study, path in zip(smk.params.studies, smk.input.study_figures, strict=True)
 }
 for t in tables:  # each figure beside the table it illustrates, a study's with its table
@@ -173,13 +127,10 @@ effects = claim_effects(by_id, claims_by_id)
 glance = at_a_glance(effects, smk.params.focus)
 for g in glance:
     g["forest"] = figure_uri(forest(effects, g["claim"]))
-# the CLL paper's claims, one sentence each (Figure 8, Tables 2 and 1)
-cll_claims = {"cll_rbf": claims_by_id.get("cll_rbf")}
-if bayesopt is not None:
-    cll_claims["bayesopt"] = bo_claims
-if cll_images is not None:
-    cll_claims["cll_images"] = img_claims
-glance_cll = cll_glance({k: v for k, v in cll_claims.items() if v is not None})
+# the CLL paper's claims, one sentence each (Figure 8, Tables 2 and 1: asp.studies.Study.glance)
+glance_cll = cll_glance(
+    claims_by_id, {k: s.glance for k, s in STUDIES.items() if s.glance and k in claims_by_id}
+)
 case_studies = [json.loads(Path(f).read_text()) for f in smk.input.case_studies]
 
 
@@ -195,10 +146,14 @@ if smk.input.tuned:
         "table": html_table(studies),
         "figure": data_uri(smk.input.tuning_figure[0]),
     }
-fits = pd.concat([pd.read_parquet(f) for f in smk.input.fits], ignore_index=True)
-wall = wall_by_stage(fits)
+if smk.input.fits:
+    fits = pd.concat([pd.read_parquet(f) for f in smk.input.fits], ignore_index=True)
+    wall = wall_by_stage(fits)
+else:  # no fits: a run of studies with steps of their own only
+    fits = pd.DataFrame({"device": [], "diverged": [], "config_hash": []})
+    wall = pd.DataFrame({"training seconds": []})
 checksums = [Path(f).read_text().strip() for f in smk.input.checksums]
-meta = read_meta(smk.input.fits[0])
+meta = read_meta(smk.input.fits[0]) if smk.input.fits else {"versions": versions()}
 html = render(
     Path(smk.input.template).read_text(),
     generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -209,7 +164,7 @@ html = render(
     verdicts=html_table(verdicts) if len(verdicts) else "",
     claims=html_table(claims_df) if len(claims_df) else "",
     unplaced=[f for f in figures if f["table"] is None],
-    config=yaml.safe_dump(smk.params.config, sort_keys=False),
+    config=yaml.safe_dump(config, sort_keys=False),
     commit=git_commit(),
     versions=meta["versions"],
     devices=sorted(fits["device"].unique()),
@@ -220,10 +175,7 @@ html = render(
     checksums=checksums,
     case_studies=case_studies,
     tuning=tuning,
-    bayesopt=bayesopt,
-    cll_images=cll_images,
     missing=smk.params.missing,
-    missing_images=smk.params.missing_images,
     config_hashes=len(fits["config_hash"].unique()),
     versions_json=json.dumps(meta["versions"]),
 )

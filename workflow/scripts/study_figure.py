@@ -5,11 +5,13 @@ import numpy as np
 import pandas as pd
 from io_utils import start_logging
 
+from asp.all_studies import load_study_modules
 from asp.plots import study_curves, study_lines
 from asp.studies import get_study
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
+load_study_modules(smk.params.modules)  # a study of the config's own (study_modules)
 table = pd.read_csv(smk.input.table)
 study = get_study(smk.params.study)
 if study.curves:

@@ -5,11 +5,13 @@ import pandas as pd
 import yaml
 from io_utils import start_logging
 
+from asp.all_studies import load_study_modules
 from asp.studies import as_study_rows, build_table, table_spec
 from asp.tables import with_floor
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
+load_study_modules(smk.params.modules)  # a study of the config's own (study_modules)
 spec = table_spec(smk.params.table)
 # a study's table at its neutral value reads main-run fits as its own (asp.studies)
 reused = dict(smk.params.reused)

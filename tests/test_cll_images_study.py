@@ -1,9 +1,9 @@
-"""asp.lenet_study: which overlay data sets run, where their files are found, the jobs and
+"""asp.cll_images_study: which overlay data sets run, where their files are found, the jobs and
 their parameters, and the messages for what is missing."""
 
 import pytest
 
-from asp.lenet_study import SHARING_JOB, ImageStudy, data_seed, run_seeds
+from asp.cll_images_study import SHARING_JOB, ImagePlan, data_seed, run_seeds, steps
 
 BLOCK = {
     "datasets": ["multi_mnist", "multi_fashion", "multi_fashion_mnist"],
@@ -21,8 +21,8 @@ BLOCK = {
 FASHION = "/usr/share/datasets/fashion-mnist"
 
 
-def study(files: set[str], **change) -> ImageStudy:
-    return ImageStudy.from_config({"cll_images": BLOCK | change}, files.__contains__)
+def study(files: set[str], **change) -> ImagePlan:
+    return ImagePlan.from_config({"cll_images": BLOCK | change}, files.__contains__)
 
 
 def fashion_in(folder: str) -> set[str]:
@@ -40,16 +40,19 @@ def fashion_in(folder: str) -> set[str]:
 def test_without_mnist_only_multi_fashion_runs_and_the_others_name_their_files():
     s = study(fashion_in(FASHION))
     assert s.present == ["multi_fashion"]
-    assert [m["dataset"] for m in s.missing] == ["multi_mnist", "multi_fashion_mnist"]
+    assert [m.what for m in s.missing] == [
+        "the CLL paper's data set 'multi_mnist'",
+        "the CLL paper's data set 'multi_fashion_mnist'",
+    ]
     m = s.missing[0]
-    assert m["files"] == [
+    assert list(m.files) == [
         "mnist/train-images-idx3-ubyte.gz",
         "mnist/train-labels-idx1-ubyte.gz",
         "mnist/t10k-images-idx3-ubyte.gz",
         "mnist/t10k-labels-idx1-ubyte.gz",
     ]
-    assert m["searched"] == ["data/raw/mnist", "/elsewhere/mnist"]
-    assert "no package registry" in m["obtain"]
+    assert list(m.searched) == ["data/raw/mnist", "/elsewhere/mnist"]
+    assert "no package registry" in m.obtain
     # the package's folder serves Fashion-MNIST
     assert s.inputs("multi_fashion")["fashion_test_labels"] == (
         f"{FASHION}/t10k-labels-idx1-ubyte.gz"
@@ -63,7 +66,40 @@ def test_without_mnist_only_multi_fashion_runs_and_the_others_name_their_files()
         "results/cll_images/multi_fashion/multi_lenet_cll.parquet",
         f"results/cll_images/multi_fashion/{SHARING_JOB}.parquet",
     ]
-    assert s.outputs[0] == "results/tables/cll_images.csv"
+
+
+def declared(files: set[str]):
+    return steps({"cll_images": BLOCK, "base_seed": 7}, files.__contains__)
+
+
+def test_its_declaration_gives_its_steps_and_what_is_not_run():
+    plan = declared(fashion_in(FASHION))
+    assert plan.runs and [m.what for m in plan.missing][0].endswith("'multi_mnist'")
+    data, run, table, fig = plan.steps
+    assert [s.name for s in plan.steps] == [
+        "cll_images_data",
+        "cll_images_run",
+        "cll_images",
+        "fig_cll_images",
+    ]
+    assert data.output == {"data": "results/cll_images/{image_set}/data.npz"}
+    assert data.tag == "cll_images/cll_images_data/{image_set}"
+    assert data.params_at({"image_set": "multi_fashion"})["base_seed"] == 7
+    assert run.threads and run.constraints["lenet_job"] == "single_lenet|multi_lenet_cll|" + (
+        SHARING_JOB
+    )
+    assert run.run == "asp.cll_images_steps:train"
+    assert table.output["table"] == "results/tables/cll_images.csv"
+    assert table.report == {"table": "Tables"} and fig.report == {"figure": "Figures"}
+    assert table.inputs_at({})["runs"][0] == (
+        "results/cll_images/multi_fashion/single_lenet.parquet"
+    )
+    # no data set can run: the table and its figure are left out, and the table refuses
+    none = declared(set())
+    assert not none.runs and len(none.missing) == 3
+    with pytest.raises(ValueError, match=r"'multi_mnist' needs mnist/train-images-idx3"):
+        none.steps[2].inputs_at({})
+    assert steps({"base_seed": 7}, None) is None  # no data sets: off
 
 
 def test_the_first_folder_with_all_four_files_wins_and_a_partial_one_is_passed_over():
@@ -79,13 +115,13 @@ def test_the_first_folder_with_all_four_files_wins_and_a_partial_one_is_passed_o
 
 
 def test_no_files_no_outputs_and_an_empty_block_is_off():
-    assert study(set()).outputs == [] and study(set()).run_files() == []
+    assert study(set()).run_files() == []
     # the study's own table refuses, naming what is missing
     with pytest.raises(ValueError, match=r"'multi_fashion' needs fashion/train-images-idx3"):
         study(set()).require_present()
     study(fashion_in(FASHION)).require_present()
-    off = ImageStudy.from_config({}, set().__contains__)
-    assert off.datasets == [] and off.missing == [] and off.outputs == []
+    off = ImagePlan.from_config({}, set().__contains__)
+    assert off.datasets == [] and off.missing == []
     with pytest.raises(ValueError, match="cll_images.datasets is empty in the config"):
         off.require_present()
 
