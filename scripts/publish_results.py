@@ -24,12 +24,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import yaml
 
-from asp.bayesopt_results import table2_layout
+from asp.all_studies import STUDIES
 from asp.catalog import TABLES
+from asp.config_merge import merged
 from asp.layout import paper_layout
-from asp.lenet_results import table1_layout
 from asp.methods import METHODS
-from asp.studies import STUDIES
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "results"
@@ -39,7 +38,8 @@ def verdicts(claims: pd.DataFrame) -> str:
     if claims.empty:
         return "(no claims)"
     col = "holm_verdict" if "holm_verdict" in claims else "verdict"
-    keys = [s.variable for s in STUDIES.values() if s.variable in claims] + ["claim"]
+    keys = [s.variable for s in STUDIES.values() if s.variable and s.variable in claims]
+    keys.append("claim")
     counts = claims.groupby([*keys, col]).size().unstack(fill_value=0)
     return counts.to_markdown()
 
@@ -91,37 +91,22 @@ def main() -> None:
         "Each cell: ours (95 % CI) [paper]; under a method, its paired claims after Holm "
         "(✓ supported, ✗ contradicted, ~ not significant).\n"
     ]
+    cfg = merged(*(yaml.safe_load((run / f).read_text()) for f in files))
     for spec in [*TABLES.values(), *(s.table for s in STUDIES.values())]:
         path = out / "tables" / f"{spec.id}.csv"
         if not path.exists():
             continue
         table = pd.read_csv(path)
-        claims = pd.read_csv(out / "tables" / f"{spec.id}_claims.csv")
-        grid = paper_layout(spec, table, claims, list(METHODS), br=" ")
+        try:
+            claims = pd.read_csv(out / "tables" / f"{spec.id}_claims.csv")
+        except pd.errors.EmptyDataError:  # no claim: the file holds no columns
+            claims = pd.DataFrame()
+        study = STUDIES.get(spec.study) if spec.study else None
+        if study is not None and not study.sweep:  # its own layout, or its long form
+            grid = study.layout(table, study.block(cfg)) if study.layout else table
+        else:
+            grid = paper_layout(spec, table, claims, list(METHODS), br=" ")
         parts += [f"## {spec.title}\n", grid.to_markdown(index=False), ""]
-        if len(claims):
-            parts += ["Verdicts:\n", verdicts(claims), ""]
-    bayesopt = out / "tables" / "bayesopt.csv"
-    if bayesopt.exists():  # the CLL paper's Table 2 (asp.bayesopt_results)
-        table = pd.read_csv(bayesopt)
-        surrogates = list(dict.fromkeys(table["surrogate"]))
-        claims = pd.read_csv(out / "tables" / "bayesopt_claims.csv")
-        parts += [
-            "## The CLL paper (Xu 2023), Table 2: best value found, mean (sd) over runs\n",
-            table2_layout(table, surrogates).to_markdown(index=False),
-            "",
-        ]
-        if len(claims):
-            parts += ["Verdicts:\n", verdicts(claims), ""]
-    images = out / "tables" / "cll_images.csv"
-    if images.exists():  # the CLL paper's Table 1 (asp.lenet_results)
-        table = pd.read_csv(images)
-        claims = pd.read_csv(out / "tables" / "cll_images_claims.csv")
-        parts += [
-            "## The CLL paper (Xu 2023), Table 1: test accuracy, mean (max) over runs\n",
-            table1_layout(table, list(dict.fromkeys(table["model"]))).to_markdown(index=False),
-            "",
-        ]
         if len(claims):
             parts += ["Verdicts:\n", verdicts(claims), ""]
     (out / "tables.md").write_text("# Full-run tables beside the paper's\n\n" + "\n".join(parts))
