@@ -8,7 +8,7 @@ min_version("9.0")
 
 
 # config.yaml is the configuration; every --configfile (and --config) merges over it: mappings
-# key by key, lists and scalars replace, and an empty mapping replaces too (asp.config_merge,
+# key by key, lists and scalars replace, and an empty mapping replaces too (asp.pipeline.config_merge,
 # applied in common.smk), so `simulation: {cases: {}}` says "no main run".
 configfile: "config.yaml"
 

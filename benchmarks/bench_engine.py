@@ -3,11 +3,11 @@
 Case 1, N=2000, 100 replicates x the 5 methods (ffn, soft, adaptive, l2_only, mean_only) with
 the paper's Table 1 hyper-parameters, each fit training a fixed number of epochs (stage 0, then
 every adaptive round). The batched engine trains all 500 fits; the per-fit reference
-(asp.reference: one nn.Module and one torch.optim.Adam per fit) trains a subset. Prints per-fit
-seconds of both, and the cost of one fused training step in microseconds per fit-step at 100
-and at 1,000 fits. The batched engine is compiled (torch.compile) and warmed up on the same
-shapes first, so compilation is not timed (it is paid once per job, and cached on disk). The
-line ``speedup: <per-fit loop / per-fit batched>``. The peer: what a PyTorch user would write
+(asp.engine.reference: one nn.Module and one torch.optim.Adam per fit) trains a subset. Prints
+per-fit seconds of both, and the cost of one fused training step in microseconds per fit-step at 100
+and at 1,000 fits. The batched engine is compiled (torch.compile) and warmed up on the same shapes
+first, so compilation is not timed (it is paid once per job, and cached on disk). The line
+``speedup: <per-fit loop / per-fit batched>``. The peer: what a PyTorch user would write
 for many small models, a ``torch.func`` ensemble (``stack_module_state`` + ``vmap`` of the
 gradient, one foreach Adam, ``torch.compile``d), trained in a plain loop with batched shuffles
 and validation, on the same fits' data and the same epochs; the last line is ``vs vmap: <the
@@ -28,17 +28,17 @@ import numpy as np
 import torch
 import yaml
 
-from asp import training
-from asp.adaptive import n_rounds
-from asp.experiment import simulated_replicate
-from asp.jobs import methods_job, run_both
-from asp.methods import METHODS, HyperParams, get_method, split_stages
-from asp.networks import Architecture, get_network
-from asp.penalties import get_penalty
-from asp.reference import reference_fit
-from asp.seeds import torch_seed
-from asp.simulation import SimulationCase
-from asp.training import TrainSettings, stepper
+from asp.data.simulation import SimulationCase
+from asp.engine import training
+from asp.engine.adaptive import n_rounds
+from asp.engine.methods import METHODS, HyperParams, get_method, split_stages
+from asp.engine.networks import Architecture, get_network
+from asp.engine.penalties import get_penalty
+from asp.engine.reference import reference_fit
+from asp.engine.seeds import torch_seed
+from asp.engine.training import TrainSettings, stepper
+from asp.experiments.jobs import methods_job, run_both
+from asp.experiments.replicates import simulated_replicate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,5 @@
 """LeNet training throughput: images per second per core, one model's runs as one batch
-(asp.lenet_training) against the same runs one at a time, on one thread.
+(asp.experiments.lenet_training) against the same runs one at a time, on one thread.
 
 The images are Multi-FashionMNIST overlays built from random source images of the right shape
 (throughput does not depend on what the pixels show). Each line trains ``--images`` training
@@ -18,9 +18,9 @@ import time
 import numpy as np
 import torch
 
-from asp.lenet import MODELS
-from asp.lenet_training import ImageTraining, train_runs
-from asp.overlay_images import SourceImages, build_overlay
+from asp.data.overlay_images import SourceImages, build_overlay
+from asp.experiments.lenet import MODELS
+from asp.experiments.lenet_training import ImageTraining, train_runs
 
 
 def fake_splits(n_train: int) -> dict:

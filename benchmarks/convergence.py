@@ -22,9 +22,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from asp.experiment import simulated_replicate  # noqa: E402
-from asp.jobs import methods_job, run_both  # noqa: E402
-from asp.simulation import SimulationCase  # noqa: E402
+from asp.data.simulation import SimulationCase  # noqa: E402
+from asp.experiments.jobs import methods_job, run_both  # noqa: E402
+from asp.experiments.replicates import simulated_replicate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

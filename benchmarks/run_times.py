@@ -26,7 +26,7 @@ PATTERNS = [
     (r"train/(\w+)/(\w+?)_N([\w-]+?)(?:_[A-Za-z]+[\d.-]+)?_block\d+\.tsv", "train"),
     # runs from before a job trained both stages of its block
     (r"train/(stage0|rounds_focus|rounds)_(\w+?)_N(\w+)_block\d+\.tsv", "train"),
-    # a study's job, train_<study> (asp.studies): its value's folder prefix and value
+    # a study's job, train_<study> (asp.studies.declaration): its value's folder prefix and value
     (r"train/([a-z_]+?)_(\w+?)_N(\w+)_[A-Za-z]+[\d.]+_block\d+\.tsv", "train"),
     # runs from before the budget study trained both stages in one job
     (r"budget/(stage0|rounds)_(\w+?)_N(\w+)_E\d+_block\d+\.tsv", "budget"),
@@ -35,7 +35,7 @@ PATTERNS = [
     (r"(?P<study>[a-z_]+)/simulate_.*\.tsv", "simulate_{study}"),
     (r"(?P<study>[a-z_]+)/floor_.*\.tsv", "floor_{study}"),
     (r"floor/.*\.tsv", "floor"),
-    # a step of a study with steps of its own (asp.steps.Step.tag): a folder per study, then
+    # a step of a study with steps of its own (asp.studies.steps.Step.tag): a folder per study, then
     # per step (named for its study, or fig_<study>), a file per job named by its wildcards
     (r"(?P<study>[a-z_]+)/(?P<step>(?:fig_)?(?P=study)\w*)(?:/(?P<job>[^/]+))?\.tsv", "{step}"),
     (r"tune/.*\.tsv", "tune"),

@@ -35,12 +35,12 @@ PREAMBLE = (
 TRAIN_IMPORTS = (
     "import numpy as np, torch\n"
     "from io_utils import read_arrays, read_tuned, start_logging, versions, write_parquet\n"
-    "from asp.jobs import job_replicates, run_both, with_tuned_values\n"
+    "from asp.experiments.jobs import job_replicates, run_both, with_tuned_values\n"
 )
 JOB = """
-from asp.jobs import methods_job
-from asp.simulation import SimulationCase
-from asp.experiment import simulated_replicate
+from asp.experiments.jobs import methods_job
+from asp.data.simulation import SimulationCase
+from asp.experiments.replicates import simulated_replicate
 import yaml
 cfg = yaml.safe_load(open(r"{config}"))
 case = SimulationCase.from_config("case1", cfg["simulation"]["cases"]["case1"])

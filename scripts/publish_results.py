@@ -3,7 +3,7 @@
 Run it after a complete `bash run.sh` (config.yaml). It copies results/tables/*.csv (small) to
 docs/results/tables/, writes docs/results/provenance.yaml (commit, config hash, packages,
 devices, fits, the run's wall time if given) and docs/results/tables.md: every table laid out
-as the paper's (asp.layout) and the verdict counts, from which docs/results/README.md is
+as the paper's (asp.analysis.layout) and the verdict counts, from which docs/results/README.md is
 written.
 
     python scripts/publish_results.py [--run-folder .] [--wall "J jobs in M min"]
@@ -24,11 +24,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import yaml
 
-from asp.all_studies import STUDIES
-from asp.catalog import TABLES
-from asp.config_merge import merged
-from asp.layout import paper_layout
-from asp.methods import METHODS
+from asp.analysis.catalog import TABLES
+from asp.analysis.layout import paper_layout
+from asp.engine.methods import METHODS
+from asp.pipeline.config_merge import merged
+from asp.studies.registry import STUDIES
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "results"

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
-from asp.experiment import simulated_replicate
-from asp.networks import Architecture
-from asp.simulation import SimulationCase
+from asp.data.simulation import SimulationCase
+from asp.engine.networks import Architecture
+from asp.experiments.replicates import simulated_replicate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -22,7 +22,7 @@ def validated(name: str = "config.yaml", change=None) -> dict:
     import yaml
     from snakemake.utils import validate
 
-    from asp.config_merge import merged
+    from asp.pipeline.config_merge import merged
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     if name != "config.yaml":
@@ -76,8 +76,9 @@ def training_keys(settings) -> dict:
 
 
 def fit_methods(reps, methods, hp, s0, rs, dtype="float64", schedule="constant"):
-    """Rows of ``methods`` x replicates through the workflow's own entry point (asp.jobs)."""
-    from asp.jobs import methods_job, run_both
+    """Rows of ``methods`` x replicates through the workflow's own entry point
+    (asp.experiments.jobs)."""
+    from asp.experiments.jobs import methods_job, run_both
 
     values = {"lambda": hp.lam, "lambda_star": hp.lam_star, "theta": hp.theta}
     keys = {"dtype": dtype, "schedule": schedule}

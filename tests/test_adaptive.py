@@ -2,11 +2,11 @@ import numpy as np
 import torch
 from conftest import fit_methods, replicates
 
-from asp import adaptive
-from asp.adaptive import n_rounds, prune_largest_terms, terms_per_round
-from asp.experiment import Batch, train_rounds, train_stage0
-from asp.methods import HyperParams
-from asp.training import TrainSettings
+from asp.engine import adaptive
+from asp.engine.adaptive import n_rounds, prune_largest_terms, terms_per_round
+from asp.engine.methods import HyperParams
+from asp.engine.training import TrainSettings
+from asp.experiments.replicates import Batch, train_rounds, train_stage0
 
 
 def test_round_arithmetic_matches_paper_tables():

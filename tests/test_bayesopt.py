@@ -1,6 +1,6 @@
-"""The CLL paper's Bayesian optimisation (asp.bayesopt): the test functions at their minima and
-their normalising range, the batched particle swarm on functions with known minima, expected
-improvement against its closed form, the protocol's evaluation counts, and one run of the
+"""The CLL paper's Bayesian optimisation (asp.experiments.bayesopt): the test functions at their
+minima and their normalising range, the batched particle swarm on functions with known minima,
+expected improvement against its closed form, the protocol's evaluation counts, and one run of the
 batched engine against the same run alone."""
 
 import math
@@ -11,7 +11,9 @@ import pytest
 import torch
 from conftest import ROOT
 
-from asp.bayesopt import (
+from asp.data.benchmark_functions import FUNCTIONS, get_function
+from asp.data.correlated_tasks import CorrelatedTasks
+from asp.experiments.bayesopt import (
     PairProblem,
     Protocol,
     expected_improvement,
@@ -19,10 +21,8 @@ from asp.bayesopt import (
     optimise,
     streams,
 )
-from asp.correlated_tasks import CorrelatedTasks
-from asp.pso import Swarm, draw, minimise
-from asp.surrogates import EnsembleSurrogate, GPSurrogate
-from asp.test_functions import FUNCTIONS, get_function
+from asp.experiments.pso import Swarm, draw, minimise
+from asp.experiments.surrogates import EnsembleSurrogate, GPSurrogate
 
 F64 = torch.float64
 TASKS = CorrelatedTasks(2, 1.0, (0.2, 0.4, 0.6), (0.0, 1.0, 4.0), noise_sd=0.1)
@@ -249,8 +249,8 @@ def test_the_code_defaults_are_the_schemas():
     defaults, which the workflow fills in: the two must not drift apart."""
     import yaml
 
-    from asp.bayesopt import DEFAULT_TASKS, protocol_from_config
-    from asp.surrogates import make_surrogate
+    from asp.experiments.bayesopt import DEFAULT_TASKS, protocol_from_config
+    from asp.experiments.surrogates import make_surrogate
 
     schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
     props = schema["properties"]["bayesopt"]["properties"]

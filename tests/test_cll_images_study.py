@@ -1,9 +1,9 @@
-"""asp.cll_images_study: which overlay data sets run, where their files are found, the jobs and
+"""asp.studies.cll_images: which overlay data sets run, where their files are found, the jobs and
 their parameters, and the messages for what is missing."""
 
 import pytest
 
-from asp.cll_images_study import SHARING_JOB, ImagePlan, data_seed, run_seeds, steps
+from asp.studies.cll_images import SHARING_JOB, ImagePlan, data_seed, run_seeds, steps
 
 BLOCK = {
     "datasets": ["multi_mnist", "multi_fashion", "multi_fashion_mnist"],
@@ -88,7 +88,7 @@ def test_its_declaration_gives_its_steps_and_what_is_not_run():
     assert run.threads and run.constraints["lenet_job"] == "single_lenet|multi_lenet_cll|" + (
         SHARING_JOB
     )
-    assert run.run == "asp.cll_images_steps:train"
+    assert run.run == "asp.studies.cll_images_steps:train"
     assert table.output["table"] == "results/tables/cll_images.csv"
     assert table.report == {"table": "Tables"} and fig.report == {"figure": "Figures"}
     assert table.inputs_at({})["runs"][0] == (

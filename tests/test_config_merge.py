@@ -1,4 +1,4 @@
-"""Config overlays (asp.config_merge): a --configfile merged over config.yaml as Snakemake
+"""Config overlays (asp.pipeline.config_merge): a --configfile merged over config.yaml as Snakemake
 merges it, an empty mapping replacing; the schema and the checks on the merged result."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from conftest import ROOT, SCHEMA, validated
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import update_config, validate
 
-from asp.config import check_config
-from asp.config_merge import emptied, merged
-from asp.planning import Plan
+from asp.pipeline.config import check_config
+from asp.pipeline.config_merge import emptied, merged
+from asp.pipeline.planning import Plan
 
 
 def base() -> dict:

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from conftest import CASE1, replicates
 
-from asp.preprocessing import MinMaxScaler, split_sizes
-from asp.seeds import replicate_seeds
-from asp.simulation import SimulationCase, simulate
+from asp.data.simulation import SimulationCase, simulate
+from asp.engine.preprocessing import MinMaxScaler, split_sizes
+from asp.engine.seeds import replicate_seeds
 
 
 def test_split_is_49_21_30():
@@ -76,7 +76,7 @@ def test_rho_zero_reproduces_the_independent_tasks_bit_for_bit(rho):
     x0, y0 = _paper_loop(case, 500, 4, 3, np.random.default_rng(seeds["data"]))
     assert np.array_equal(x, x0) and np.array_equal(y, y0)
     # The pipeline's replicates (simulate rule, training jobs) come through simulated_arrays.
-    from asp.simulation import simulated_arrays
+    from asp.data.simulation import simulated_arrays
 
     x, y = simulated_arrays(case, 500, 4, 2, 2024, 0)
     seeds = replicate_seeds(2024, "case1", 500, 0)
@@ -89,7 +89,7 @@ def test_rho_zero_reproduces_the_independent_tasks_bit_for_bit(rho):
     [{"dist": "uniform", "low": 0, "high": 8}, {"dist": "normal", "mean": 0, "sd": 1}],
 )
 def test_relatedness_mixes_shared_and_own_weights(weights):
-    from asp.simulation import simulate_tasks
+    from asp.data.simulation import simulate_tasks
 
     spec = {"x": {"dist": "uniform", "low": 0, "high": 8}, "weights": weights}
     base = SimulationCase.from_config("c", spec)

@@ -1,14 +1,15 @@
-"""Effect sizes of the paper's claims (asp.effects): the report's "At a glance" and forest plots."""
+"""Effect sizes of the paper's claims (asp.analysis.effects): the report's "At a glance" and forest
+plots."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from test_tables import PAPER, four_methods
 
-from asp import tables
-from asp.all_studies import STUDIES
-from asp.effects import at_a_glance, claim_effects, cll_glance, is_papers
-from asp.plots import forest
+from asp.analysis import tables
+from asp.analysis.effects import at_a_glance, claim_effects, cll_glance, is_papers
+from asp.analysis.plots import forest
+from asp.studies.registry import STUDIES
 
 
 def table3():

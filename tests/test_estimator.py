@@ -19,11 +19,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import asp
-from asp.experiment import observed_replicate
-from asp.jobs import job_replicates, methods_job, run_both
-from asp.methods import cell as job_cell
-from asp.preprocessing import split_indices
-from asp.seeds import replicate_seeds
+from asp.engine.methods import cell as job_cell
+from asp.engine.preprocessing import split_indices
+from asp.engine.seeds import replicate_seeds
+from asp.experiments.jobs import job_replicates, methods_job, run_both
+from asp.experiments.replicates import observed_replicate
 
 # Short training for every fit here (eager, few epochs).
 SHORT = {
@@ -91,7 +91,7 @@ def test_replicates_give_arrays_and_spread(example):
 )
 def test_fit_equals_the_workflows_fit(cls, method, keys):
     """The estimator against the workflow's own path for a case study: its arrays read by
-    asp.jobs.job_replicates (as the training script does), a job with the case studies'
+    asp.experiments.jobs.job_replicates (as the training script does), a job with the case studies'
     methods and both metrics, trained by run_both. The estimator's fits of the same
     replicates and seeds are the same bit for bit: rows, curves and predictions, with ==."""
     x, y = data()

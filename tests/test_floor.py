@@ -1,12 +1,12 @@
-"""The floor of the simulated data: the error of the true noiseless function (asp.floor)."""
+"""The floor of the simulated data: the error of the true noiseless function (asp.data.floor)."""
 
 import numpy as np
 import pytest
 from conftest import CASE2
 
-from asp.floor import floor_errors, noiseless, replicate_floor
-from asp.preprocessing import MinMaxScaler
-from asp.simulation import SimulationCase, case_from_config, simulate_tasks, simulated_arrays
+from asp.data.floor import floor_errors, noiseless, replicate_floor
+from asp.data.simulation import SimulationCase, case_from_config, simulate_tasks, simulated_arrays
+from asp.engine.preprocessing import MinMaxScaler
 
 
 def test_the_floor_is_the_noise_in_closed_form():

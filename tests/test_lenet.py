@@ -1,9 +1,9 @@
-"""asp.lenet: each model's batched runs compute what one module per run computes."""
+"""asp.experiments.lenet: each model's batched runs compute what one module per run computes."""
 
 import pytest
 import torch
 
-from asp.lenet import MODELS, BatchedRuns, make_model, task_losses
+from asp.experiments.lenet import MODELS, BatchedRuns, make_model, task_losses
 
 F64 = torch.float64
 SEEDS = [11, 12, 13]

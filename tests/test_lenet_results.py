@@ -1,4 +1,5 @@
-"""asp.lenet_results: the CLL paper's Table 1 beside ours, and its claims tested over runs."""
+"""asp.analysis.lenet_results: the CLL paper's Table 1 beside ours, and its claims tested over
+runs."""
 
 from pathlib import Path
 
@@ -6,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asp.lenet_results import (
+from asp.analysis.lenet_results import (
     PAPER_MODELS,
     claims,
     findings,
@@ -15,7 +16,7 @@ from asp.lenet_results import (
     table1,
     table1_layout,
 )
-from asp.lenet_training import ImageRuns
+from asp.experiments.lenet_training import ImageRuns
 
 PAPER = pd.read_csv(Path(__file__).resolve().parents[1] / "data/paper/cll_paper_tables.csv")
 
@@ -154,8 +155,8 @@ def test_findings_count_the_cells_and_set_the_papers_orderings_beside_ours():
 
 
 def test_the_curves_figure_has_a_panel_per_data_set_and_task_and_the_legend_in_label_order():
-    from asp.lenet_results import LABELS, curves
-    from asp.plots import lenet_curves
+    from asp.analysis.lenet_results import LABELS, curves
+    from asp.analysis.plots import lenet_curves
 
     per_run = pd.DataFrame(
         [

@@ -1,11 +1,12 @@
-"""asp.lenet_training: runs trained as one batch are the runs trained alone, and they learn."""
+"""asp.experiments.lenet_training: runs trained as one batch are the runs trained alone, and they
+learn."""
 
 import numpy as np
 import pytest
 import torch
 
-from asp.lenet_training import ImageTraining, Sharing, train_runs
-from asp.overlay_images import SourceImages, build_overlay
+from asp.data.overlay_images import SourceImages, build_overlay
+from asp.experiments.lenet_training import ImageTraining, Sharing, train_runs
 
 
 def patterned_source(name: str, n: int, seed: int) -> SourceImages:
@@ -56,8 +57,8 @@ def test_the_runs_learn_both_tasks(splits, model):
 
 
 def test_sharing_joins_single_lenets_corresponding_weights():
-    from asp.lenet import BatchedRuns, make_model
-    from asp.lenet_training import task_weights
+    from asp.experiments.lenet import BatchedRuns, make_model
+    from asp.experiments.lenet_training import task_weights
 
     runs = BatchedRuns([make_model("single_lenet", s) for s in (1, 2, 3)])
     ws = task_weights(runs.params)
@@ -74,7 +75,7 @@ def test_sharing_joins_single_lenets_corresponding_weights():
 
 
 def _spread(out) -> float:
-    from asp.lenet_training import task_weights
+    from asp.experiments.lenet_training import task_weights
 
     return float(sum((w[:, 0] - w[:, 1]).square().sum() for w in task_weights(out.params)))
 

@@ -8,10 +8,10 @@ import torch
 from conftest import replicates
 from torch.testing import assert_close
 
-from asp.networks import Architecture, get_network
-from asp.networks.cross_stitch import CrossStitch
-from asp.reference import CorrelationLayerNet, CrossStitchNet, HardSharingNet
-from asp.training import BatchSampler, FitData, TrainSettings, stage_seed, train
+from asp.engine.networks import Architecture, get_network
+from asp.engine.networks.cross_stitch import CrossStitch
+from asp.engine.reference import CorrelationLayerNet, CrossStitchNet, HardSharingNet
+from asp.engine.training import BatchSampler, FitData, TrainSettings, stage_seed, train
 
 F64 = torch.float64
 REFERENCE = {

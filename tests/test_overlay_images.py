@@ -1,11 +1,11 @@
-"""asp.overlay_images: idx files read and checked, and the overlay data sets they make."""
+"""asp.data.overlay_images: idx files read and checked, and the overlay data sets they make."""
 
 import gzip
 
 import numpy as np
 import pytest
 
-from asp.overlay_images import (
+from asp.data.overlay_images import (
     IMAGE_SOURCES,
     OVERLAY_SETS,
     PARTS,
@@ -16,7 +16,7 @@ from asp.overlay_images import (
     parse_idx,
     read_source,
 )
-from asp.realdata import DataFormatError
+from asp.data.realdata import DataFormatError
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

@@ -1,7 +1,7 @@
 import torch
 from torch.testing import assert_close
 
-from asp.penalties import get_penalty
+from asp.engine.penalties import get_penalty
 
 
 def weights_2x2():

@@ -1,9 +1,10 @@
-"""The plan of a configuration (asp.planning): which jobs, which paths, which parameters."""
+"""The plan of a configuration (asp.pipeline.planning): which jobs, which paths, which
+parameters."""
 
 import pytest
 from conftest import validated
 
-from asp.planning import Plan, PlanError
+from asp.pipeline.planning import Plan, PlanError
 
 
 @pytest.fixture(scope="module")
@@ -376,8 +377,8 @@ def test_the_slurm_profile_sizes_every_training_rule(plan):
 
 
 def test_the_cll_paper_study_plans_its_own_data_protocol_and_figure(plan):
-    """The CLL paper's Figure 8 (asp.studies): its own data set and N, one job per p with its
-    protocol (10,000 iterations as whole epochs, Adam from 1e-4 halved at 1,000, 3,000 and
+    """The CLL paper's Figure 8 (asp.studies.declaration): its own data set and N, one job per p
+    with its protocol (10,000 iterations as whole epochs, Adam from 1e-4 halved at 1,000, 3,000 and
     7,000 steps, 50 Gaussian units), our values of lambda, lambda* and theta, and a figure of
     curves."""
     active = plan.studies["cll_rbf"]

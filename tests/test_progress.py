@@ -1,4 +1,4 @@
-"""A long job's progress lines (asp.progress): at most one per interval, what the job is on,
+"""A long job's progress lines (asp.engine.progress): at most one per interval, what the job is on,
 and the time left from the work left at the rate since the first line."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 import torch
 from conftest import replicates
 
-from asp import progress
-from asp.experiment import Batch, train_stage0
-from asp.progress import Progress, duration
-from asp.training import TrainSettings
+from asp.engine import progress
+from asp.engine.progress import Progress, duration
+from asp.engine.training import TrainSettings
+from asp.experiments.replicates import Batch, train_stage0
 
 
 class Clock:
@@ -123,7 +123,7 @@ def test_a_jobs_share_done_only_grows_across_its_batches(case1):
 
     from conftest import fit_methods
 
-    from asp.methods import HyperParams
+    from asp.engine.methods import HyperParams
 
     reps = replicates(case1, 200, 2)
     job = Progress("train", [("N=200", 1)], every=0, console=None, clock=Clock())

@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from asp.correlated_tasks import CorrelatedTasks, label_correlation
-from asp.networks import Architecture, get_network
-from asp.networks.rbf import initial_width, kmeans_centres
-from asp.reference import CorrelationLayerNet, RBFNetworks
+from asp.data.correlated_tasks import CorrelatedTasks, label_correlation
+from asp.engine.networks import Architecture, get_network
+from asp.engine.networks.rbf import initial_width, kmeans_centres
+from asp.engine.reference import CorrelationLayerNet, RBFNetworks
 
 F64 = torch.float64
 TASKS = CorrelatedTasks(

@@ -1,12 +1,12 @@
-"""docs/method.md and asp.readings stay in step: every reading links to a real section, every
-numbered section is a reading, and every "docs/method.md §N" citation names a section."""
+"""docs/method.md and asp.pipeline.readings stay in step: every reading links to a real section,
+every numbered section is a reading, and every "docs/method.md §N" citation names a section."""
 
 import re
 from pathlib import Path
 
 import pytest
 
-from asp.readings import METHOD_DOC, READINGS, method_link
+from asp.pipeline.readings import METHOD_DOC, READINGS, method_link
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")

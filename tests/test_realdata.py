@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asp.realdata import (
+from asp.data.realdata import (
     AIR_INPUTS,
     AIR_OUTPUTS,
     AIR_POLLUTANTS,

@@ -13,13 +13,13 @@ from conftest import ROOT, SCHEMA, validated
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from asp import catalog
-from asp.config import ConfigError, check_config
-from asp.methods import METHODS, Method, claim_pairs, register
-from asp.networks import Architecture, get_network
-from asp.simulation import SimulationCase
-from asp.studies import get_table
-from asp.training import TrainSettings
+from asp.analysis import catalog
+from asp.data.simulation import SimulationCase
+from asp.engine.methods import METHODS, Method, claim_pairs, register
+from asp.engine.networks import Architecture, get_network
+from asp.engine.training import TrainSettings
+from asp.pipeline.config import ConfigError, check_config
+from asp.studies.declaration import get_table
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_a_data_set_of_ones_own_needs_no_hyperparameters():
             "no such study is declared; declared: "
             "['bayesopt', 'budget', 'cll_images', 'cll_rbf', 'relatedness']",
         ),
-        # a data set of one's own (asp.realdata.read_data)
+        # a data set of one's own (asp.data.realdata.read_data)
         (
             lambda c: c["case_studies"]["sets"].update(own=OWN | {"colour": "red"}),
             "case_studies.sets.own.colour",

@@ -7,9 +7,9 @@ import pandas as pd
 import yaml
 from conftest import ROOT
 
-from asp.catalog import TABLES
-from asp.layout import paper_layout
-from asp.report import grid_html, html_table, render
+from asp.analysis.catalog import TABLES
+from asp.analysis.layout import paper_layout
+from asp.pipeline.report import grid_html, html_table, render
 
 NAME = "<script>alert('dataset')</script>"
 LABEL = '<img src=x onerror="alert(1)">'
@@ -146,7 +146,7 @@ def test_grid_cells_keep_their_line_breaks_as_markup():
 def test_the_report_links_each_reading_to_its_section_of_the_method_doc():
     import re
 
-    from asp.readings import READINGS
+    from asp.pipeline.readings import READINGS
 
     html = hostile_report()
     links = set(

@@ -6,12 +6,12 @@ import torch
 from conftest import replicates
 from torch.testing import assert_close
 
-from asp.experiment import Batch, train_rounds, train_stage0
-from asp.methods import HyperParams
-from asp.networks import Architecture, get_network
-from asp.penalties import get_penalty
-from asp.step import AdamConstants, adam_step, beta_power
-from asp.training import TrainSettings, flat_masks
+from asp.engine.methods import HyperParams
+from asp.engine.networks import Architecture, get_network
+from asp.engine.penalties import get_penalty
+from asp.engine.step import AdamConstants, adam_step, beta_power
+from asp.engine.training import TrainSettings, flat_masks
+from asp.experiments.replicates import Batch, train_rounds, train_stage0
 
 F64 = torch.float64
 
@@ -150,9 +150,9 @@ def test_compiled_step_equals_eager(case1, arch):
 
 KERNEL_USER = """
 import torch
-from asp.networks import Architecture, get_network
-from asp.penalties import get_penalty
-from asp.training import TrainSettings, stepper
+from asp.engine.networks import Architecture, get_network
+from asp.engine.penalties import get_penalty
+from asp.engine.training import TrainSettings, stepper
 
 net = get_network("per_task_mlp", Architecture(4, (4, 3), 2, "linear"))
 gen = torch.Generator().manual_seed(0)

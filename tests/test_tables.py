@@ -3,12 +3,12 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from asp import tables
-from asp.catalog import TABLES
-from asp.findings import findings
-from asp.layout import paper_layout
-from asp.stats import holm, holm_verdicts, mean_ci, ordering_verdict, paired_comparison
-from asp.studies import all_findings, build_table, get_table
+from asp.analysis import tables
+from asp.analysis.catalog import TABLES
+from asp.analysis.findings import findings
+from asp.analysis.layout import paper_layout
+from asp.analysis.stats import holm, holm_verdicts, mean_ci, ordering_verdict, paired_comparison
+from asp.studies.declaration import all_findings, build_table, get_table
 
 PAPER = pd.read_csv(ROOT / "data" / "paper" / "paper_tables.csv")
 
@@ -99,7 +99,7 @@ def test_case_study_table():
 
 
 def test_figure_data_start_at_the_soft_minimum():
-    from asp.plots import after_soft_minimum, soft_vs_adaptive
+    from asp.analysis.plots import after_soft_minimum, soft_vs_adaptive
 
     soft_val = np.array([[3.0, 5.0], [2.0, 4.0], [2.5, 4.5], [np.nan, 4.2]])  # (epochs, fits)
     best = np.array([2, 2])
@@ -328,7 +328,7 @@ def test_case_study_tables_mark_the_baselines_beyond_the_paper():
 
 
 def test_findings_say_where_the_mean_points_against_the_test():
-    from asp.findings import _mean_against_ranks
+    from asp.analysis.findings import _mean_against_ranks
 
     claims = pd.DataFrame(
         {
@@ -380,7 +380,7 @@ def test_rms_over_mae_of_the_papers_tables():
 
 
 def test_a_case_study_of_ones_own_has_no_paper_values_and_its_own_findings():
-    from asp.catalog import case_study_tables
+    from asp.analysis.catalog import case_study_tables
 
     hyper_spec, spec = case_study_tables("farm")
     f = fits_frame("farm", "all")
@@ -417,8 +417,8 @@ def test_the_cll_papers_claims_are_tested_replicate_by_replicate():
     sign."""
     import numpy as np
 
-    from asp.findings import correlation_findings
-    from asp.tables import correlation_claims, correlation_table
+    from asp.analysis.findings import correlation_findings
+    from asp.analysis.tables import correlation_claims, correlation_table
 
     rng = np.random.default_rng(0)
     base = {"single_rbf": 0.05, "multi_rbf": 0.04, "multi_rbf_cll": 0.03}

@@ -5,14 +5,14 @@ import torch
 from conftest import CASE2, fit_methods, replicates
 from torch.testing import assert_close
 
-from asp import training
-from asp.experiment import Batch, train_rounds, train_stage0
-from asp.methods import HyperParams
-from asp.networks import get_network
-from asp.reference import reference_fit
-from asp.seeds import torch_seed
-from asp.simulation import SimulationCase
-from asp.training import BatchSampler, TrainSettings
+from asp.data.simulation import SimulationCase
+from asp.engine import training
+from asp.engine.methods import HyperParams
+from asp.engine.networks import get_network
+from asp.engine.reference import reference_fit
+from asp.engine.seeds import torch_seed
+from asp.engine.training import BatchSampler, TrainSettings
+from asp.experiments.replicates import Batch, train_rounds, train_stage0
 
 CPU = torch.device("cpu")
 
@@ -282,7 +282,7 @@ def test_twins_are_fits_that_differ_only_in_their_metric(case1, arch):
 def test_a_twins_epochs_are_charged_at_the_batchs_rate():
     """Seconds per fit: the batch's seconds per computed fit-epoch times the fit's epochs, so a
     follower costs what its epochs cost, not nothing; without twins, the share of epochs."""
-    from asp.experiment import epoch_share
+    from asp.experiments.replicates import epoch_share
 
     epochs = torch.tensor([4, 4, 2])
     np.testing.assert_allclose(epoch_share(12.0, epochs), [4.8, 4.8, 2.4])
@@ -291,14 +291,14 @@ def test_a_twins_epochs_are_charged_at_the_batchs_rate():
 
 
 def test_native_rounds_equal_python_epochs(monkeypatch):
-    """The native rounds (asp.native) against the Python epochs: every registered method (so
+    """The native rounds (asp.engine.native) against the Python epochs: every registered method (so
     every network family, both stages and the matched-budget control) at both metrics in one
     job (so MSE and MAE twins), compiled float32 on 3 replicates of 3 tasks (the validation sums
     tasks in torch's order): every row (epochs, t*, validation and test metrics), curve and
     weight bit for bit."""
-    from asp.jobs import methods_job, run_both
-    from asp.methods import METHODS
-    from asp.methods import cell as job_cell
+    from asp.engine.methods import METHODS
+    from asp.engine.methods import cell as job_cell
+    from asp.experiments.jobs import methods_job, run_both
 
     case = SimulationCase.from_config("case2", CASE2)
     reps = replicates(case, 150, 3, n_inputs=4, n_tasks=3)
@@ -340,7 +340,7 @@ def test_native_rounds_equal_python_epochs(monkeypatch):
 def test_native_rounds_step_aside_with_the_reason(case1, arch, monkeypatch, caplog):
     """Where the native rounds cannot serve (here: the recorded kernels fail their check), the
     same training runs in Python epochs, says why in the log, and gives the same numbers."""
-    from asp import native
+    from asp.engine import native
 
     reps = replicates(case1, 120, 2)
     s0 = TrainSettings(batch_size=16, max_epochs=8, patience=2, compile=True)
@@ -370,8 +370,8 @@ def test_native_rounds_step_aside_with_the_reason(case1, arch, monkeypatch, capl
 def test_a_graph_with_other_calls_is_not_recorded():
     """A compiled graph whose module calls more than Inductor's C++ kernels (here an extern
     matrix product) is refused, not half driven from C."""
-    from asp import native
-    from asp.step import _inductor
+    from asp.engine import native
+    from asp.engine.step import _inductor
 
     a, b = torch.rand(64, 64), torch.rand(64, 64)
     compiled = _inductor(lambda x, y: ((x @ y).sin(),), (a, b))

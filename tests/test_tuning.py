@@ -8,10 +8,10 @@ import torch
 from conftest import replicates
 from optuna.trial import TrialState
 
-from asp.experiment import Batch, train_rounds, train_stage0
-from asp.methods import HyperParams
-from asp.training import TrainSettings
-from asp.tuning import SearchSpace, StudyPlan, TrialResult, Tuner, optimise
+from asp.engine.methods import HyperParams
+from asp.engine.training import TrainSettings
+from asp.experiments.replicates import Batch, train_rounds, train_stage0
+from asp.experiments.tuning import SearchSpace, StudyPlan, TrialResult, Tuner, optimise
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 CPU = torch.device("cpu")
@@ -19,7 +19,8 @@ SPACE = SearchSpace({"lambda": (1e-4, 1e-1)})
 
 
 def tune_job(stage0: dict, rounds: dict, metric: str = "mse") -> dict:
-    """A tune job's keys as asp.planning writes them, for two simulated case-1 replicates."""
+    """A tune job's keys as asp.pipeline.planning writes them, for two simulated case-1
+    replicates."""
     return {
         "dataset": "case1",
         "metric": metric,
@@ -173,7 +174,7 @@ def test_a_worst_trial_is_stored_and_the_search_goes_on(tmp_path):
 def test_history_figure_has_a_panel_per_study_and_skips_diverged_trials():
     import pandas as pd
 
-    from asp.plots import tuning_history
+    from asp.analysis.plots import tuning_history
 
     rows = [
         {"dataset": d, "metric": m, "phase": ph, "number": i, "value": v, "state": "COMPLETE"}

@@ -20,7 +20,7 @@ from conftest import CASE1, ROOT, SHARED, SHORT_TRAINING
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from asp.config_merge import merged
+from asp.pipeline.config_merge import merged
 
 HAVE_DATA = (SHARED / "data" / "nanjing_air_daily.csv").exists()
 # Fashion-MNIST from Debian's dataset-fashion-mnist, which test.sh installs; MNIST is the
@@ -167,7 +167,7 @@ def test_full_config_dry_run_builds_the_whole_dag(tmp_path):
     # figure.
     assert jobs["bayesopt_run"] == 5 and jobs["bayesopt"] == 1 and jobs["fig_bayesopt"] == 1
     tables_figures = 7 + 3 + (4 + 2 if HAVE_DATA else 0) + 3 + 3 + 2
-    # The floor of every simulated data file a loss table reads (asp.floor)
+    # The floor of every simulated data file a loss table reads (asp.data.floor)
     assert jobs["floor"] == 15 and jobs["floor_relatedness"] == 12
     # The CLL paper's Table 1: Multi-FashionMNIST alone (MNIST's two sets are not run): its
     # data, the five LeNet models and ours (soft and adaptive in one job); table, figure.
@@ -319,11 +319,11 @@ def test_the_fits_a_study_reuses_are_those_its_own_job_trains(tiny_run):
 
     import pandas as pd
 
-    from asp.jobs import job_replicates, run_both, with_tuned_values
-    from asp.methods import split_stages
-    from asp.planning import Plan
-    from asp.simulation import SimulationCase, simulated_arrays
-    from asp.studies import as_study_rows
+    from asp.data.simulation import SimulationCase, simulated_arrays
+    from asp.engine.methods import split_stages
+    from asp.experiments.jobs import job_replicates, run_both, with_tuned_values
+    from asp.pipeline.planning import Plan
+    from asp.studies.declaration import as_study_rows
 
     cwd, _ = tiny_run
     plan = Plan(tiny_config(cwd))
@@ -615,7 +615,7 @@ def test_tuned_values_reach_the_training_jobs(tiny_run):
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from asp.methods import get_method
+    from asp.engine.methods import get_method
 
     cwd, _ = tiny_run
     checked = 0
@@ -694,7 +694,7 @@ register(
 
 
 def register_toy_method(cwd: Path) -> None:
-    with open(cwd / "src/asp/methods.py", "a") as f:
+    with open(cwd / "src/asp/engine/methods.py", "a") as f:
         f.write(TOY_METHOD)
 
 
@@ -852,10 +852,10 @@ def test_mae_alone_three_tasks_six_inputs_and_extra_cases_run(tmp_path):
 
 
 # A study added through its declaration alone: the mini-batch size swept at focus_size. Its
-# library function sets both stages' batch size; its table is the generic sweep of asp.tables.
-# Two studies declared outside the package, in a module the config names (study_modules): a
-# sweep of the mini-batch size through the training rules, and a toy study with steps of its
-# own (its data, one job, one table with one claim, a figure).
+# library function sets both stages' batch size; its table is the generic sweep of
+# asp.analysis.tables. Two studies declared outside the package, in a module the config names
+# (study_modules): a sweep of the mini-batch size through the training rules, and a toy study with
+# steps of its own (its data, one job, one table with one claim, a figure).
 TOY_STUDIES = '''
 """Two studies of this configuration's own."""
 
@@ -863,10 +863,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from asp import tables
-from asp.stats import claim_verdict, paired_claims
-from asp.steps import Step
-from asp.studies import Study, StudySteps, register
+from asp.analysis import tables
+from asp.analysis.stats import claim_verdict, paired_claims
+from asp.studies.steps import Step
+from asp.studies.declaration import Study, StudySteps, register
 
 
 def _batch_size(job: dict, size: int, block: dict) -> dict:

@@ -1,12 +1,14 @@
-"""Estimators for the methods of ``asp.methods``: scikit-learn regressors (``BaseEstimator``
+"""Estimators for the methods of ``asp.engine.methods``: scikit-learn regressors (``BaseEstimator``
 and ``RegressorMixin``), so that ``clone``, ``Pipeline``, ``GridSearchCV`` and
 ``cross_val_score`` work, and scikit-learn's ``check_estimator`` passes.
 
 ``fit(X, Y)`` does what the workflow does for a case study: it splits the rows into training,
-validation and test parts and min-max scales them (``asp.experiment.observed_replicate``, with
-the seeds of ``asp.seeds.replicate_seeds(random_state, dataset, n, r)``), builds a job with
-``asp.planning.methods_job`` and trains it through ``asp.jobs.run_both``, the workflow's own
-entry point. A fit therefore equals the workflow's fit of the same replicate, data, settings
+validation and test parts and min-max scales them
+(``asp.experiments.replicates.observed_replicate``, with the seeds of
+``asp.engine.seeds.replicate_seeds(random_state, dataset, n, r)``), builds a job with
+``asp.pipeline.planning.methods_job`` and trains it through ``asp.experiments.jobs.run_both``, the
+workflow's own entry point. A fit therefore equals the workflow's fit of the same replicate, data,
+settings
 (``compile`` included) and seeds bit for bit, and there is no second training loop.
 ``predict`` scales new inputs with each replicate's training scalers and returns the
 predictions in the targets' own units.
@@ -29,13 +31,13 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError  # noqa: F401 (predict before fit raises it)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from asp.experiment import observed_replicate, resolve_device
-from asp.jobs import DTYPES, CellResult, methods_job, run_both
-from asp.methods import SCHEDULES, get_method
-from asp.metrics import METRICS
-from asp.networks import OUTPUTS
-from asp.preprocessing import split_sizes
-from asp.seeds import replicate_seeds
+from asp.engine.methods import SCHEDULES, get_method
+from asp.engine.metrics import METRICS
+from asp.engine.networks import OUTPUTS
+from asp.engine.preprocessing import split_sizes
+from asp.engine.seeds import replicate_seeds
+from asp.experiments.jobs import DTYPES, CellResult, methods_job, run_both
+from asp.experiments.replicates import observed_replicate, resolve_device
 
 # Defaults of the sharing hyper-parameters. Inputs and targets are min-max scaled to [0, 1] as
 # in the paper, so the magnitudes of its values carry over to other data: these are round
@@ -81,7 +83,8 @@ def _per_replicate(values: np.ndarray, n: int) -> Any:
 
 
 class MultiTaskRegressor(RegressorMixin, BaseEstimator):
-    """A multi-task network of any registered method (``asp.methods``), for K targets at once.
+    """A multi-task network of any registered method (``asp.engine.methods``), for K targets at
+    once.
 
     Parameters (each stored as given; checked in ``fit``):
 
@@ -106,7 +109,7 @@ class MultiTaskRegressor(RegressorMixin, BaseEstimator):
     replicates: fits trained as one batch, on the splits and initial weights of replicates
         0 .. replicates-1; ``predict`` averages them.
     random_state: the base seed; with ``dataset`` and the number of rows it gives every
-        replicate's split, initial weights and mini-batch order (``asp.seeds``).
+        replicate's split, initial weights and mini-batch order (``asp.engine.seeds``).
     dataset: the name the seeds are drawn under. ``dataset="air"`` and ``random_state`` equal
         to the config's ``base_seed`` reproduce the workflow's fits of that case study.
     compile: compile the fused training step with TorchInductor (seconds once, then faster).

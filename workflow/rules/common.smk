@@ -16,14 +16,14 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join([SRC, *filter(None, [os.environ.get("PYTHONPATH")])])
 )
 
-from asp.all_studies import load_study_modules
-from asp.config import ConfigError, check_config
-from asp.config_merge import merged
-from asp.planning import SIMULATE_PRIORITY, Plan
-from asp.studies import table_param
+from asp.studies.registry import load_study_modules
+from asp.pipeline.config import ConfigError, check_config
+from asp.pipeline.config_merge import merged
+from asp.pipeline.planning import SIMULATE_PRIORITY, Plan
+from asp.studies.declaration import table_param
 
 # Snakemake merged the --configfile files and --config over config.yaml; merged again one by
-# one by asp.config_merge, where an empty mapping replaces too.
+# one by asp.pipeline.config_merge, where an empty mapping replaces too.
 _overlays = [load_configfile(f) for f in workflow.overwrite_configfiles]
 _base = load_configfile("config.yaml") if os.path.exists("config.yaml") else {}
 config.update(merged(_base, *_overlays, dict(workflow.config_settings.config)))
@@ -44,7 +44,7 @@ def refusing(function):
     return call
 
 
-# Every job, path and parameter of this config (asp.planning); the rules only wire them.
+# Every job, path and parameter of this config (asp.pipeline.planning); the rules only wire them.
 refusing(load_study_modules)(config["study_modules"])
 refusing(check_config)(config)
 plan = Plan(config, os.path.exists)

@@ -11,7 +11,7 @@ rule simulate:
         dataset="|".join(plan.cases),
         n=r"\d+",
     # before the training jobs (a second each), so that the longest training jobs, whose data
-    # this is, can start first (asp.planning.PRIORITY)
+    # this is, can start first (asp.pipeline.planning.PRIORITY)
     priority: SIMULATE_PRIORITY
     conda:
         CONDA_ENV
@@ -21,7 +21,7 @@ rule simulate:
         "../scripts/simulate.py"
 
 
-# A study that simulates data of its own (asp.studies): the replicates of one case at one value.
+# A study that simulates data of its own (asp.studies.declaration): the replicates of one case at one value.
 for _s in plan.own_data_studies:
 
     rule:
@@ -49,7 +49,7 @@ for _s in plan.own_data_studies:
 
 rule floor:
     """The floor of every replicate of one case and N: the error of the true noiseless function
-    on its test part (asp.floor)."""
+    on its test part (asp.data.floor)."""
     input:
         data="results/data/{dataset}/N{n}.parquet",
     output:

@@ -1,4 +1,4 @@
-# One rule per figure of this config (asp.catalog): the paper's numbers where declared,
+# One rule per figure of this config (asp.analysis.catalog): the paper's numbers where declared,
 # fig_<case> for a simulation case the paper does not have.
 for _fig in plan.figures:
 
@@ -23,7 +23,7 @@ for _fig in plan.figures:
             "../scripts/figure.py"
 
 
-# A study's figure (asp.studies): its table's mean test loss against its variable, or the
+# A study's figure (asp.studies.declaration): its table's mean test loss against its variable, or the
 # validation curves of its methods at each value.
 for _s in plan.studies.values():
 

@@ -1,4 +1,4 @@
-# One rule per step of the studies with steps of their own (asp.studies.Study.steps: the CLL
+# One rule per step of the studies with steps of their own (asp.studies.declaration.Study.steps: the CLL
 # paper's Tables 1 and 2, a user's study from study_modules): the rules come from the
 # declarations, and one script runs every step's function (workflow/scripts/step.py).
 for _s in plan.steps:

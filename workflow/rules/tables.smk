@@ -1,5 +1,5 @@
-# One rule per table of the plan: the paper's tables this config has (asp.catalog) and each
-# study's (asp.studies).
+# One rule per table of the plan: the paper's tables this config has (asp.analysis.catalog) and each
+# study's (asp.studies.declaration).
 for _spec in plan.tables:
 
     rule:

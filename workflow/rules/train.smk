@@ -1,4 +1,4 @@
-# One rule per training rule of the plan (asp.planning): the main run's simulation cases, at
+# One rule per training rule of the plan (asp.pipeline.planning): the main run's simulation cases, at
 # focus_size and at the other sizes, its case studies, and each study's. A job trains both
 # stages of one block at every size (a study: every value) in turn, in one process. Their
 # outputs come from the tables, the method registry and the study declarations: adding a

@@ -3,7 +3,7 @@
 import numpy as np
 from io_utils import start_logging
 
-from asp.plots import after_soft_minimum, pad_rows, soft_vs_adaptive
+from asp.analysis.plots import after_soft_minimum, pad_rows, soft_vs_adaptive
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])

@@ -1,15 +1,15 @@
-"""The floor of every replicate of one simulated data file (asp.floor), checked against it."""
+"""The floor of every replicate of one simulated data file (asp.data.floor), checked against it."""
 
 import numpy as np
 import pandas as pd
 from io_utils import read_arrays, start_logging
 
-from asp.floor import replicate_floor
-from asp.simulation import case_from_config
+from asp.data.floor import replicate_floor
+from asp.data.simulation import case_from_config
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
-p = smk.params.floor["sim"]  # asp.planning.Plan.floor_params
+p = smk.params.floor["sim"]  # asp.pipeline.planning.Plan.floor_params
 case = case_from_config(smk.wildcards.dataset, p["case"])
 n = int(smk.wildcards.n)
 arrays = read_arrays(smk.input.data, list(range(p["replicates"])))

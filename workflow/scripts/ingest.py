@@ -1,5 +1,5 @@
-"""Check (checksum) and parse one case-study file by its data set entry (asp.realdata.read_data);
-write it in the layout of simulated data."""
+"""Check (checksum) and parse one case-study file by its data set entry
+(asp.data.realdata.read_data); write it in the layout of simulated data."""
 
 import json
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from io_utils import start_logging, write_parquet
 
-from asp.realdata import expected_sha256, read_data, sha256_hex
+from asp.data.realdata import expected_sha256, read_data, sha256_hex
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])

@@ -11,14 +11,14 @@ import pandas as pd
 import yaml
 from io_utils import read_meta, start_logging, versions
 
-from asp.all_studies import STUDIES, load_study_modules
-from asp.effects import at_a_glance, claim_effects, cll_glance
-from asp.layout import paper_layout
-from asp.plots import forest
-from asp.report import grid_html, html_table, render, section
-from asp.studies import all_findings, table_spec
-from asp.tables import verdict_counts, wall_by_stage
-from asp.tuning import studies_frame
+from asp.analysis.effects import at_a_glance, claim_effects, cll_glance
+from asp.analysis.layout import paper_layout
+from asp.analysis.plots import forest
+from asp.analysis.tables import verdict_counts, wall_by_stage
+from asp.experiments.tuning import studies_frame
+from asp.pipeline.report import grid_html, html_table, render, section
+from asp.studies.declaration import all_findings, table_spec
+from asp.studies.registry import STUDIES, load_study_modules
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
@@ -127,7 +127,8 @@ effects = claim_effects(by_id, claims_by_id)
 glance = at_a_glance(effects, smk.params.focus)
 for g in glance:
     g["forest"] = figure_uri(forest(effects, g["claim"]))
-# the CLL paper's claims, one sentence each (Figure 8, Tables 2 and 1: asp.studies.Study.glance)
+# the CLL paper's claims, one sentence each (Figure 8, Tables 2 and 1:
+# asp.studies.declaration.Study.glance)
 glance_cll = cll_glance(
     claims_by_id, {k: s.glance for k, s in STUDIES.items() if s.glance and k in claims_by_id}
 )

@@ -3,11 +3,11 @@
 import pandas as pd
 from io_utils import sha256_file, start_logging, write_parquet
 
-from asp.simulation import case_from_config, simulated_arrays
+from asp.data.simulation import case_from_config, simulated_arrays
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
-p = smk.params.sim  # asp.planning.Plan.simulate_params
+p = smk.params.sim  # asp.pipeline.planning.Plan.simulate_params
 case = case_from_config(smk.wildcards.dataset, p["case"])
 n = int(smk.wildcards.n)
 frames = []

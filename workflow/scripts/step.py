@@ -1,5 +1,5 @@
-"""Run one step of a study with steps of its own (asp.steps): read its inputs by extension, call
-its function, write what it returns by extension, stamped with the step, its config hash, its
+"""Run one step of a study with steps of its own (asp.studies.steps): read its inputs by extension,
+call its function, write what it returns by extension, stamped with the step, its config hash, its
 seconds and the versions."""
 
 import time
@@ -10,9 +10,9 @@ import pandas as pd
 import torch
 from io_utils import start_logging, versions, write_parquet
 
-from asp.all_studies import load_study_modules
-from asp.jobs import config_hash
-from asp.steps import StepCall, resolve
+from asp.experiments.jobs import config_hash
+from asp.studies.registry import load_study_modules
+from asp.studies.steps import StepCall, resolve
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])

@@ -1,13 +1,14 @@
-"""Draw a study's figure (asp.studies): from its table, or from its methods' validation curves
+"""Draw a study's figure (asp.studies.declaration): from its table, or from its methods' validation
+curves
 (the CLL paper's Figure 8)."""
 
 import numpy as np
 import pandas as pd
 from io_utils import start_logging
 
-from asp.all_studies import load_study_modules
-from asp.plots import study_curves, study_lines
-from asp.studies import get_study
+from asp.analysis.plots import study_curves, study_lines
+from asp.studies.declaration import get_study
+from asp.studies.registry import load_study_modules
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
@@ -15,7 +16,7 @@ load_study_modules(smk.params.modules)  # a study of the config's own (study_mod
 table = pd.read_csv(smk.input.table)
 study = get_study(smk.params.study)
 if study.curves:
-    p = smk.params.curves  # asp.planning.Plan.study_curve_params
+    p = smk.params.curves  # asp.pipeline.planning.Plan.study_curve_params
     parts: dict[tuple[float, str], list[np.ndarray]] = {}
     for path, label in zip(smk.input.curves, p["files"], strict=True):
         val = np.load(path)[f"val_{p['metric']}"]

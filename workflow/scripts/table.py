@@ -1,19 +1,19 @@
-"""Build one declared table (asp.catalog, asp.studies) beside the paper's, and the verdicts on
-its claims."""
+"""Build one declared table (asp.analysis.catalog, asp.studies.declaration) beside the paper's, and
+the verdicts on its claims."""
 
 import pandas as pd
 import yaml
 from io_utils import start_logging
 
-from asp.all_studies import load_study_modules
-from asp.studies import as_study_rows, build_table, table_spec
-from asp.tables import with_floor
+from asp.analysis.tables import with_floor
+from asp.studies.declaration import as_study_rows, build_table, table_spec
+from asp.studies.registry import load_study_modules
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
 load_study_modules(smk.params.modules)  # a study of the config's own (study_modules)
 spec = table_spec(smk.params.table)
-# a study's table at its neutral value reads main-run fits as its own (asp.studies)
+# a study's table at its neutral value reads main-run fits as its own (asp.studies.declaration)
 reused = dict(smk.params.reused)
 unknown = set(reused) - set(map(str, smk.input.fits))
 if unknown:  # a path the plan and the inputs spell differently would go unlabelled
@@ -26,7 +26,7 @@ fits = pd.concat(
     ignore_index=True,
 )
 paper = pd.read_csv(smk.input.paper)
-if smk.input.floor:  # simulated data: each replicate's floor (asp.floor)
+if smk.input.floor:  # simulated data: each replicate's floor (asp.data.floor)
     fits = with_floor(fits, pd.concat([pd.read_csv(f) for f in smk.input.floor]))
 tuned = {}  # metric -> dataset -> the tune stage's summary (hyper-parameter tables)
 for path in smk.input.tuned:

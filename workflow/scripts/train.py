@@ -1,13 +1,13 @@
-"""Train one job of the workflow (asp.jobs): both stages of one block of replicates, at each
-size (a study: each value) of the job in turn. Writes one set of files per cell: its fit rows
+"""Train one job of the workflow (asp.experiments.jobs): both stages of one block of replicates, at
+each size (a study: each value) of the job in turn. Writes one set of files per cell: its fit rows
 and its validation curves."""
 
 import numpy as np
 import torch
 from io_utils import read_arrays, read_tuned, start_logging, versions, write_parquet
 
-from asp.jobs import job_replicates, run_both, with_tuned_values
-from asp.progress import Progress
+from asp.engine.progress import Progress
+from asp.experiments.jobs import job_replicates, run_both, with_tuned_values
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])

@@ -1,8 +1,8 @@
 """Tune lambda, then lambda* and theta, of one (dataset, metric) with two Optuna studies.
 
 The studies live in an SQLite file that is not a Snakemake output, so an interrupted job keeps
-its finished trials and the rerun continues them (asp.tuning names each study by a hash of
-everything that defines it except the trial budget).
+its finished trials and the rerun continues them (asp.experiments.tuning names each study by a hash
+of everything that defines it except the trial budget).
 """
 
 import time
@@ -14,9 +14,9 @@ import torch
 import yaml
 from io_utils import read_arrays, start_logging, versions
 
-from asp.jobs import job_replicates
-from asp.progress import Progress
-from asp.tuning import run_phase, study_name, tuned_values, tuner_for
+from asp.engine.progress import Progress
+from asp.experiments.jobs import job_replicates
+from asp.experiments.tuning import run_phase, study_name, tuned_values, tuner_for
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])

@@ -3,7 +3,7 @@
 import pandas as pd
 from io_utils import start_logging
 
-from asp.plots import tuning_history
+from asp.analysis.plots import tuning_history
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
