@@ -14,6 +14,7 @@ from snakemake.utils import update_config, validate
 from asp.pipeline.config import check_config
 from asp.pipeline.config_merge import emptied, merged
 from asp.pipeline.planning import Plan
+from asp.pipeline.planning.paths import block_replicates
 
 
 def base() -> dict:
@@ -51,21 +52,25 @@ def test_an_overlay_of_one_key_plans_the_complete_run_with_it():
     the evaluation replicates take those 3 (said at start-up); nothing else changes."""
     full = Plan(validated())
     plan = Plan(validated(change=lambda c: c.update(merged(c, {"replicates": 3}))))
-    assert plan.blocks == [0] and plan.block_replicates(0) == [0, 1, 2]
-    assert plan.studies["budget"].replicates == plan.studies["relatedness"].replicates == 3
-    assert plan.studies["cll_rbf"].replicates == 20  # its own data, its own replicates
+    assert plan.results.blocks == [0] and block_replicates(plan.config, 0) == [0, 1, 2]
+    assert plan.sweeps["budget"].replicates == plan.sweeps["relatedness"].replicates == 3
+    assert plan.sweeps["cll_rbf"].replicates == 20  # its own data, its own replicates
     assert [n.split(":")[0] for n in plan.notes] == ["budget_study", "relatedness"]
     assert "the run's 3 replicates, not the 20 configured" in plan.notes[0]
     assert full.notes == []
-    assert [t.id for t in plan.tables] == [t.id for t in full.tables]
-    assert list(plan.studies) == list(full.studies)
+    assert [t.id for t in plan.results.tables] == [t.id for t in full.results.tables]
+    assert list(plan.sweeps) == list(full.sweeps)
 
 
 def test_the_shipped_variants_are_short_overlays():
     assert len((ROOT / "config/tuned.yaml").read_text().splitlines()) <= 15
     tuned = Plan(validated("config/tuned.yaml"))
-    assert tuned.tuned and tuned.studies == {}  # the studies run in config.yaml's run
-    assert [t.id for t in tuned.tables] == [t.id for t in Plan(validated()).tables[:11]]
+    assert (
+        tuned.tuning.tuned_sets == tuned.data.datasets and tuned.sweeps == {}
+    )  # the studies run in config.yaml's run
+    assert [t.id for t in tuned.results.tables] == [
+        t.id for t in Plan(validated()).results.tables[:11]
+    ]
     tiny = validated("config/tiny.yaml")
     assert tiny["simulation"]["cases"] == validated()["simulation"]["cases"]  # config.yaml's
     assert tiny["replicates"] == 4 and tiny["simulation"]["sizes"] == [300, 500]
@@ -78,11 +83,11 @@ def test_an_empty_mapping_says_none():
     validate(config, str(SCHEMA))
     check_config(config)
     plan = Plan(config)
-    assert plan.cases == [] and set(plan.studies) == {"cll_rbf"}
-    ids = [t.id for t in plan.tables]
+    assert plan.data.cases == [] and set(plan.sweeps) == {"cll_rbf"}
+    ids = [t.id for t in plan.results.tables]
     assert ids == ["table8", "table9", "table10", "table11", "cll_rbf"]
     no_sets = Plan(validated(change=lambda c: c.update(merged(c, {"case_studies": {"sets": {}}}))))
-    assert no_sets.real == [] and no_sets.cases == ["case1", "case2", "case3"]
+    assert no_sets.data.real == [] and no_sets.data.cases == ["case1", "case2", "case3"]
 
 
 @pytest.mark.parametrize(

@@ -327,22 +327,27 @@ def test_the_fits_a_study_reuses_are_those_its_own_job_trains(tiny_run):
 
     cwd, _ = tiny_run
     plan = Plan(tiny_config(cwd))
-    active = plan.studies["relatedness"]
-    assert active.reused == {"0": ("ffn", "soft", "adaptive")} and active.replicates == 2
-    rule = next(r for r in plan.training_rules if r.name == "train_relatedness")
+    active = plan.sweeps["relatedness"]
+    assert plan.results.reused["relatedness"] == {"0": ("ffn", "soft", "adaptive")}
+    assert active.replicates == 2
+    rule = next(r for r in plan.training.rules if r.name == "train_relatedness")
     methods = tuple(sum(split_stages(active.methods), []))
-    job = plan.training_job(
+    job = plan.training.job(
         dataclasses.replace(rule, methods=methods),
         {"dataset": "case3", "n": "500", "block": "0", "value": "0"},
     )
-    tuned = [(str(p), yaml.safe_load((cwd / p).read_text())) for p in plan.tuned_inputs("case3")]
+    tuned = [
+        (str(p), yaml.safe_load((cwd / p).read_text())) for p in plan.tuning.tuned_inputs("case3")
+    ]
     job = with_tuned_values(job, tuned)
     assert job["training"]["compile"] is True and job["replicates"] == [0, 1]
     sim = plan.simulate_params("case3", "0", "relatedness")
     case = SimulationCase.from_config("case3", sim["case"])
     arrays = {r: simulated_arrays(case, 500, 4, 2, sim["base_seed"], r) for r in job["replicates"]}
     own = {r.cell["method"]: r.rows for r in run_both(job, job_replicates(job, arrays))}
-    labels = plan.reuse_labels(next(t for t in plan.tables if t.id == "relatedness"))
+    labels = plan.results.reuse_labels(
+        next(t for t in plan.results.tables if t.id == "relatedness")
+    )
     wall = ["seconds", "job_seconds", "job", "config_hash"]  # the job's, not the fit's
     for method in ("ffn", "soft", "adaptive"):
         path = f"results/fits/case3/N500/mse/{method}/block0.parquet"

@@ -61,17 +61,17 @@ def first_line(path):
 
 
 # A column the config names but a case study's file lacks stops here, not in its ingest job.
-refusing(plan.check_headers)(first_line)
+refusing(plan.data.check_headers)(first_line)
 CONDA_ENV = workflow.source_path("../../environment.yml")
 GPU = 1 if plan.uses_gpu else 0
 
 
 wildcard_constraints:
-    dataset="|".join(plan.datasets),
+    dataset="|".join(plan.data.datasets),
     n=r"\d+|all",
-    metric="|".join(plan.metrics),
+    metric="|".join(plan.results.metrics),
     block=r"\d+",
 
 
-tuned_inputs = lambda w: plan.tuned_inputs(w.dataset)
-raw_file = refusing(lambda w: plan.raw_file(w.dataset, os.path.exists))
+tuned_inputs = lambda w: plan.tuning.tuned_inputs(w.dataset)
+raw_file = refusing(lambda w: plan.data.raw_file(w.dataset, os.path.exists))

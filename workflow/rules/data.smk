@@ -8,7 +8,7 @@ rule simulate:
     benchmark:
         "benchmarks/simulate/{dataset}_N{n}.tsv"
     wildcard_constraints:
-        dataset="|".join(plan.cases),
+        dataset="|".join(plan.data.cases),
         n=r"\d+",
     # before the training jobs (a second each), so that the longest training jobs, whose data
     # this is, can start first (asp.pipeline.planning.PRIORITY)
@@ -22,7 +22,7 @@ rule simulate:
 
 
 # A study that simulates data of its own (asp.studies.declaration): the replicates of one case at one value.
-for _s in plan.own_data_studies:
+for _s in plan.own_data_sweeps:
 
     rule:
         name:
@@ -59,7 +59,7 @@ rule floor:
     benchmark:
         "benchmarks/floor/{dataset}_N{n}.tsv"
     wildcard_constraints:
-        dataset="|".join(plan.cases),
+        dataset="|".join(plan.data.cases),
         n=r"\d+",
     conda:
         CONDA_ENV
@@ -69,7 +69,7 @@ rule floor:
         "../scripts/floor.py"
 
 
-for _s in plan.own_data_studies:
+for _s in plan.own_data_sweeps:
 
     rule:
         name:
@@ -106,10 +106,10 @@ rule ingest:
     benchmark:
         "benchmarks/ingest/{dataset}.tsv"
     wildcard_constraints:
-        dataset="|".join(plan.real) or "^$",
+        dataset="|".join(plan.data.real) or "^$",
     conda:
         CONDA_ENV
     params:
-        entry=lambda w: plan.entries[w.dataset],
+        entry=lambda w: plan.data.entries[w.dataset],
     script:
         "../scripts/ingest.py"

@@ -1,12 +1,12 @@
 # One rule per figure of this config (asp.analysis.catalog): the paper's numbers where declared,
 # fig_<case> for a simulation case the paper does not have.
-for _fig in plan.figures:
+for _fig in plan.results.figures:
 
     rule:
         name:
             _fig.id
         input:
-            **plan.figure_inputs(_fig),
+            **plan.results.figure_inputs(_fig),
         output:
             report(f"results/figures/{_fig.id}.png", category="Figures"),
         log:
@@ -16,23 +16,23 @@ for _fig in plan.figures:
         conda:
             CONDA_ENV
         params:
-            title=f"{_fig.label}: {_fig.dataset}, N={plan.figure_n(_fig)}, validation "
-            f"{plan.figure_metric.upper()} after the soft minimum",
-            metric=plan.figure_metric,
+            title=f"{_fig.label}: {_fig.dataset}, N={plan.results.figure_n(_fig)}, validation "
+            f"{plan.results.figure_metric.upper()} after the soft minimum",
+            metric=plan.results.figure_metric,
         script:
             "../scripts/figure.py"
 
 
 # A study's figure (asp.studies.declaration): its table's mean test loss against its variable, or the
 # validation curves of its methods at each value.
-for _s in plan.studies.values():
+for _s in plan.sweeps.values():
 
     rule:
         name:
             _s.study.figure
         input:
             table=f"results/tables/{_s.study.id}.csv",
-            curves=plan.study_curves(_s.study.id),
+            curves=plan.results.study_curves(_s.study.id),
         output:
             report(f"results/figures/{_s.study.figure}.png", category="Figures"),
         log:
@@ -43,7 +43,7 @@ for _s in plan.studies.values():
             CONDA_ENV
         params:
             study=_s.study.id,
-            curves=plan.study_curve_params(_s.study.id),
+            curves=plan.results.study_curve_params(_s.study.id),
             modules=config["study_modules"],
         script:
             "../scripts/study_figure.py"

@@ -1,15 +1,15 @@
 # One rule per table of the plan: the paper's tables this config has (asp.analysis.catalog) and each
 # study's (asp.studies.declaration).
-for _spec in plan.tables:
+for _spec in plan.results.tables:
 
     rule:
         name:
             _spec.id
         input:
-            fits=plan.table_inputs(_spec),
+            fits=plan.results.table_inputs(_spec),
             paper="data/paper/paper_tables.csv",
-            tuned=plan.tuned_table_inputs(_spec),
-            floor=plan.floor_inputs(_spec),
+            tuned=plan.results.tuned_table_inputs(_spec),
+            floor=plan.results.floor_inputs(_spec),
         output:
             table=report(f"results/tables/{_spec.id}.csv", category="Tables"),
             claims=f"results/tables/{_spec.id}_claims.csv",
@@ -21,8 +21,8 @@ for _spec in plan.tables:
             CONDA_ENV
         params:
             table=table_param(_spec),
-            methods=plan.table_methods(_spec),
-            reused=plan.reuse_labels(_spec),
+            methods=plan.results.table_methods(_spec),
+            reused=plan.results.reuse_labels(_spec),
             modules=config["study_modules"],
         script:
             "../scripts/table.py"

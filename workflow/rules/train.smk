@@ -3,7 +3,7 @@
 # stages of one block at every size (a study: every value) in turn, in one process. Their
 # outputs come from the tables, the method registry and the study declarations: adding a
 # method or a study changes the plan, never these lines.
-for _r in plan.training_rules:
+for _r in plan.training.rules:
 
     rule:
         name:
@@ -26,6 +26,6 @@ for _r in plan.training_rules:
         resources:
             gpu=GPU,
         params:
-            jobs=lambda w, _r=_r: plan.training_jobs(_r, dict(w)),
+            jobs=lambda w, _r=_r: plan.training.jobs(_r, dict(w)),
         script:
             "../scripts/train.py"

@@ -4,7 +4,9 @@ rule tune:
     """
     input:
         data=lambda w: (
-            ["results/data/{dataset}/Nall.parquet"] if w.dataset in plan.real else []
+            ["results/data/{dataset}/Nall.parquet"]
+            if w.dataset in plan.data.real
+            else []
         ),
     output:
         values="results/tuned/{dataset}_{metric}.yaml",
@@ -19,7 +21,7 @@ rule tune:
     resources:
         gpu=GPU,
     params:
-        job=lambda w: plan.tune_job(w.dataset, w.metric),
+        job=lambda w: plan.tuning.tune_job(w.dataset, w.metric),
     script:
         "../scripts/tune.py"
 
@@ -27,7 +29,11 @@ rule tune:
 rule tuning:
     """Every study of the config (datasets x metrics), whichever hyper-parameters training uses."""
     input:
-        [plan.tuned_path(d, m) for d in plan.present for m in plan.metrics],
+        [
+            plan.tuning.tuned_path(d, m)
+            for d in plan.data.present
+            for m in plan.results.metrics
+        ],
         "results/figures/tuning_history.png",
 
 
@@ -36,8 +42,8 @@ rule fig_tuning:
     input:
         trials=[
             f"results/tuned/{d}_{m}.trials.csv"
-            for d in plan.tuning_figure_datasets
-            for m in plan.metrics
+            for d in plan.tuning.figure_datasets
+            for m in plan.results.metrics
         ],
     output:
         report("results/figures/tuning_history.png", category="Figures"),
