@@ -138,7 +138,7 @@ def test_findings_count_the_cells_and_set_the_papers_orderings_beside_ours():
     r = rows()
     found = {f["claim"]: f for f in findings(table1(r, PAPER, PAPER_MODELS), claims(r), "3,000")}
     multi = found["multi_lenet > single_lenet in test accuracy (the CLL paper, Table 1)"]
-    assert multi["verdict"] == "reproduced" and multi["tables"] == "cll_images"
+    assert multi["verdict"] == "reproduced"
     assert multi["evidence"].startswith("2 of 2 cells supported, 0 contradicted")
     assert "3,000" in multi["evidence"]
     # Multi-FashionMNIST: MultiLeNet above SingleLeNet in both tasks, ours and the paper's

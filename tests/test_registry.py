@@ -19,7 +19,7 @@ from asp.engine.methods import METHODS, Method, claim_pairs, register
 from asp.engine.networks import Architecture, get_network
 from asp.engine.training import TrainSettings
 from asp.pipeline.config import ConfigError, check_config
-from asp.studies.declaration import get_table
+from asp.studies.registry import get_table
 
 
 @pytest.mark.parametrize(

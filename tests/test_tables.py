@@ -8,7 +8,7 @@ from asp.analysis.catalog import TABLES
 from asp.analysis.findings import findings
 from asp.analysis.layout import paper_layout
 from asp.analysis.stats import holm, holm_verdicts, mean_ci, ordering_verdict, paired_comparison
-from asp.studies.declaration import all_findings, build_table, get_table
+from asp.studies.registry import all_findings, build_table, get_table
 
 PAPER = pd.read_csv(ROOT / "data" / "paper" / "paper_tables.csv")
 

@@ -323,7 +323,7 @@ def test_the_fits_a_study_reuses_are_those_its_own_job_trains(tiny_run):
     from asp.engine.methods import split_stages
     from asp.experiments.jobs import job_replicates, run_both, with_tuned_values
     from asp.pipeline.planning import Plan
-    from asp.studies.declaration import as_study_rows
+    from asp.studies.registry import as_study_rows
 
     cwd, _ = tiny_run
     plan = Plan(tiny_config(cwd))
@@ -947,7 +947,6 @@ def findings(table, claims, block, paper):
     return [
         {
             "claim": "line < mean in test MSE (toy)",
-            "tables": "toy",
             "verdict": claim_verdict(supported, len(v), contradicted),
             "evidence": f"{supported} of {len(v)} cells supported",
             "explanation": "the data are a line",

@@ -20,7 +20,7 @@ from asp.studies.registry import load_study_modules
 from asp.pipeline.config import ConfigError, check_config
 from asp.pipeline.config_merge import merged
 from asp.pipeline.planning import SIMULATE_PRIORITY, Plan
-from asp.studies.declaration import table_param
+from asp.studies.registry import table_param
 
 # Snakemake merged the --configfile files and --config over config.yaml; merged again one by
 # one by asp.pipeline.config_merge, where an empty mapping replaces too.

@@ -17,8 +17,7 @@ from asp.analysis.plots import forest
 from asp.analysis.tables import verdict_counts, wall_by_stage
 from asp.experiments.tuning import studies_frame
 from asp.pipeline.report import grid_html, html_table, render, section
-from asp.studies.declaration import all_findings, table_spec
-from asp.studies.registry import STUDIES, load_study_modules
+from asp.studies.registry import STUDIES, all_findings, load_study_modules, table_spec
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])

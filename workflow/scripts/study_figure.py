@@ -7,8 +7,7 @@ import pandas as pd
 from io_utils import start_logging
 
 from asp.analysis.plots import study_curves, study_lines
-from asp.studies.declaration import get_study
-from asp.studies.registry import load_study_modules
+from asp.studies.registry import get_study, load_study_modules
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
@@ -16,7 +15,7 @@ load_study_modules(smk.params.modules)  # a study of the config's own (study_mod
 table = pd.read_csv(smk.input.table)
 study = get_study(smk.params.study)
 if study.curves:
-    p = smk.params.curves  # asp.pipeline.planning.Plan.study_curve_params
+    p = smk.params.curves  # asp.pipeline.planning.results.ResultsPlan.study_curve_params
     parts: dict[tuple[float, str], list[np.ndarray]] = {}
     for path, label in zip(smk.input.curves, p["files"], strict=True):
         val = np.load(path)[f"val_{p['metric']}"]

@@ -6,8 +6,7 @@ import yaml
 from io_utils import start_logging
 
 from asp.analysis.tables import with_floor
-from asp.studies.declaration import as_study_rows, build_table, table_spec
-from asp.studies.registry import load_study_modules
+from asp.studies.registry import as_study_rows, build_table, load_study_modules, table_spec
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])

@@ -155,7 +155,6 @@ def findings(table: pd.DataFrame, claim_rows: pd.DataFrame, paper: pd.DataFrame)
         out.append(
             {
                 "claim": f"{claim} in best value found ({sel['source'].iloc[0]}, Table 2)",
-                "tables": "bayesopt",
                 "verdict": claim_verdict(sup, n, con),
                 "evidence": f"{sup} of {n} settings supported, {con} contradicted (best value "
                 "after the evaluations, Wilcoxon over paired runs, Holm)",

@@ -82,7 +82,6 @@ def budget_findings(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
     return [
         {
             "claim": "adaptive < soft once soft has converged (our budget study)",
-            "tables": "budget",
             "verdict": claim_verdict(sup, n, con),
             "evidence": "; ".join(
                 f"budget {e}: {p[0]} of {p[2]} cells supported" for e, p in per.items()
@@ -124,7 +123,6 @@ def relatedness_findings(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict
         {
             "claim": f"sharing pays once the tasks are related: soft < ffn at rho = {top:g} "
             "(our relatedness study)",
-            "tables": "relatedness",
             "verdict": claim_verdict(sup, n, con),
             "evidence": "; ".join(
                 f"rho {rho:g}: {p[0]} of {p[2]} cells supported, {p[1]} contradicted"
@@ -148,7 +146,6 @@ def relatedness_findings(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict
         out.append(
             {
                 "claim": "adaptive beats the standard multi-task baselines (our relatedness study)",
-                "tables": "relatedness",
                 "verdict": claim_verdict(sup, n, con),
                 "evidence": "; ".join(
                     f"against {o}: {p[0]} of {p[2]} cells lower, {p[1]} higher"
@@ -227,6 +224,137 @@ def _consistency_findings(ratio: pd.DataFrame) -> list[dict]:
     ]
 
 
+def _cat(ids: list[str], source: dict) -> pd.DataFrame:
+    parts = [source[i] for i in ids if i in source and len(source[i])]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _simulation_findings(tables: dict, claims: dict, loss_ids: list[str]) -> list[dict]:
+    """Tables 3 and 4: adaptive < soft (with what the matched budget says), soft < ffn, and
+    our control adaptive < soft_extended."""
+    sim_claims = _cat(loss_ids, claims)
+    if not len(sim_claims):
+        return []
+    share = _gain_share(_cat(loss_ids, tables))
+    sup, _, n = _ordering(sim_claims, "adaptive < soft_extended")
+    control = ""
+    if n:
+        control = (
+            f"Against soft_extended, which continues soft for exactly the rounds and epochs "
+            f"of its adaptive twin with nothing pruned, adaptive is lower in {sup} of {n} "
+            f"cells; the matched budget alone makes a median {100 * share:.0f} % of "
+            "adaptive's gain over soft. "
+            + (
+                "Most of the gain needs the pruning."
+                if share < 0.5
+                else "Most of the gain is extra training; pruning adds a smaller part, "
+                "significant in most cells."
+                if 2 * sup >= n
+                else "Most of the gain is extra training, not pruning."
+            )
+        )
+    out = [_ordering_finding("adaptive < soft", "3, 4", sim_claims, control)]
+    out.append(
+        _ordering_finding(
+            "soft < ffn",
+            "3, 4",
+            sim_claims,
+            "The simulated tasks draw their true weights independently "
+            "(docs/method.md §6), so a penalty pulling the task networks together has "
+            "little to gain from sharing"
+            + (
+                "; the relatedness study below varies that."
+                if "relatedness" in claims
+                else "; no control of task relatedness is part of this run."
+            ),
+        )
+    )
+    if n:
+        out.append(
+            _ordering_finding(
+                "adaptive < soft_extended",
+                "3, 4",
+                sim_claims,
+                "Our control, not a claim of the paper: does pruning beat the same extra "
+                "training without it?",
+            )
+        )
+    return out
+
+
+def _penalty_findings(claims: dict) -> list[dict]:
+    """Table 7: the combined penalty against l2_only and mean_only."""
+    if "table7" not in claims:
+        return []
+    c7 = claims["table7"]
+    parts = [_ordering(c7, f"adaptive < {o}") for o in ("l2_only", "mean_only")]
+    sup, n = sum(p[0] for p in parts), sum(p[2] for p in parts)
+    con = sum(p[1] for p in parts)
+    return [
+        {
+            "claim": "the combined penalty is best (adaptive < l2_only, mean_only)",
+            "tables": "7",
+            "verdict": claim_verdict(sup, n, con),
+            "evidence": f"{parts[0][0]} of {parts[0][2]} cells against l2_only, "
+            f"{parts[1][0]} of {parts[1][2]} against mean_only (Holm)",
+            "explanation": "l2_only at lambda* equals the combined form at K lambda* "
+            "(docs/method.md §9): the two differ only through lambda* and which terms are "
+            "pruned.",
+        }
+    ]
+
+
+def _timing_findings(claims: dict) -> list[dict]:
+    """Tables 5 and 6: adaptive's cost against soft's, and the improvement."""
+    timing = _cat([t for t in ("table5", "table6") if t in claims], claims)
+    if not len(timing):
+        return []
+    ratio = timing[timing["claim"].str.startswith("adaptive time / soft time")]
+    imp = timing[timing["claim"].str.startswith("improvement >=")]
+    return [
+        {
+            "claim": f"adaptive costs 1.13-1.20 x soft's time (<= {OVERHEAD_CLAIM})",
+            "tables": "5, 6",
+            "verdict": claim_verdict(int((ratio["verdict"] == "supported").sum()), len(ratio)),
+            "evidence": f"ratio {ratio['value'].min():.2f}-{ratio['value'].max():.2f} "
+            "over the cells",
+            "explanation": "Each round trains to early stopping from a fresh Adam, so the "
+            "cost grows with the number of rounds floor(1/theta).",
+        },
+        {
+            "claim": f"improvement p = (s - a)/s >= {IMPROVEMENT_CLAIM} %",
+            "tables": "5, 6",
+            "verdict": claim_verdict(int((imp["verdict"] == "supported").sum()), len(imp)),
+            "evidence": ", ".join(
+                f"{r.dataset} {r.metric}: {r.value:.2f} %" for r in imp.itertuples()
+            ),
+            "explanation": "",
+        },
+    ]
+
+
+def _literal_finding(literal: pd.DataFrame) -> list[dict]:
+    """Which reading of eq. 2.7/2.8 lands nearer the paper's magnitudes."""
+    if not len(literal) or "ours_literal" not in literal:
+        return []
+    ok = literal[np.isfinite(literal["paper"]) & (literal["paper"] > 0)]
+    if not len(ok):
+        return []
+    std = np.abs(np.log10(ok["ours"] / ok["paper"])).median()
+    lit = np.abs(np.log10(ok["ours_literal"] / ok["paper"])).median()
+    closer = "standard" if std <= lit else "literal"
+    return [
+        {
+            "claim": "which reading of eq. 2.7/2.8 matches the paper's magnitudes",
+            "tables": "3, 4",
+            "verdict": f"the {closer} reading is closer",
+            "evidence": f"median |log10(ours / paper)|: standard {std:.2f}, "
+            f"literal {lit:.2f} (decades)",
+            "explanation": "",
+        }
+    ]
+
+
 def findings(
     tables: dict[str, pd.DataFrame],
     claims: dict[str, pd.DataFrame],
@@ -241,102 +369,9 @@ def findings(
         case_study_tables = [
             t for t, spec in TABLES.items() if spec.builder == "case_study" and t in tables
         ]
-
-    def cat(ids: list[str], source: dict) -> pd.DataFrame:
-        parts = [source[i] for i in ids if i in source and len(source[i])]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-    out = []
     loss_ids = [t for t in ("table3", "table4") if t in tables]
-    sim_claims = cat(loss_ids, claims)
-    if len(sim_claims):
-        share = _gain_share(cat(loss_ids, tables))
-        sup, _, n = _ordering(sim_claims, "adaptive < soft_extended")
-        control = ""
-        if n:
-            control = (
-                f"Against soft_extended, which continues soft for exactly the rounds and epochs "
-                f"of its adaptive twin with nothing pruned, adaptive is lower in {sup} of {n} "
-                f"cells; the matched budget alone makes a median {100 * share:.0f} % of "
-                "adaptive's gain over soft. "
-                + (
-                    "Most of the gain needs the pruning."
-                    if share < 0.5
-                    else "Most of the gain is extra training; pruning adds a smaller part, "
-                    "significant in most cells."
-                    if 2 * sup >= n
-                    else "Most of the gain is extra training, not pruning."
-                )
-            )
-        out.append(_ordering_finding("adaptive < soft", "3, 4", sim_claims, control))
-        out.append(
-            _ordering_finding(
-                "soft < ffn",
-                "3, 4",
-                sim_claims,
-                "The simulated tasks draw their true weights independently "
-                "(docs/method.md §6), so a penalty pulling the task networks together has "
-                "little to gain from sharing"
-                + (
-                    "; the relatedness study below varies that."
-                    if "relatedness" in claims
-                    else "; no control of task relatedness is part of this run."
-                ),
-            )
-        )
-        if n:
-            out.append(
-                _ordering_finding(
-                    "adaptive < soft_extended",
-                    "3, 4",
-                    sim_claims,
-                    "Our control, not a claim of the paper: does pruning beat the same extra "
-                    "training without it?",
-                )
-            )
-    if "table7" in claims:
-        c7 = claims["table7"]
-        parts = [_ordering(c7, f"adaptive < {o}") for o in ("l2_only", "mean_only")]
-        sup, n = sum(p[0] for p in parts), sum(p[2] for p in parts)
-        con = sum(p[1] for p in parts)
-        out.append(
-            {
-                "claim": "the combined penalty is best (adaptive < l2_only, mean_only)",
-                "tables": "7",
-                "verdict": claim_verdict(sup, n, con),
-                "evidence": f"{parts[0][0]} of {parts[0][2]} cells against l2_only, "
-                f"{parts[1][0]} of {parts[1][2]} against mean_only (Holm)",
-                "explanation": "l2_only at lambda* equals the combined form at K lambda* "
-                "(docs/method.md §9): the two differ only through lambda* and which terms are "
-                "pruned.",
-            }
-        )
-    timing = cat([t for t in ("table5", "table6") if t in claims], claims)
-    if len(timing):
-        ratio = timing[timing["claim"].str.startswith("adaptive time / soft time")]
-        imp = timing[timing["claim"].str.startswith("improvement >=")]
-        out.append(
-            {
-                "claim": f"adaptive costs 1.13-1.20 x soft's time (<= {OVERHEAD_CLAIM})",
-                "tables": "5, 6",
-                "verdict": claim_verdict(int((ratio["verdict"] == "supported").sum()), len(ratio)),
-                "evidence": f"ratio {ratio['value'].min():.2f}-{ratio['value'].max():.2f} "
-                "over the cells",
-                "explanation": "Each round trains to early stopping from a fresh Adam, so the "
-                "cost grows with the number of rounds floor(1/theta).",
-            }
-        )
-        out.append(
-            {
-                "claim": f"improvement p = (s - a)/s >= {IMPROVEMENT_CLAIM} %",
-                "tables": "5, 6",
-                "verdict": claim_verdict(int((imp["verdict"] == "supported").sum()), len(imp)),
-                "evidence": ", ".join(
-                    f"{r.dataset} {r.metric}: {r.value:.2f} %" for r in imp.itertuples()
-                ),
-                "explanation": "",
-            }
-        )
+    out = _simulation_findings(tables, claims, loss_ids)
+    out += _penalty_findings(claims) + _timing_findings(claims)
     for tid in case_study_tables:  # every case study's results table, in the report's order
         if tid in claims and len(claims[tid]) and tid in tables and len(tables[tid]):
             name = ", ".join(dict.fromkeys(tables[tid]["dataset"]))
@@ -345,27 +380,10 @@ def findings(
             for claim in ("adaptive < soft", "soft < ffn", "adaptive < soft_extended"):
                 if claim in set(claims[tid]["claim"]):
                     out.append(_ordering_finding(claim, where, claims[tid]))
-    out += _floor_findings(cat(loss_ids, tables))
+    out += _floor_findings(_cat(loss_ids, tables))
     if {"table3", "table4"} <= set(tables):
         out += _consistency_findings(rms_over_mae(tables["table3"], tables["table4"]))
-    literal = cat(loss_ids, tables)
-    if len(literal) and "ours_literal" in literal:
-        ok = literal[np.isfinite(literal["paper"]) & (literal["paper"] > 0)]
-        if len(ok):
-            std = np.abs(np.log10(ok["ours"] / ok["paper"])).median()
-            lit = np.abs(np.log10(ok["ours_literal"] / ok["paper"])).median()
-            closer = "standard" if std <= lit else "literal"
-            out.append(
-                {
-                    "claim": "which reading of eq. 2.7/2.8 matches the paper's magnitudes",
-                    "tables": "3, 4",
-                    "verdict": f"the {closer} reading is closer",
-                    "evidence": f"median |log10(ours / paper)|: standard {std:.2f}, "
-                    f"literal {lit:.2f} (decades)",
-                    "explanation": "",
-                }
-            )
-    return out
+    return out + _literal_finding(_cat(loss_ids, tables))
 
 
 def correlation_findings(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
@@ -378,7 +396,6 @@ def correlation_findings(table: pd.DataFrame, claims: pd.DataFrame) -> list[dict
         sup, con, n = _counts(selected)
         return {
             "claim": claim,
-            "tables": "cll_rbf",
             "verdict": claim_verdict(sup, n, con),
             "evidence": f"{sup} of {n} cells supported, {con} contradicted (test MSE, "
             "Wilcoxon over paired replicates, Holm)",

@@ -205,7 +205,6 @@ def findings(table: pd.DataFrame, claim_rows: pd.DataFrame, protocol: str) -> li
         out.append(
             {
                 "claim": f"{claim} in test accuracy ({sel['source'].iloc[0]}, Table 1)",
-                "tables": "cll_images",
                 "verdict": claim_verdict(sup, n, con),
                 "evidence": f"{sup} of {n} cells supported, {con} contradicted (Wilcoxon over "
                 f"paired runs, Holm; {protocol})",

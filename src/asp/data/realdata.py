@@ -523,6 +523,31 @@ def _numbers(
     return values
 
 
+def _drop_note(source: str, entry: dict, miss: pd.DataFrame, used: list[str], rows: int) -> str:
+    """What dropping the rows with a missing cell took, per column."""
+    absent = sorted({v.strip() for v in entry["missing"]["values"]})
+    zero_in = entry["missing"]["zero_in"]
+    per_column = ", ".join(f"{c} {int(miss[c].sum())}" for c in used if miss[c].any())
+    return (
+        f"{source}: dropped {int(miss.any(axis=1).sum())} of {rows} rows with a missing cell "
+        f"(one of {absent}"
+        + (f", or 0 in {zero_in}" if zero_in else "")
+        + f") in a used column: {per_column}"
+    )
+
+
+def _coding_note(source: str, entry: dict, codings: dict[str, dict], used: list[str]) -> str:
+    """How the categorical inputs were coded."""
+    return f"{source}: inputs coded as ordered integers: " + "; ".join(
+        f"{c}"
+        + (" (in order of first appearance)" if entry["categorical"][c] == FIRST_SEEN else "")
+        + ": "
+        + ", ".join(f"{k}={v}" for k, v in codings[c].items())
+        for c in used
+        if c in codings
+    )
+
+
 def read_data(raw: bytes, source: str, name: str, entry: dict | None = None) -> RealData:
     """Any multi-output regression CSV declared as a data set entry (``case_studies.sets.
     <name>``; `resolve_entry` fills in the built-in entry of air or student and the
@@ -568,33 +593,9 @@ def read_data(raw: bytes, source: str, name: str, entry: dict | None = None) -> 
         if adapter.drop_note:
             notes.append(adapter.drop_note(miss, cells, rows_read, source))
         else:
-            per_column = ", ".join(f"{c} {int(miss[c].sum())}" for c in used if miss[c].any())
-            notes.append(
-                f"{source}: dropped {int(drop.sum())} of {rows_read} rows with a missing cell "
-                f"(one of {sorted(absent)}"
-                + (
-                    f", or 0 in {entry['missing']['zero_in']}"
-                    if entry["missing"]["zero_in"]
-                    else ""
-                )
-                + f") in a used column: {per_column}"
-            )
+            notes.append(_drop_note(source, entry, miss, used, rows_read))
     if codings:
-        notes.append(
-            f"{source}: inputs coded as ordered integers: "
-            + "; ".join(
-                f"{c}"
-                + (
-                    " (in order of first appearance)"
-                    if entry["categorical"][c] == FIRST_SEEN
-                    else ""
-                )
-                + ": "
-                + ", ".join(f"{k}={v}" for k, v in codings[c].items())
-                for c in used
-                if c in codings
-            )
-        )
+        notes.append(_coding_note(source, entry, codings, used))
     keep = ~drop
     frame = pd.concat(
         [*(s[keep] for s in extra.values())]

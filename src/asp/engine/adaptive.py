@@ -83,7 +83,7 @@ class AdaptiveOutcome:
     curves: dict[str, np.ndarray]  # "val" -> (E, B): rounds 1..R back to back, NaN after
 
 
-def run_rounds(
+def adaptive_rounds(
     soft: TrainOutcome,
     data: FitData,
     network: Network,
@@ -120,132 +120,173 @@ def run_rounds(
         raise ValueError(f"lambda_star_schedule must be one of {SCHEDULES}, got {schedule!r}")
     if len(penalty_of_fit) != data.n_fits:
         raise ValueError(f"{len(penalty_of_fit)} penalties for {data.n_fits} fits")
-    device, dtype = data.x_train.device, data.x_train.dtype
-    n_fits = data.n_fits
-    thetas = theta.tolist()
-    prunes = [True] * n_fits if prune_of_fit is None else list(prune_of_fit)
-    budget = np.full((n_fits, 1), -1) if round_budget is None else np.asarray(round_budget)
-    fixed = budget[:, 0] >= 0
-    counts = [
-        int(np.cumprod(budget[b] > 0).sum()) if fixed[b] else n_rounds(t)
-        for b, t in enumerate(thetas)
-    ]
-    rounds = torch.tensor(counts, device=device)
-    budget_t = torch.as_tensor(budget, device=device)
-    groups = [
-        _Group.start(name, prune, penalty_of_fit, prunes, network, soft.params, thetas)
-        for name, prune in dict.fromkeys(zip(penalty_of_fit, prunes, strict=True))
-    ]
-    first = stage_seeds(batch_seeds, [1] * n_fits)
-    sampler = BatchSampler(first, data.x_train.shape[1])
-    trainer = Trainer(
-        data,
-        network,
-        tuple(g.penalty for g in groups),
-        settings,
-        sampler,
-        network.to_flat(soft.params),
-        metric_of_fit,
-    )
+    rounds = _Rounds(
+        soft, data, network, penalty_of_fit, lam, lam_star, theta, settings, batch_seeds,
+        schedule, metric_of_fit, prune_of_fit, round_budget,
+    )  # fmt: skip
+    return rounds.run()
 
-    diverged = soft.diverged.clone()
-    sel_theta = trainer.theta.clone()
-    sel_val = soft.best_val.clone()
-    t_star = torch.zeros(n_fits, dtype=torch.long, device=device)
-    # Reported hyper-parameters in float64 whatever the training dtype (0.84, not 0.8400000036).
-    eff_lambda = lam.to(torch.float64)
-    active_frac = torch.ones(n_fits, dtype=torch.float64, device=device)
-    round_val = np.full((n_fits, int(rounds.max()) + 1), np.nan)
-    round_val[:, 0] = soft.best_val.cpu().numpy()
-    round_epochs = np.zeros((n_fits, int(rounds.max())), dtype=np.int64)
-    current = torch.zeros(n_fits, dtype=torch.long, device=device)  # round each fit is in
-    done_epochs = torch.zeros(n_fits, dtype=torch.long, device=device)  # in finished rounds
-    selected_epoch = torch.zeros(n_fits, dtype=torch.long, device=device)
-    coef = torch.zeros(n_fits, dtype=torch.float64, device=device)
-    fraction = torch.ones(n_fits, dtype=torch.float64, device=device)
-    step_coefs: list[torch.Tensor] = []
-    step_masks: list[torch.Tensor] = []
 
-    def begin(fits: torch.Tensor) -> None:
+class _Rounds:
+    """The state of every fit's rounds: which round each is in, its penalty terms, and the best
+    round so far; ``begin`` prunes and starts fits' next rounds, ``finish`` books the rounds
+    that ended."""
+
+    def __init__(
+        self,
+        soft: TrainOutcome,
+        data: FitData,
+        network: Network,
+        penalty_of_fit: list[str],
+        lam: torch.Tensor,
+        lam_star: torch.Tensor,
+        theta: torch.Tensor,
+        settings: TrainSettings,
+        batch_seeds: list[np.random.SeedSequence],
+        schedule: str,
+        metric_of_fit: list[str] | None,
+        prune_of_fit: list[bool] | None,
+        round_budget: np.ndarray | None,
+    ):
+        self.network, self.theta, self.schedule = network, theta, schedule
+        self.lam_star, self.batch_seeds = lam_star, batch_seeds
+        device, self.dtype = data.x_train.device, data.x_train.dtype
+        n_fits = data.n_fits
+        thetas = theta.tolist()
+        prunes = [True] * n_fits if prune_of_fit is None else list(prune_of_fit)
+        budget = np.full((n_fits, 1), -1) if round_budget is None else np.asarray(round_budget)
+        fixed = budget[:, 0] >= 0
+        counts = [
+            int(np.cumprod(budget[b] > 0).sum()) if fixed[b] else n_rounds(t)
+            for b, t in enumerate(thetas)
+        ]
+        self.rounds = torch.tensor(counts, device=device)
+        self.budget = torch.as_tensor(budget, device=device)
+        self.groups = [
+            _Group.start(name, prune, penalty_of_fit, prunes, network, soft.params, thetas)
+            for name, prune in dict.fromkeys(zip(penalty_of_fit, prunes, strict=True))
+        ]
+        first = stage_seeds(batch_seeds, [1] * n_fits)
+        self.sampler = BatchSampler(first, data.x_train.shape[1])
+        self.trainer = Trainer(
+            data,
+            network,
+            tuple(g.penalty for g in self.groups),
+            settings,
+            self.sampler,
+            network.to_flat(soft.params),
+            metric_of_fit,
+        )
+        self.diverged = soft.diverged.clone()
+        self.sel_theta = self.trainer.theta.clone()
+        self.sel_val = soft.best_val.clone()
+        self.t_star = torch.zeros(n_fits, dtype=torch.long, device=device)
+        # Reported hyper-parameters in float64 whatever the training dtype (0.84, not
+        # 0.8400000036).
+        self.eff_lambda = lam.to(torch.float64)
+        self.active_frac = torch.ones(n_fits, dtype=torch.float64, device=device)
+        self.round_val = np.full((n_fits, int(self.rounds.max()) + 1), np.nan)
+        self.round_val[:, 0] = soft.best_val.cpu().numpy()
+        self.round_epochs = np.zeros((n_fits, int(self.rounds.max())), dtype=np.int64)
+        self.current = torch.zeros(n_fits, dtype=torch.long, device=device)  # each fit's round
+        self.done_epochs = torch.zeros(n_fits, dtype=torch.long, device=device)  # finished rounds
+        self.selected_epoch = torch.zeros(n_fits, dtype=torch.long, device=device)
+        self.coef = torch.zeros(n_fits, dtype=torch.float64, device=device)
+        self.fraction = torch.ones(n_fits, dtype=torch.float64, device=device)
+        self.step_coefs: list[torch.Tensor] = []
+        self.step_masks: list[torch.Tensor] = []
+
+    def begin(self, fits: torch.Tensor) -> None:
         """Prune and start the next round of ``fits`` from their current (best) weights."""
-        nonlocal coef, fraction, step_coefs, step_masks
-        current.add_(fits.long())
-        params = network.to_list(trainer.theta)
-        for g in groups:
+        self.current.add_(fits.long())
+        params = self.network.to_list(self.trainer.theta)
+        for g in self.groups:
             g.prune(params, fits)
-            fraction = torch.where(g.members & fits, g.active_fraction(), fraction)
-        scale = fraction if schedule == "proportional" else 1.0
-        coef = torch.where(fits, lam_star.to(torch.float64) * scale, coef)
-        step_coefs = [torch.where(g.members, coef, 0.0).to(dtype) for g in groups]
-        step_masks = [flat_masks(g.masks).to(dtype) for g in groups]
+            self.fraction = torch.where(g.members & fits, g.active_fraction(), self.fraction)
+        scale = self.fraction if self.schedule == "proportional" else 1.0
+        self.coef = torch.where(fits, self.lam_star.to(torch.float64) * scale, self.coef)
+        self.step_coefs = [
+            torch.where(g.members, self.coef, 0.0).to(self.dtype) for g in self.groups
+        ]
+        self.step_masks = [flat_masks(g.masks).to(self.dtype) for g in self.groups]
         starting = torch.nonzero(fits).flatten().tolist()
-        rounds_now = current.tolist()
-        seeds = stage_seeds([batch_seeds[b] for b in starting], [rounds_now[b] for b in starting])
-        sampler.restart(starting, seeds)
-        idx = (current - 1).clamp(0, budget_t.shape[1] - 1).unsqueeze(1)
-        trainer.start(fits, budget_t.gather(1, idx).squeeze(1))  # -1: patience decides
+        rounds_now = self.current.tolist()
+        seeds = stage_seeds(
+            [self.batch_seeds[b] for b in starting], [rounds_now[b] for b in starting]
+        )
+        self.sampler.restart(starting, seeds)
+        idx = (self.current - 1).clamp(0, self.budget.shape[1] - 1).unsqueeze(1)
+        self.trainer.start(fits, self.budget.gather(1, idx).squeeze(1))  # -1: patience decides
 
-    def finish(ended: torch.Tensor) -> None:
+    def finish(self, ended: torch.Tensor) -> None:
         """Bookkeeping of the fits whose round ended; the healthy ones go on to their next."""
-        nonlocal sel_val, t_star, eff_lambda, active_frac, selected_epoch, sel_theta
+        trainer, current = self.trainer, self.current
         ok = ended & ~trainer.diverged
-        diverged.logical_or_(ended & trainer.diverged)
+        self.diverged.logical_or_(ended & trainer.diverged)
         idx = torch.nonzero(ended).flatten().cpu().numpy()
-        round_val[idx, current[ended].cpu().numpy()] = trainer.best_val[ended].cpu().numpy()
-        round_epochs[idx, current[ended].cpu().numpy() - 1] = trainer.epochs[ended].cpu().numpy()
-        better = ok & (trainer.best_val < sel_val)
-        selected_epoch = torch.where(better, done_epochs + trainer.best_epoch, selected_epoch)
-        done_epochs.add_(torch.where(ended, trainer.epochs, 0))
-        sel_val = torch.where(better, trainer.best_val, sel_val)
-        t_star = torch.where(better, current, t_star)
-        eff_lambda = torch.where(better, coef, eff_lambda)
-        active_frac = torch.where(better, fraction, active_frac)
-        sel_theta = torch.where(better.view(-1, 1, 1), trainer.best, sel_theta)
-        following = ok & (current < rounds)
+        self.round_val[idx, current[ended].cpu().numpy()] = trainer.best_val[ended].cpu().numpy()
+        self.round_epochs[idx, current[ended].cpu().numpy() - 1] = (
+            trainer.epochs[ended].cpu().numpy()
+        )
+        better = ok & (trainer.best_val < self.sel_val)
+        self.selected_epoch = torch.where(
+            better, self.done_epochs + trainer.best_epoch, self.selected_epoch
+        )
+        self.done_epochs.add_(torch.where(ended, trainer.epochs, 0))
+        self.sel_val = torch.where(better, trainer.best_val, self.sel_val)
+        self.t_star = torch.where(better, current, self.t_star)
+        self.eff_lambda = torch.where(better, self.coef, self.eff_lambda)
+        self.active_frac = torch.where(better, self.fraction, self.active_frac)
+        self.sel_theta = torch.where(better.view(-1, 1, 1), trainer.best, self.sel_theta)
+        following = ok & (current < self.rounds)
         if bool(following.any()):
-            begin(following)
+            self.begin(following)
 
-    begin((rounds >= 1) & ~diverged)
-    total = max(1, int(rounds.sum()))  # the job's progress: rounds begun of all rounds
+    def _median_round(self) -> str:
+        return f", median round {float(self.current.float().median()):.0f}"
 
-    def median_round() -> str:
-        return f", median round {float(current.float().median()):.0f}"
-
-    if trainer.native_ready(step_coefs, step_masks):
-        while bool(trainer.active.any()):
-            # rounds begun, less the ones now running, plus their share done
-            before, running = float(current.sum()), int(trainer.active.sum())
-            ended = trainer.run_round(
-                step_coefs,
-                step_masks,
-                lambda done, before=before, running=running: trainer.report_native(
-                    (before - running + done * running) / total, median_round()
-                ),
-            )
-            finish(ended)
-    else:
-        epoch = 0
-        while bool(trainer.active.any()):
-            ended = trainer.epoch(step_coefs, step_masks)
-            epoch += 1
-            if bool(ended.any()):
-                finish(ended)
-            trainer.log_progress(epoch, median_round, lambda: float(current.sum()) / total)
-
-    return AdaptiveOutcome(
-        params=network.to_list(sel_theta),
-        t_star=t_star,
-        theta_star=t_star.to(torch.float64) * theta.to(torch.float64),
-        effective_lambda=eff_lambda,
-        active_fraction=active_frac,
-        best_val=sel_val,
-        round_val=round_val,
-        round_epochs=round_epochs,
-        epochs=done_epochs,
-        selected_epoch=selected_epoch,
-        diverged=diverged,
-        curves=trainer.curves(),
-    )
+    def run(self) -> AdaptiveOutcome:
+        """Every fit's rounds to their end: in native rounds where the trainer can, else in
+        Python epochs."""
+        trainer = self.trainer
+        self.begin((self.rounds >= 1) & ~self.diverged)
+        total = max(1, int(self.rounds.sum()))  # the job's progress: rounds begun of all rounds
+        if trainer.native_ready(self.step_coefs, self.step_masks):
+            while bool(trainer.active.any()):
+                # rounds begun, less the ones now running, plus their share done
+                before, running = float(self.current.sum()), int(trainer.active.sum())
+                ended = trainer.run_round(
+                    self.step_coefs,
+                    self.step_masks,
+                    lambda done, before=before, running=running: trainer.report_native(
+                        (before - running + done * running) / total, self._median_round()
+                    ),
+                )
+                self.finish(ended)
+        else:
+            epoch = 0
+            while bool(trainer.active.any()):
+                ended = trainer.epoch(self.step_coefs, self.step_masks)
+                epoch += 1
+                if bool(ended.any()):
+                    self.finish(ended)
+                trainer.log_progress(
+                    epoch, self._median_round, lambda: float(self.current.sum()) / total
+                )
+        return AdaptiveOutcome(
+            params=self.network.to_list(self.sel_theta),
+            t_star=self.t_star,
+            theta_star=self.t_star.to(torch.float64) * self.theta.to(torch.float64),
+            effective_lambda=self.eff_lambda,
+            active_fraction=self.active_frac,
+            best_val=self.sel_val,
+            round_val=self.round_val,
+            round_epochs=self.round_epochs,
+            epochs=self.done_epochs,
+            selected_epoch=self.selected_epoch,
+            diverged=self.diverged,
+            curves=trainer.curves(),
+        )
 
 
 @dataclass

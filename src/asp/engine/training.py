@@ -499,14 +499,38 @@ class Trainer:
         ``native_ready``): the same numbers as calling ``epoch`` until they have all ended,
         with each fit's curve continuing where its last round stopped. Returns the fits whose
         round ended (bool (B,)); ``report(fraction)`` is called between blocks of fits."""
-        step, val = self._native
         # Private copies: the driver writes into them (the caller's tensors stay as given).
         for name in _DRIVEN:
             setattr(self, name, getattr(self, name).clone(memory_format=torch.contiguous_format))
         started = self.active.clone()
+        streams, members = self._native_streams(started)
+        cap = int(self.max_epochs[started].max()) if members else 0
+        curve = np.full((self.n_fits, cap), np.nan, dtype=np.float32)
+        curve_len = np.zeros(self.n_fits, dtype=np.int64)
+        # the penalty terms, aligned copies of one fit's, and the state: the driver reads them
+        # through pointers, so they live here until the return, while it runs
+        terms = [c.contiguous() for c in coefs] + [m.contiguous() for m in masks]
+        term_scratch = [x[0].clone() for x in terms]
+        state = [self.theta, self.m, self.v, self.t]
+        job = self._native_job(terms, term_scratch, state, streams, members, curve, curve_len)
+        done, block, clock = 0, 1, time.perf_counter
+        while done < len(streams):
+            start = clock()
+            job.run_streams(done, min(done + block, len(streams)))
+            done = min(done + block, len(streams))
+            # blocks of about a second between progress checks
+            block = max(1, min(4 * block, int(block / max(clock() - start, 1e-6))))
+            if report is not None:
+                report(done / len(streams))
+        self._curve_parts.append((curve, curve_len))
+        return started & ~self.active
+
+    def _native_streams(self, started: torch.Tensor) -> tuple[list, list[list[int]]]:
+        """(generator, its groups' leaders) per stream the sampler hands over, and each
+        group's fits: one trajectory per leader and its followers, the groups of one stream
+        together."""
         active, lead = started.tolist(), self.leader.tolist()
         training = [b for b, on in enumerate(active) if on]
-        # one trajectory per leader and its followers, the groups of one stream together
         groups: dict[int, list[int]] = {}
         for b in training:
             groups.setdefault(lead[b] if active[lead[b]] else b, []).append(b)
@@ -514,22 +538,28 @@ class Trainer:
             (generator, [b for b in fits if b in groups])
             for generator, fits in self.sampler.take(training)
         ]
-        members = [groups[key] for _, keys in streams for key in keys]
-        cap = int(self.max_epochs[started].max()) if members else 0
-        curve = np.full((self.n_fits, cap), np.nan, dtype=np.float32)
-        curve_len = np.zeros(self.n_fits, dtype=np.int64)
-        terms = [c.contiguous() for c in coefs] + [m.contiguous() for m in masks]
-        state = [self.theta, self.m, self.v, self.t]
-        # each group's trajectory: two states (the steps alternate between them), each slot on
-        # its own cache lines; and aligned copies of a fit's penalty terms. All live until the
-        # return, while the driver runs.
+        return streams, [groups[key] for _, keys in streams for key in keys]
+
+    def _native_job(
+        self,
+        terms: list[torch.Tensor],
+        term_scratch: list[torch.Tensor],
+        state: list[torch.Tensor],
+        streams: list,
+        members: list[list[int]],
+        curve: np.ndarray,
+        curve_len: np.ndarray,
+    ) -> native.Job:
+        """The driver's view of this round: the programs, the tensors' addresses and the
+        scratch. Each group's trajectory is two states (the steps alternate between them),
+        each slot on its own cache lines."""
+        step, val = self._native
         per_fit = [s[0].numel() * s.element_size() for s in state]
         slots = [-(-x // 64) * 64 for x in per_fit * 2]
         max_groups = max((len(keys) for _, keys in streams), default=0)
         traj = torch.empty(max(1, max_groups * sum(slots)), dtype=torch.uint8)
-        term_scratch = [x[0].clone() for x in terms]
-        n_tasks = self.n_tasks
-        job = native.Job(
+        n_tasks, cap = self.n_tasks, curve.shape[1]
+        return native.Job(
             {
                 "step_prog": step.code,
                 "step_fixed": step.fixed,
@@ -589,17 +619,6 @@ class Trainer:
                 ),
             }
         )
-        done, block, clock = 0, 1, time.perf_counter
-        while done < len(streams):
-            start = clock()
-            job.run_streams(done, min(done + block, len(streams)))
-            done = min(done + block, len(streams))
-            # blocks of about a second between progress checks
-            block = max(1, min(4 * block, int(block / max(clock() - start, 1e-6))))
-            if report is not None:
-                report(done / len(streams))
-        self._curve_parts.append((curve, curve_len))
-        return started & ~self.active
 
     def _native_curves(self) -> np.ndarray:
         """The native rounds' curves as (epochs, B), each fit's rounds back to back."""

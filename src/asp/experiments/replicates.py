@@ -16,7 +16,7 @@ import torch
 
 from asp.data.simulation import SimulationCase, simulated_arrays
 from asp.engine import metrics
-from asp.engine.adaptive import AdaptiveOutcome, full_masks, run_rounds
+from asp.engine.adaptive import AdaptiveOutcome, adaptive_rounds, full_masks
 from asp.engine.methods import HyperParams, get_method
 from asp.engine.networks import Architecture, Network, get_network
 from asp.engine.penalties import get_penalty
@@ -163,7 +163,8 @@ def train_rounds(
     ``hp`` is shared by all fits or given per fit (one schedule for all); ``metrics`` gives
     each fit's validation metric (default ``settings.metric``). Each method says whether its
     rounds prune and whether they apply lambda* or lambda; ``round_budget`` (B, R) fixes the
-    rounds and epochs of matched fits (-1 rows: the others; see ``asp.engine.adaptive.run_rounds``).
+    rounds and epochs of matched fits (-1 rows: the others;
+    see ``asp.engine.adaptive.adaptive_rounds``).
     """
     specs = [get_method(m) for m in methods]
     if any(not m.adaptive for m in specs):
@@ -178,7 +179,7 @@ def train_rounds(
         h.lam if m.round_coefficient == "lambda" else h.lam_star
         for m, h in zip(specs, hps, strict=True)
     ]
-    return run_rounds(
+    return adaptive_rounds(
         soft,
         batch.data,
         batch.network,

@@ -152,9 +152,9 @@ def optimise(
 
 @dataclass
 class Tuner:
-    """Batched objectives of a tune job (asp.pipeline.planning.Plan.tune_job) over its tuning
-    replicates. A wave's trials are the cells of one training job, trained as one batch by the
-    workflow's own entry points (asp.experiments.jobs.run_stage0, run_rounds)."""
+    """Batched objectives of a tune job (asp.pipeline.planning.tuning.TuningPlan.tune_job) over its
+    tuning replicates. A wave's trials are the cells of one training job, trained as one batch by
+    the workflow's own entry points (asp.experiments.jobs.run_stage0, run_rounds)."""
 
     job: dict
     replicates: list[Replicate]

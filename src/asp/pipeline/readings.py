@@ -29,12 +29,12 @@ READINGS: dict[str, tuple[str, str]] = {
     "outputs": ("Tables and figures", "14-tables-and-figures"),
     "studies": ("Studies beyond the paper", "15-studies-beyond-the-paper"),
     "floor": ("The floor of the simulated data", "16-the-floor-of-the-simulated-data"),
-    "cll_rbf": ("The CLL paper's Figure 8", "17-the-cll-papers-figure-8"),
-    "bayesopt": (
+    "cll_figure8": ("The CLL paper's Figure 8", "17-the-cll-papers-figure-8"),
+    "cll_table2": (
         "The CLL paper's Bayesian optimisation (Table 2)",
         "18-the-cll-papers-bayesian-optimisation-table-2",
     ),
-    "cll_images": (
+    "cll_table1": (
         "The CLL paper's overlaid images (Table 1)",
         "19-the-cll-papers-overlaid-images-table-1",
     ),

@@ -73,9 +73,9 @@ def render(template: str, **context: object) -> str:
 
 
 def section(study: dict, figure: str, block: dict, facts: dict) -> dict:
-    """A study's report section (asp.pipeline.planning.Plan.report_studies): its text, legend and
-    notes are ours, from its declaration, rendered as Jinja templates given its config block and its
-    facts (asp.studies.declaration.Study.facts) and marked safe; the figure is a data URI."""
+    """A study's report section (asp.pipeline.planning.report.ReportPlan.sections): its text, legend
+    and notes are ours, from its declaration, rendered as Jinja templates given its config block and
+    its facts (asp.studies.declaration.Study.facts) and marked safe; the figure is a data URI."""
     out = {**study, "figure": figure}
     for part in ("text", "legend", "notes"):
         if study.get(part):

@@ -110,7 +110,7 @@ one point per task per iteration and so runs half the iterations. {{ block.runs 
 setting (the paper: 10). Surrogates: {{ facts.labels | join(", ") }}. RMLA is our soft sharing on
 the per-task RBF networks (each task's net pulled towards their mean); an RBF surrogate's mean
 and spread for EI come from an ensemble of networks trained on bootstrap resamples
-({{ reading("bayesopt") }}). <b>Ours:</b> the constants c, S, α, β (c = 10: at c = 1 a hundred
+({{ reading("cll_table2") }}). <b>Ours:</b> the constants c, S, α, β (c = 10: at c = 1 a hundred
 random points reach the tasks' minimum), the ensemble and the penalty's values; the paper gives
 none of them, and its values are on its own unnormalised scale, so only its orderings are
 compared: the paired claims below, per pair, p and task, over runs that share their initial

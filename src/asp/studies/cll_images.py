@@ -306,7 +306,7 @@ pixel-wise maximum where they overlap); task 1 is the top-left image's class, ta
 bottom-right one's. Models: {{ facts.labels | join(", ") }}, trained with Adam at
 {{ block.training.lr }}, the learning rate halved every {{ block.training.halve_every }} epochs,
 the two tasks' cross-entropies summed; each run's weights of its best epoch by validation
-accuracy are tested ({{ reading("cll_images") }}).</p>
+accuracy are tested ({{ reading("cll_table1") }}).</p>
 <p class="note"><b>A reduced protocol, not the paper's:</b> {{ block.images.train }} training,
 {{ block.images.val }} validation and {{ block.images.test }} test images per data set (the
 paper: 120,000 training and 20,000 test), {{ block.runs }} runs per model (the paper: 10) and

@@ -1,5 +1,6 @@
-"""Studies beyond the main run, each declared once: the only door through which an experiment
-enters the workflow.
+"""The study declaration: the only door through which an experiment enters the workflow, and
+the lookups of the declared studies and their tables (the declarations themselves are in
+asp.studies.sweeps, cll_rbf, bayesopt and cll_images; asp.studies.registry holds them all).
 
 A study is either a sweep or a study with steps of its own.
 
@@ -39,13 +40,7 @@ import pandas as pd
 from asp.analysis import catalog, tables
 from asp.analysis.catalog import TableSpec
 from asp.analysis.effects import Glance
-from asp.analysis.findings import (
-    budget_findings,
-    correlation_findings,
-    findings,
-    relatedness_findings,
-)
-from asp.engine.preprocessing import split_sizes
+from asp.analysis.findings import findings
 from asp.studies.missing import Missing
 from asp.studies.steps import Step
 
@@ -188,158 +183,10 @@ def get_study(study_id: str) -> Study:
         raise ValueError(f"unknown study {study_id!r}; declared: {list(STUDIES)}") from None
 
 
-def _budget(job: dict, epochs: int, block: dict) -> dict:
-    """Stage 0 with at most ``epochs`` epochs (early stopping as everywhere else)."""
-    return job | {"training": job["training"] | {"max_epochs": epochs}}
-
-
-def _budget_table(fits: pd.DataFrame, methods: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    metrics = sorted(fits["metric"].unique())
-    table = pd.concat([tables.budget_table(fits, m) for m in metrics], ignore_index=True)
-    return table, tables.sweep_claims(fits, "budget", methods)
-
-
-register(
-    Study(
-        "budget",
-        "Budget study: does adaptive still beat soft once soft has converged?",
-        "Stage 0 (ffn, soft) trained with at most each budget of epochs (early stopping as "
-        "everywhere else), then the rounds of adaptive and of its matched-budget control "
-        "soft_extended. If adaptive's gain over soft were only soft being stopped too early, "
-        "it would vanish at the larger budgets.",
-        config_key="budget_study",
-        values_key="epochs",
-        variable="budget",
-        cast=int,
-        prefix="E",
-        axis=("stage-0 epoch budget", "log"),
-        table_title="Budget study: mean test loss (95 % CI) and stage-0 epochs against the soft "
-        "budget",
-        build=_budget_table,
-        adjust=_budget,
-        findings=lambda table, claims, block, paper: budget_findings(table, claims),
-        neutral=lambda config, epochs: epochs == config["training"]["max_epochs"],
-    )
-)
-
-
-register(
-    Study(
-        "relatedness",
-        "Relatedness study: when does sharing pay, and against which alternatives?",
-        "Beyond the paper. The simulated tasks' true weights are mixed with weights shared by "
-        "all tasks, W<sub>j</sub> = μ + ρ(W<sub>shared</sub> − μ) + √(1−ρ²)(W<sub>j,own</sub> − "
-        "μ): ρ = 0 is the paper's data (independent tasks), ρ = 1 tasks that differ only in "
-        "their noise. Beside FFN, soft and adaptive stand three standard multi-task baselines "
-        "in the same engine (same trainer, early stopping, seeds, splits and initialisation "
-        "rules): hard sharing (shared hidden layers, one head per task), cross-stitch networks "
-        "and the CLL paper's correlation learning layer. Every method trains with the MSE "
-        "runs' hyper-parameters; the table and the figure show test MSE and MAE of the same "
-        "fits.",
-        config_key="relatedness",
-        values_key="rhos",
-        variable="rho",
-        cast=float,
-        prefix="rho",
-        axis=("task relatedness rho", "linear"),
-        table_title="Relatedness study: mean test MSE and MAE (95 % CI) against the tasks' "
-        "relatedness rho, with the baselines beyond the paper",
-        build=lambda fits, methods: (
-            tables.relatedness_table(fits),
-            tables.versus_claims(fits, methods, "rho"),
-        ),
-        case=lambda case, rho: case | {"rho": float(rho)},
-        findings=lambda table, claims, block, paper: relatedness_findings(table, claims),
-        # rho = 0 draws the paper's data bit for bit (asp.data.simulation), unless a case of the
-        # main run sets a relatedness of its own
-        neutral=lambda config, rho: all(
-            case.get("rho", 0) == rho for case in config["simulation"]["cases"].values()
-        ),
-    )
-)
-
-
-def _cll_rbf_job(job: dict, p: float, block: dict) -> dict:
-    """The CLL paper's protocol (§3.2): Adam from lr 1e-4, halved after 1,000, 3,000 and 7,000
-    steps, for ``iterations`` steps in all (as whole epochs of the training rows, no early
-    stop: the weights kept are those of the epoch with the lowest validation loss, as
-    everywhere here), RBF networks of ``centres`` Gaussian units. The adaptive rounds restart
-    Adam and its rate, as they do for the MLPs."""
-    n_train = split_sizes(block["n"])[0]
-    steps = -(-n_train // block["batch_size"])
-    epochs = -(-block["iterations"] // steps)
-    rate = {"lr": block["lr"], "lr_milestones": list(block["lr_milestones"])}
-    common = {"batch_size": block["batch_size"], "compile": job["training"]["compile"]}
-    rounds = block["rounds"]
-    return job | {
-        "rbf_centres": [block["centres"]],
-        "training": common | {"max_epochs": epochs, "patience": epochs} | rate,
-        "round_training": common
-        | {"max_epochs": rounds["max_epochs"], "patience": rounds["patience"]}
-        | rate,
-    }
-
-
-def _cll_rbf_table(fits: pd.DataFrame, methods: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return tables.correlation_table(fits), tables.correlation_claims(fits, methods)
-
-
-register(
-    Study(
-        "cll_rbf",
-        "The CLL paper (Xu et al. 2023), Figure 8: RBF multi-task networks on tasks of "
-        "controlled correlation",
-        "<b>The CLL paper's experiment</b> (Xu, Luo, Li et al. 2023, §3.2 and Figure 8), "
-        "rerun: two regression tasks whose weight vectors have cosine p (its eq. 2–3, MMoE's "
-        "construction), learnt by Gaussian RBF networks of 50 units with centres from k-means, "
-        "Adam from a learning rate of 10<sup>−4</sup> halved after 1,000, 3,000 and 7,000 "
-        "iterations: SingleRBF (one network per task), MultiRBF (the traditional multi-task "
-        "network; our reading: a layer of units shared by the tasks), MultiRBF+ (a correlation "
-        "learning layer on the tasks' networks) and MultiRBF+ReLU. Its claims: MultiRBF+ beats "
-        "MultiRBF at every p, MultiRBF+ReLU beats MultiRBF+ at p = 0.5, every multi-task model "
-        "beats SingleRBF, and the loss grows as p falls. Figure 8 has no numbers; its claims "
-        "are orderings, and they are tested here over paired replicates. <b>Ours, beside "
-        "them:</b> the ASP paper's soft and adaptive sharing on the per-task RBF networks "
-        "(rbf_soft, rbf_adaptive) and its FFN on this benchmark. The generator's constants (d, "
-        "c, S, α, β), the penalty's values and the rounds' settings are ours; the table gives "
-        "the tasks' empirical label correlation at each p.",
-        config_key="cll_rbf",
-        values_key="ps",
-        variable="p",
-        cast=float,
-        prefix="p",
-        axis=("task correlation p", "linear"),
-        table_title="The CLL paper (Xu 2023), Figure 8 as numbers: mean test MSE (95 % CI) "
-        "after the protocol's iterations, by task correlation p, with the tasks' label "
-        "correlation (ours: rbf_soft, rbf_adaptive, ffn)",
-        build=_cll_rbf_table,
-        adjust=_cll_rbf_job,
-        case=lambda case, p: case | {"p": float(p)},
-        datasets=lambda config: {
-            "cll_tasks": {"kind": "correlated_tasks", **STUDIES["cll_rbf"].block(config)["tasks"]}
-        },
-        own_hyperparameters=True,
-        curves=(
-            "single_rbf",
-            "multi_rbf",
-            "multi_rbf_cll",
-            "multi_rbf_cll_leaky",
-            "rbf_soft",
-            "ffn",
-        ),
-        findings=lambda table, claims, block, paper: correlation_findings(table, claims),
-        # test MSE, in per cent of the second model's mean (as the ASP paper's claims)
-        glance=Glance(
-            "Figure 8", "test MSE", "percent", lambda c: "p " + c["p"].map("{:g}".format)
-        ),
-    )
-)
-
-
 def as_study_rows(rows: pd.DataFrame, label: dict) -> pd.DataFrame:
     """Rows of a main-run fit file that a study reuses at its neutral value
-    (asp.pipeline.planning.Plan.reuse_labels): its first ``replicates`` replicates, with the study's
-    variable set to the value, as the study's own jobs write them."""
+    (asp.pipeline.planning.results.ResultsPlan.reuse_labels): its first ``replicates`` replicates,
+    with the study's variable set to the value, as the study's own jobs write them."""
     rows = rows[rows["replicate"] < label["replicates"]].reset_index(drop=True)
     return rows.assign(**{label["variable"]: label["value"]})
 
@@ -391,13 +238,15 @@ def all_findings(
     case_study_tables: list[str] | None = None,
     papers: dict[str, pd.DataFrame] | None = None,
 ) -> list[dict]:
-    """The findings on the paper's claims, then those of every study whose table is here
-    (``case_study_tables``: the case studies' results tables, asp.analysis.findings.findings;
-    ``papers``: the studies' paper tables by file, Study.paper_file)."""
+    """The findings on the paper's claims, then those of every study whose table is here, each
+    naming the study's table (``case_study_tables``: the case studies' results tables,
+    asp.analysis.findings.findings; ``papers``: the studies' paper tables by file,
+    Study.paper_file)."""
     out = findings(tables_by_id, claims_by_id, case_study_tables)
     for study in STUDIES.values():
         claims = claims_by_id.get(study.id)
         if study.findings is not None and claims is not None and len(claims):
             paper = (papers or {}).get(study.paper_file) if study.paper_file else None
-            out += study.findings(tables_by_id[study.id], claims, study.block(config), paper)
+            found = study.findings(tables_by_id[study.id], claims, study.block(config), paper)
+            out += [f | {"tables": study.id} for f in found]  # its findings rest on its table
     return out

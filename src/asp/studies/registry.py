@@ -1,7 +1,8 @@
-"""Every declared study: importing this module registers the package's (asp.studies.declaration: the
-sweeps; then the CLL paper's Table 2 and Table 1, in the report's order), and
-``load_study_modules`` those of the Python files a config names under ``study_modules``: a
-user's own studies, declared with asp.studies.declaration.register like the package's."""
+"""Every declared study, and the lookups that need them all (a study, a table, the findings):
+importing this module registers the package's (our sweeps, the CLL paper's Figure 8, then its
+Table 2 and Table 1, in the report's order), and ``load_study_modules`` those of the Python
+files a config names under ``study_modules``: a user's own studies, declared with
+asp.studies.declaration.register like the package's."""
 
 from __future__ import annotations
 
@@ -9,10 +10,29 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from asp.studies import bayesopt, cll_images  # noqa: F401 (they register on import)
-from asp.studies.declaration import STUDIES
+from asp.studies import bayesopt, cll_images, cll_rbf, sweeps  # noqa: F401 (they register)
+from asp.studies.declaration import (
+    STUDIES,
+    all_findings,
+    as_study_rows,
+    build_table,
+    get_study,
+    get_table,
+    table_param,
+    table_spec,
+)
 
-__all__ = ["STUDIES", "load_study_modules"]
+__all__ = [
+    "STUDIES",
+    "all_findings",
+    "as_study_rows",
+    "build_table",
+    "get_study",
+    "get_table",
+    "load_study_modules",
+    "table_param",
+    "table_spec",
+]
 
 # The package's studies in the report's order, whichever module was imported first; a user's
 # come after them, in the order their modules register them.
