@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 from asp.engine.methods import HyperParams
 from asp.engine.training import TrainSettings
 from asp.experiments.replicates import Batch, train_rounds, train_stage0
-from asp.experiments.tuning import SearchSpace, StudyPlan, TrialResult, Tuner, optimise
+from asp.experiments.tuning import SearchPlan, SearchSpace, TrialResult, Tuner, optimise
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 CPU = torch.device("cpu")
@@ -57,7 +57,7 @@ def run(n_trials: int, seed: int = 3, storage: str | None = None, calls=None) ->
         study_name="s", storage=storage, direction="minimize", load_if_exists=True
     )
     return optimise(
-        study, SPACE, StudyPlan(n_trials, 3, 3, seed), bowl([] if calls is None else calls)
+        study, SPACE, SearchPlan(n_trials, 3, 3, seed), bowl([] if calls is None else calls)
     )
 
 
@@ -107,7 +107,7 @@ def test_interrupted_study_resumes_to_the_same_trials(tmp_path):
 
     study = optuna.create_study(study_name="s", storage=storage, direction="minimize")
     with pytest.raises(Interrupted):
-        optimise(study, SPACE, StudyPlan(9, 3, 3, 3), dies_in_third_wave)
+        optimise(study, SPACE, SearchPlan(9, 3, 3, 3), dies_in_third_wave)
     stored = optuna.load_study(study_name="s", storage=storage)
     states = [t.state for t in stored.trials]
     assert states.count(TrialState.COMPLETE) == 6 and states.count(TrialState.RUNNING) == 3
@@ -165,7 +165,7 @@ def test_a_worst_trial_is_stored_and_the_search_goes_on(tmp_path):
 
     storage = f"sqlite:///{tmp_path / 'inf.db'}"
     study = optuna.create_study(study_name="s", storage=storage, direction="minimize")
-    optimise(study, SPACE, StudyPlan(9, 3, 3, 0), evaluate)
+    optimise(study, SPACE, SearchPlan(9, 3, 3, 0), evaluate)
     values = [t.value for t in optuna.load_study(study_name="s", storage=storage).trials]
     assert len(values) == 9 and math.inf in values
     assert study.best_value < 1e-2
@@ -202,20 +202,20 @@ def test_the_paper_values_are_the_first_trial_even_after_an_interrupted_first_wa
 
     study = optuna.create_study(study_name="s", storage=storage, direction="minimize")
     with pytest.raises(Interrupted):
-        optimise(study, SPACE, StudyPlan(6, 3, 3, 1), interrupted, first=paper)
+        optimise(study, SPACE, SearchPlan(6, 3, 3, 1), interrupted, first=paper)
     study = optuna.load_study(study_name="s", storage=storage)
-    optimise(study, SPACE, StudyPlan(6, 3, 3, 1), bowl([]), first=paper)
+    optimise(study, SPACE, SearchPlan(6, 3, 3, 1), bowl([]), first=paper)
     done = sorted(study.get_trials(states=(TrialState.COMPLETE,)), key=lambda t: t.number)
     assert done[0].params == {"lambda": 0.05} and done[0].user_attrs["paper_values"]
     assert not any(t.user_attrs.get("paper_values") for t in done[1:])
     assert study.best_value <= done[0].value
     fresh = optuna.create_study(direction="minimize")
-    optimise(fresh, SPACE, StudyPlan(6, 3, 3, 1), bowl([]), first=paper)
+    optimise(fresh, SPACE, SearchPlan(6, 3, 3, 1), bowl([]), first=paper)
     assert [t.params for t in fresh.trials] == [t.params for t in done]
 
     outside = optuna.create_study(direction="minimize")
     notes: list[str] = []
-    optimise(outside, SPACE, StudyPlan(3, 3, 3, 1), bowl([]), notes.append, first={"lambda": 1.0})
+    optimise(outside, SPACE, SearchPlan(3, 3, 3, 1), bowl([]), notes.append, first={"lambda": 1.0})
     assert "not tried first" in notes[0] and outside.trials[0].params != {"lambda": 1.0}
 
 

@@ -77,7 +77,10 @@ class SearchSpace:
 
 
 @dataclass(frozen=True)
-class StudyPlan:
+class SearchPlan:
+    """One Optuna search: its trials, how many run per batch, the random start-up trials and
+    the sampler's seed (an Optuna "study"; the pipeline keeps that word for asp.studies)."""
+
     n_trials: int
     trials_per_batch: int
     startup_trials: int
@@ -94,7 +97,7 @@ class TrialResult:
 Evaluate = Callable[[list[dict[str, float]]], list[TrialResult]]
 
 
-def wave_sampler(plan: StudyPlan, n_complete: int) -> optuna.samplers.TPESampler:
+def wave_sampler(plan: SearchPlan, n_complete: int) -> optuna.samplers.TPESampler:
     """TPE seeded by (plan seed, completed trials): waves are the same after a resume."""
     seed = int(np.random.SeedSequence([plan.seed, n_complete]).generate_state(1)[0])
     return optuna.samplers.TPESampler(
@@ -109,7 +112,7 @@ def completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 def optimise(
     study: optuna.Study,
     space: SearchSpace,
-    plan: StudyPlan,
+    plan: SearchPlan,
     evaluate: Evaluate,
     progress: Callable[[str], None] = lambda _: None,
     first: dict[str, float] | None = None,
@@ -237,7 +240,7 @@ def run_phase(
         space = SearchSpace.within(PHASES[phase], search["ranges"])
     else:
         space = SearchSpace.around(job["paper"], PHASES[phase], search["factors"])
-    plan = StudyPlan(
+    plan = SearchPlan(
         search["trials"][phase],
         search["trials_per_batch"],
         search["startup_trials"],
