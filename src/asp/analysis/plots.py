@@ -288,9 +288,9 @@ def bayesopt_curves(curves: pd.DataFrame, labels: dict[str, str], title: str) ->
 
 
 def lenet_curves(curves: pd.DataFrame, labels: dict[str, str], title: str) -> plt.Figure:
-    """Validation accuracy against epochs (asp.analysis.lenet_results.curves): one panel per data
-    set
-    (columns) and task (rows), per model the mean over runs (line) and its 25-75 % band."""
+    """Validation accuracy against epochs (asp.analysis.cll_images_results.curves): one panel
+    per data set (columns) and task (rows), per model the mean over runs (line) and its 25-75 %
+    band."""
     order = {m: i for i, m in enumerate(labels)}  # the legend in the labels' order
     data = curves.assign(order=curves["model"].map(order)).sort_values(["task", "order"])
     return band_panels(

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from asp.analysis.cll_images_results import LABELS, findings, table1_layout
 from asp.analysis.effects import Glance
-from asp.analysis.lenet_results import LABELS, findings, table1_layout
 from asp.data.overlay_images import IMAGE_SOURCES, PARTS, overlay_sources
 from asp.engine.seeds import dataset_key
 from asp.studies.declaration import BlockError, Study, StudySteps, register

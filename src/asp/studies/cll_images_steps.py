@@ -11,7 +11,7 @@ import logging
 import pandas as pd
 import torch
 
-from asp.analysis.lenet_results import LABELS, claims, curves, run_rows, table1
+from asp.analysis.cll_images_results import LABELS, claims, curves, run_rows, table1
 from asp.analysis.plots import lenet_curves
 from asp.data.overlay_images import PARTS, OverlaySplit, build_overlay, overlay_sources, read_source
 from asp.engine.progress import Progress

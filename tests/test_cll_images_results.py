@@ -1,4 +1,4 @@
-"""asp.analysis.lenet_results: the CLL paper's Table 1 beside ours, and its claims tested over
+"""asp.analysis.cll_images_results: the CLL paper's Table 1 beside ours, and its claims tested over
 runs."""
 
 from pathlib import Path
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asp.analysis.lenet_results import (
+from asp.analysis.cll_images_results import (
     PAPER_MODELS,
     claims,
     findings,
@@ -155,7 +155,7 @@ def test_findings_count_the_cells_and_set_the_papers_orderings_beside_ours():
 
 
 def test_the_curves_figure_has_a_panel_per_data_set_and_task_and_the_legend_in_label_order():
-    from asp.analysis.lenet_results import LABELS, curves
+    from asp.analysis.cll_images_results import LABELS, curves
     from asp.analysis.plots import lenet_curves
 
     per_run = pd.DataFrame(
