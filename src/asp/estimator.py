@@ -6,11 +6,10 @@ and ``RegressorMixin``), so that ``clone``, ``Pipeline``, ``GridSearchCV`` and
 validation and test parts and min-max scales them
 (``asp.experiments.replicates.observed_replicate``, with the seeds of
 ``asp.engine.seeds.replicate_seeds(random_state, dataset, n, r)``), builds a job with
-``asp.pipeline.planning.methods_job`` and trains it through ``asp.experiments.jobs.run_both``, the
-workflow's own entry point. A fit therefore equals the workflow's fit of the same replicate, data,
-settings
-(``compile`` included) and seeds bit for bit, and there is no second training loop.
-``predict`` scales new inputs with each replicate's training scalers and returns the
+``asp.experiments.jobs.methods_job`` and trains it through ``asp.experiments.jobs.run_both``,
+the workflow's own entry point. A fit therefore equals the workflow's fit of the same replicate,
+data, settings (``compile`` included) and seeds bit for bit, and there is no second training
+loop. ``predict`` scales new inputs with each replicate's training scalers and returns the
 predictions in the targets' own units.
 
 One class, :class:`MultiTaskRegressor`, trains any registered method; the named classes

@@ -1,6 +1,5 @@
 """Draw a study's figure (asp.studies.declaration): from its table, or from its methods' validation
-curves
-(the CLL paper's Figure 8)."""
+curves (the CLL paper's Figure 8)."""
 
 import numpy as np
 import pandas as pd

@@ -1,6 +1,5 @@
 """Surrogate models of Bayesian optimisation (asp.experiments.bayesopt): each fits G data sets at
-once
-(the runs of a problem) and predicts a mean and a spread for every task.
+once (the runs of a problem) and predicts a mean and a spread for every task.
 
 - :class:`EnsembleSurrogate`: an ensemble of networks of a registered method (``single_rbf``,
   ``rbf_soft`` = RMLA, ``bay_mrbfcor``, ``rbf_adaptive``), trained by the workflow's own engine
@@ -39,11 +38,10 @@ Predictor = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 class Surrogate(Protocol):
     """What asp.experiments.bayesopt.optimise asks of a surrogate: its name, the tasks one model
-    predicts
-    (1: one optimisation per task, 2: both tasks at once), and a fit of G runs' points x
-    (G, n, D) in [0, 1] and targets y (G, n, T) returning a predictor of (mean, sd), each
-    (G, Q, T), at queries (G, Q, D). ``previous`` is the last iteration's predictor (a
-    surrogate may start from it); ``seeds[g]`` is run g's stream for this fit."""
+    predicts (1: one optimisation per task, 2: both tasks at once), and a fit of G runs' points x
+    (G, n, D) in [0, 1] and targets y (G, n, T) returning a predictor of (mean, sd), each (G, Q, T),
+    at queries (G, Q, D). ``previous`` is the last iteration's predictor (a surrogate may start from
+    it); ``seeds[g]`` is run g's stream for this fit."""
 
     method: str
 

@@ -1,7 +1,6 @@
 """A step: one rule of a study that runs jobs of its own (asp.studies.declaration.Study.steps),
 declared as plain data and made into a Snakemake rule by ``workflow/rules/steps.smk``, whose one
-script
-(``workflow/scripts/step.py``) reads the step's inputs, calls its function and writes what it
+script (``workflow/scripts/step.py``) reads the step's inputs, calls its function and writes what it
 returns.
 
 A step's function takes a ``StepCall`` and returns its outputs by name: a DataFrame for a

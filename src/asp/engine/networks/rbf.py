@@ -187,8 +187,7 @@ class PerTaskRBF(_RBF):
 
     def activations(self, theta: torch.Tensor, x: torch.Tensor, output: str | None = None):
         """[phi (B, K, C, S), saved, o (B, K, S)]: the protocol of ``asp.engine.networks.cll``'s
-        layer
-        (the last entry the task networks' linear outputs)."""
+        layer (the last entry the task networks' linear outputs)."""
         a, c, s, b = self.parts(theta)
         phi, saved = gaussian_units(c, s, x)
         out = (a.unsqueeze(-1) * phi).sum(2) + b.unsqueeze(-1)
