@@ -22,6 +22,7 @@ from asp.data.realdata import (
     parse_air,
     parse_student,
     read_data,
+    report_note,
     resolve_entry,
     sha256_hex,
 )
@@ -447,3 +448,17 @@ def test_builtin_entries_read_as_their_parsers() -> None:
     pd.testing.assert_frame_equal(air.frame, parse_air(air_text().encode(), "air.csv").frame)
     student = read_data(student_bytes(), "s.csv", "student", {"file": "s.csv"})
     np.testing.assert_array_equal(student.X, parse_student(student_bytes(), "s.csv").X)
+
+
+def test_the_air_data_set_says_how_its_window_differs_from_the_papers():
+    provenance = {
+        "first_date": "2014-01-01",
+        "last_date": "2019-06-21",
+        "rows_read": 2000,
+        "rows_used": 1990,
+        "rows_dropped": 10,
+    }
+    note = report_note("air", provenance)
+    assert note.startswith("Our Nanjing series covers 2014-01-01 … 2019-06-21: 2000 days, 1990")
+    assert "The paper used 3,274 days" in note
+    assert report_note("student", provenance) is None and report_note("farm", {}) is None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from io_utils import start_logging, write_parquet
 
-from asp.data.realdata import expected_sha256, read_data, sha256_hex
+from asp.data.realdata import expected_sha256, read_data, report_note, sha256_hex
 
 smk = snakemake  # noqa: F821
 log = start_logging(smk.log[0])
@@ -41,6 +41,7 @@ provenance = {
 if "date" in data.frame:
     provenance["first_date"] = str(data.frame["date"].min().date())
     provenance["last_date"] = str(data.frame["date"].max().date())
+provenance["report_note"] = report_note(dataset, provenance)
 write_parquet(frame, smk.output.data, provenance)
 Path(smk.output.provenance).write_text(json.dumps(provenance, indent=1))
 log.info(
