@@ -8,7 +8,9 @@ with the hyper-parameters it trains with. ``run_both`` (the workflow's jobs) tra
 cells from scratch, then continues each rounds cell from the stage-0 state of the method its
 method ``starts_from``; ``run_stage0`` and ``run_rounds`` are the two stages alone (the tune
 stage). Each trains its cells as one batch per network family and returns, per cell, its rows,
-curves and (stage 0) the state the rounds start from.
+curves and (stage 0) the state the rounds start from. An entry point parses its job once
+(``ParsedJob``: the device, the dtype, the training settings, each cell's method, its hash) and
+passes that down.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,7 +27,7 @@ import torch
 
 from asp.data.simulation import SimulationCase
 from asp.engine import progress
-from asp.engine.methods import HyperParams, get_method, split_stages
+from asp.engine.methods import HyperParams, Method, get_method, split_stages
 from asp.engine.methods import cell as job_cell
 from asp.engine.networks import NETWORKS, Architecture, Network
 from asp.engine.seeds import replicate_seeds
@@ -54,6 +56,46 @@ LOG_EVERY = 50  # epochs between progress lines in a job's log
 def config_hash(params: dict) -> str:
     """Short hash of a job's own config slice: rows carry it so results can be traced."""
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ParsedJob:
+    """A job as its stages use it, parsed once at the entry point: the job itself (what its
+    hash covers), that hash, the device and dtype it trains in, its training settings, and the
+    registered method of each of its cells."""
+
+    job: dict
+    digest: str
+    device: torch.device
+    dtype: torch.dtype
+    settings: TrainSettings
+    methods: dict[str, Method] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, job: dict) -> ParsedJob:
+        return cls(
+            job,
+            config_hash(job),
+            resolve_device(job["device"]),
+            DTYPES[job["dtype"]],
+            TrainSettings(**job["training"], log_every=LOG_EVERY),
+            {c["method"]: get_method(c["method"]) for c in job["cells"]},
+        )
+
+    def stage(self, cells: list[dict], training: dict) -> ParsedJob:
+        """The job of one stage: some of its cells, with that stage's training settings."""
+        job = {**self.job, "cells": cells, "training": training}
+        settings = TrainSettings(**training, log_every=LOG_EVERY)
+        methods = {c["method"]: self.methods[c["method"]] for c in cells}
+        return ParsedJob(job, config_hash(job), self.device, self.dtype, settings, methods)
+
+    @property
+    def cells(self) -> list[dict]:
+        return self.job["cells"]
+
+    @property
+    def name(self) -> str:
+        return self.job["name"]
 
 
 def with_tuned_values(job: dict, tuned: list[tuple[str, dict]]) -> dict:
@@ -146,11 +188,7 @@ class CellResult:
     network: Network | None = None
 
 
-def _settings(job: dict) -> TrainSettings:
-    return TrainSettings(**job["training"], log_every=LOG_EVERY)
-
-
-def _family_groups(cells: list[dict], positions: list[int] | None = None) -> dict[str, list[int]]:
+def _family_groups(job: ParsedJob, positions: list[int] | None = None) -> dict[str, list[int]]:
     """Cell positions (of ``positions``, default all) by network family: the fits of one
     family train as one batch, whatever their penalties. One batch pays less per fit-step
     than several (fewer step calls, one compiled graph); every fit of it computes each
@@ -158,8 +196,8 @@ def _family_groups(cells: list[dict], positions: list[int] | None = None) -> dic
     seconds are the batch's shared by epochs (docs/method.md §14). A fit's numbers do not
     depend on its batch."""
     groups: dict[str, list[int]] = {}
-    for i in range(len(cells)) if positions is None else positions:
-        groups.setdefault(get_method(cells[i]["method"]).network, []).append(i)
+    for i in range(len(job.cells)) if positions is None else positions:
+        groups.setdefault(job.methods[job.cells[i]["method"]].network, []).append(i)
     return groups
 
 
@@ -168,41 +206,31 @@ def _per_fit(cells: list[dict], n_reps: int, key: str, default=None) -> list:
     return [c.get(key, default) for c in cells for _ in range(n_reps)]
 
 
-def cell_frame(
-    rows: list[dict], job: dict, cell: dict, device: torch.device, job_seconds: float
-) -> pd.DataFrame:
+def cell_frame(rows: list[dict], job: ParsedJob, cell: dict, job_seconds: float) -> pd.DataFrame:
     """One cell's rows, with the hyper-parameters it trained with (Tables 1, 2, 8, 10 read them
     from here), the job's config hash and wall time."""
-    df = pd.DataFrame(rows)
+    df, spec = pd.DataFrame(rows), job.job
     for key in ("dataset", "n"):
-        df.insert(0, key, job[key])
+        df.insert(0, key, spec[key])
     df.insert(2, "metric", cell["metric"])
     for key in ("lambda", "lambda_star", "theta"):
         df[key] = float(cell.get(key, float("nan")))
     df["hyperparameters"] = cell["hyperparameters"]
-    df["device"] = str(device)
-    df["config_hash"] = config_hash(job)
-    df["job"] = job["name"]
+    df["device"] = str(job.device)
+    df["config_hash"] = job.digest
+    df["job"] = spec["name"]
     df["job_seconds"] = job_seconds
-    if "variable" in job:  # a study's job (asp.studies.declaration): the value of its variable
-        df[job["variable"]] = job[job["variable"]]
+    if "variable" in spec:  # a sweep's job (asp.studies.declaration): the value of its variable
+        df[spec["variable"]] = spec[spec["variable"]]
     return df
 
 
-def _batch(
-    job: dict,
-    replicates: list[Replicate],
-    n_cells: int,
-    arch,
-    device: torch.device,
-    dtype: torch.dtype,
-    family: str,
-) -> Batch:
+def _batch(job: ParsedJob, replicates: list[Replicate], n_cells: int, arch, family: str) -> Batch:
     """The fits of ``n_cells`` cells on every replicate (cell-major), with the family's options
     from the job (asp.engine.networks.Network.job_options)."""
     fit_replicate = list(range(len(replicates))) * n_cells
-    options = NETWORKS[family].job_options(job)
-    return Batch(replicates, fit_replicate, arch, device, dtype, family, options)
+    options = NETWORKS[family].job_options(job.job)
+    return Batch(replicates, fit_replicate, arch, job.device, job.dtype, family, options)
 
 
 def _share(trained: list[tuple], cells: int, total: int) -> tuple[float, float]:
@@ -212,21 +240,20 @@ def _share(trained: list[tuple], cells: int, total: int) -> tuple[float, float]:
     return before / total, (before + cells) / total
 
 
-def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
+def run_stage0(job: dict | ParsedJob, replicates: list[Replicate]) -> list[CellResult]:
     """Train every cell of a stage-0 job from scratch; one result per cell, in job order."""
-    check_batch_size(job, replicates)
-    device, dtype = resolve_device(job["device"]), DTYPES[job["dtype"]]
-    settings = _settings(job)
+    job = job if isinstance(job, ParsedJob) else ParsedJob.of(job)
+    check_batch_size(job.job, replicates)
     n_reps = len(replicates)
-    cells = job["cells"]
+    cells = job.cells
     trained = []
     start = time.perf_counter()
-    for family, positions in _family_groups(cells).items():
+    for family, positions in _family_groups(job).items():
         part = [cells[i] for i in positions]
-        arch = architecture(job, replicates, family)
-        batch = _batch(job, replicates, len(part), arch, device, dtype, family)
+        arch = architecture(job.job, replicates, family)
+        batch = _batch(job, replicates, len(part), arch, family)
         methods = _per_fit(part, n_reps, "method")
-        log.info("%s: %d %s fits on %s", job["name"], len(methods), family, device)
+        log.info("%s: %d %s fits on %s", job.name, len(methods), family, job.device)
         t0 = time.perf_counter()
         # each family's batch its share of the stage's progress, by its cells (asp.engine.progress)
         with progress.stage(*_share(trained, len(part), len(cells)), ""):
@@ -234,7 +261,7 @@ def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
                 batch,
                 methods,
                 _per_fit(part, n_reps, "lambda", 0.0),
-                settings,
+                job.settings,
                 _per_fit(part, n_reps, "metric"),
             )
         seconds = time.perf_counter() - t0
@@ -251,52 +278,51 @@ def run_stage0(job: dict, replicates: list[Replicate]) -> list[CellResult]:
             mine = select(out, list(range(part.start, part.stop)))
             cell = cells[i]
             state = StageState(
-                mine, fit_seconds[part], job["replicates"], cell["metric"], cell["method"]
+                mine, fit_seconds[part], job.job["replicates"], cell["metric"], cell["method"]
             )
             curves = {
-                "replicates": np.asarray(job["replicates"]),
+                "replicates": np.asarray(job.job["replicates"]),
                 f"val_{cell['metric']}": mine.curves["val"],
                 "best_epoch": mine.best_epoch.cpu().numpy(),
                 "epochs": mine.epochs.cpu().numpy(),
             }
-            frame = cell_frame(rows[part], job, cell, batch.device, job_seconds)
+            frame = cell_frame(rows[part], job, cell, job_seconds)
             results[i] = CellResult(cell, frame, curves, state, mine.params, batch.network)
     return results
 
 
 def run_rounds(
-    job: dict, replicates: list[Replicate], starts: list[StageState]
+    job: dict | ParsedJob, replicates: list[Replicate], starts: list[StageState]
 ) -> list[CellResult]:
     """Continue every cell of a rounds job from the stage-0 state of its method's
     ``starts_from`` (same metric and replicates) with the adaptive rounds.
 
     Cells of a matched-budget method (``Method.matches``) train after the others, each fit
     with the rounds and epochs of its twin of the same metric and replicate in this job."""
-    check_batch_size(job, replicates)
-    device, dtype = resolve_device(job["device"]), DTYPES[job["dtype"]]
-    settings = _settings(job)
+    job = job if isinstance(job, ParsedJob) else ParsedJob.of(job)
+    check_batch_size(job.job, replicates)
     n_reps = len(replicates)
     by_key = {}
     for s in starts:
-        if s.replicates != job["replicates"]:
+        if s.replicates != job.job["replicates"]:
             raise ValueError(
-                f"{job['name']}: the {s.method} {s.metric} state holds replicates "
-                f"{s.replicates}, not this job's {job['replicates']}"
+                f"{job.name}: the {s.method} {s.metric} state holds replicates "
+                f"{s.replicates}, not this job's {job.job['replicates']}"
             )
         by_key[(s.metric, s.method)] = s
-    cells = job["cells"]
-    matched = [i for i, c in enumerate(cells) if get_method(c["method"]).matches]
+    cells = job.cells
+    matched = [i for i, c in enumerate(cells) if job.methods[c["method"]].matches]
     first = [i for i in range(len(cells)) if i not in matched]
     budgets: dict[tuple[str, str], np.ndarray] = {}  # (metric, method) -> (reps, R) epochs
     trained = []
     start = time.perf_counter()
     for positions in (first, matched):
-        for family, members in _family_groups(cells, positions).items():
+        for family, members in _family_groups(job, positions).items():
             part = [cells[i] for i in members]
-            arch = architecture(job, replicates, family)
+            arch = architecture(job.job, replicates, family)
             with progress.stage(*_share(trained, len(part), len(cells)), ""):
                 out, batch, rows = _train_rounds_part(
-                    job, replicates, part, family, by_key, budgets, settings, arch, device, dtype
+                    job, replicates, part, family, by_key, budgets, arch
                 )
             for j, c in enumerate(part):
                 budgets[(c["metric"], c["method"])] = out.round_epochs[
@@ -310,7 +336,7 @@ def run_rounds(
             part = slice(j * n_reps, (j + 1) * n_reps)
             cell = cells[i]
             curves = {
-                "replicates": np.asarray(job["replicates"]),
+                "replicates": np.asarray(job.job["replicates"]),
                 f"val_{cell['metric']}": out.curves["val"][:, part],
                 "selected_epoch": out.selected_epoch[part].cpu().numpy(),
                 "t_star": out.t_star[part].cpu().numpy(),
@@ -318,7 +344,7 @@ def run_rounds(
             }
             results[i] = CellResult(
                 cell,
-                cell_frame(rows[part], job, cell, batch.device, job_seconds),
+                cell_frame(rows[part], job, cell, job_seconds),
                 curves,
                 params=[p[part] for p in out.params],
                 network=batch.network,
@@ -359,60 +385,59 @@ def run_both(job: dict, replicates: list[Replicate]) -> list[CellResult]:
     """A job that trains both stages (every workflow job): its stage-0 cells with
     ``job["training"]``, then its rounds cells from their states with ``job["round_training"]``.
     Results in the job's cell order; every row carries the whole job's config hash and its
-    training seconds (both stages)."""
+    training seconds (both stages). The job is parsed once, here."""
+    parsed = ParsedJob.of(job)
     cells = job["cells"]
-    first = [c for c in cells if not get_method(c["method"]).adaptive]
-    later = [c for c in cells if get_method(c["method"]).adaptive]
+    first = [c for c in cells if not parsed.methods[c["method"]].adaptive]
+    later = [c for c in cells if parsed.methods[c["method"]].adaptive]
     start = time.perf_counter()
     # the job's progress: stage 0 as half of it where rounds follow (asp.engine.progress)
     with progress.stage(0.0, 0.5 if later else 1.0, "stage 0"):
-        results = run_stage0({**job, "cells": first}, replicates)
+        results = run_stage0(parsed.stage(first, job["training"]), replicates)
     if later:
-        rounds = {**job, "cells": later, "training": job["round_training"]}
+        rounds = parsed.stage(later, job["round_training"])
         with progress.stage(0.5, 1.0, "adaptive rounds"):
             results += run_rounds(rounds, replicates, [r.state for r in results])
-    seconds, digest = time.perf_counter() - start, config_hash(job)
+    seconds = time.perf_counter() - start
     for r in results:
         r.rows["job_seconds"] = seconds
-        r.rows["config_hash"] = digest
+        r.rows["config_hash"] = parsed.digest
     by_cell = {(r.cell["metric"], r.cell["method"]): r for r in results}
     return [by_cell[(c["metric"], c["method"])] for c in cells]
 
 
-def _train_rounds_part(
-    job, replicates, part, family, by_key, budgets, settings, arch, device, dtype
-):
+def _train_rounds_part(job: ParsedJob, replicates, part, family, by_key, budgets, arch):
     """One batch of a rounds job: the cells ``part`` of one network family."""
     n_reps = len(replicates)
     begin = []
     for c in part:
-        key = (c["metric"], get_method(c["method"]).starts_from)
+        key = (c["metric"], job.methods[c["method"]].starts_from)
         if key not in by_key:
-            raise ValueError(f"{job['name']}: no stage-0 state of {key[1]} for {key[0]}")
+            raise ValueError(f"{job.name}: no stage-0 state of {key[1]} for {key[0]}")
         begin.append(by_key[key])
-    soft = concat([TrainOutcome.from_state(s.outcome.state_dict(), device) for s in begin])
+    soft = concat([TrainOutcome.from_state(s.outcome.state_dict(), job.device) for s in begin])
     soft_seconds = np.concatenate([s.seconds for s in begin])
     hps = [
-        HyperParams(c["lambda"], c["lambda_star"], c["theta"], job["schedule"])
+        HyperParams(c["lambda"], c["lambda_star"], c["theta"], job.job["schedule"])
         for c in part
         for _ in range(n_reps)
     ]
     budget = None
-    twins = [get_method(c["method"]).matches for c in part]
+    twins = [job.methods[c["method"]].matches for c in part]
     if any(twins):
         rows = []
         for c, twin in zip(part, twins, strict=True):
             if (c["metric"], twin) not in budgets:
-                raise ValueError(f"{job['name']}: {c['method']} needs its twin {twin} in this job")
+                raise ValueError(f"{job.name}: {c['method']} needs its twin {twin} in this job")
             rows.append(budgets[(c["metric"], twin)])
         width = max(r.shape[1] for r in rows)
         budget = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
     methods = _per_fit(part, n_reps, "method")
-    batch = _batch(job, replicates, len(part), arch, device, dtype, family)
-    log.info("%s: %d %s fits from stage 0 on %s", job["name"], len(methods), family, device)
+    batch = _batch(job, replicates, len(part), arch, family)
+    log.info("%s: %d %s fits from stage 0 on %s", job.name, len(methods), family, job.device)
     t0 = time.perf_counter()
     metrics = _per_fit(part, n_reps, "metric")
-    out = train_rounds(batch, soft, methods, hps, settings, metrics, budget)
+    out = train_rounds(batch, soft, methods, hps, job.settings, metrics, budget)
     seconds = time.perf_counter() - t0
     log.info(
         "%s fits done in %.1f s; t* median %s; %d diverged",
