@@ -83,54 +83,10 @@ class AdaptiveOutcome:
     curves: dict[str, np.ndarray]  # "val" -> (E, B): rounds 1..R back to back, NaN after
 
 
-def adaptive_rounds(
-    soft: TrainOutcome,
-    data: FitData,
-    network: Network,
-    penalty_of_fit: list[str],
-    lam: torch.Tensor,
-    lam_star: torch.Tensor,
-    theta: torch.Tensor,
-    settings: TrainSettings,
-    batch_seeds: list[np.random.SeedSequence],
-    schedule: str = "constant",
-    metric_of_fit: list[str] | None = None,
-    prune_of_fit: list[bool] | None = None,
-    round_budget: np.ndarray | None = None,
-) -> AdaptiveOutcome:
-    """Adaptive rounds 1..floor(1/theta) for B fits starting from their soft outcome (round 0).
-
-    Fit b prunes and penalises with ``penalty_of_fit[b]`` (fits with different penalties train in
-    one batch). ``lam`` is the soft coefficient (reported as the effective one when t* = 0);
-    ``lam_star`` and ``theta`` are per fit. Schedule "proportional" scales lambda* by the
-    fraction of terms still active. Round t of fit b draws its mini-batches from its own stream
-    ``stage_seed(batch_seeds[b], t)``, so a fit's data order never depends on the other fits.
-
-    Each fit keeps its own clock: when its round ends it is pruned and starts the next round in
-    the next epoch, whatever the other fits are doing. ``metric_of_fit`` gives each fit's
-    validation metric (default: ``settings.metric``).
-
-    The matched-budget control: fits with ``prune_of_fit[b]`` False keep every penalty term,
-    and ``round_budget`` (B, R) fixes each round's length (rounds 1..R, a 0 ends the fit's
-    rounds): such a fit runs as many rounds as it has positive entries, each exactly that many
-    epochs, keeping the best weights of each round and the best round. A row of -1 leaves that
-    fit to theta, patience and ``settings.max_epochs``.
-    """
-    if schedule not in SCHEDULES:
-        raise ValueError(f"lambda_star_schedule must be one of {SCHEDULES}, got {schedule!r}")
-    if len(penalty_of_fit) != data.n_fits:
-        raise ValueError(f"{len(penalty_of_fit)} penalties for {data.n_fits} fits")
-    rounds = _Rounds(
-        soft, data, network, penalty_of_fit, lam, lam_star, theta, settings, batch_seeds,
-        schedule, metric_of_fit, prune_of_fit, round_budget,
-    )  # fmt: skip
-    return rounds.run()
-
-
-class _Rounds:
+class AdaptiveRounds:
     """The state of every fit's rounds: which round each is in, its penalty terms, and the best
     round so far; ``begin`` prunes and starts fits' next rounds, ``finish`` books the rounds
-    that ended."""
+    that ended, ``run`` trains them all to their end."""
 
     def __init__(
         self,
@@ -143,11 +99,33 @@ class _Rounds:
         theta: torch.Tensor,
         settings: TrainSettings,
         batch_seeds: list[np.random.SeedSequence],
-        schedule: str,
-        metric_of_fit: list[str] | None,
-        prune_of_fit: list[bool] | None,
-        round_budget: np.ndarray | None,
+        schedule: str = "constant",
+        metric_of_fit: list[str] | None = None,
+        prune_of_fit: list[bool] | None = None,
+        round_budget: np.ndarray | None = None,
     ):
+        """Adaptive rounds 1..floor(1/theta) for B fits starting from their soft outcome (round 0).
+
+        Fit b prunes and penalises with ``penalty_of_fit[b]`` (fits with different penalties train
+        in one batch). ``lam`` is the soft coefficient (reported as the effective one when t* = 0);
+        ``lam_star`` and ``theta`` are per fit. Schedule "proportional" scales lambda* by the
+        fraction of terms still active. Round t of fit b draws its mini-batches from its own stream
+        ``stage_seed(batch_seeds[b], t)``, so a fit's data order never depends on the other fits.
+
+        Each fit keeps its own clock: when its round ends it is pruned and starts the next round in
+        the next epoch, whatever the other fits are doing. ``metric_of_fit`` gives each fit's
+        validation metric (default: ``settings.metric``).
+
+        The matched-budget control: fits with ``prune_of_fit[b]`` False keep every penalty term,
+        and ``round_budget`` (B, R) fixes each round's length (rounds 1..R, a 0 ends the fit's
+        rounds): such a fit runs as many rounds as it has positive entries, each exactly that many
+        epochs, keeping the best weights of each round and the best round. A row of -1 leaves that
+        fit to theta, patience and ``settings.max_epochs``.
+        """
+        if schedule not in SCHEDULES:
+            raise ValueError(f"lambda_star_schedule must be one of {SCHEDULES}, got {schedule!r}")
+        if len(penalty_of_fit) != data.n_fits:
+            raise ValueError(f"{len(penalty_of_fit)} penalties for {data.n_fits} fits")
         self.network, self.theta, self.schedule = network, theta, schedule
         self.lam_star, self.batch_seeds = lam_star, batch_seeds
         device, self.dtype = data.x_train.device, data.x_train.dtype

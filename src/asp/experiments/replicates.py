@@ -16,7 +16,7 @@ import torch
 
 from asp.data.simulation import SimulationCase, simulated_arrays
 from asp.engine import metrics
-from asp.engine.adaptive import AdaptiveOutcome, adaptive_rounds, full_masks
+from asp.engine.adaptive import AdaptiveOutcome, AdaptiveRounds, full_masks
 from asp.engine.methods import HyperParams, get_method
 from asp.engine.networks import Architecture, Network, get_network
 from asp.engine.penalties import get_penalty
@@ -164,7 +164,7 @@ def train_rounds(
     each fit's validation metric (default ``settings.metric``). Each method says whether its
     rounds prune and whether they apply lambda* or lambda; ``round_budget`` (B, R) fixes the
     rounds and epochs of matched fits (-1 rows: the others;
-    see ``asp.engine.adaptive.adaptive_rounds``).
+    see ``asp.engine.adaptive.AdaptiveRounds``).
     """
     specs = [get_method(m) for m in methods]
     if any(not m.adaptive for m in specs):
@@ -179,7 +179,7 @@ def train_rounds(
         h.lam if m.round_coefficient == "lambda" else h.lam_star
         for m, h in zip(specs, hps, strict=True)
     ]
-    return adaptive_rounds(
+    return AdaptiveRounds(
         soft,
         batch.data,
         batch.network,
@@ -194,7 +194,7 @@ def train_rounds(
         metrics,
         [m.prunes for m in specs],
         round_budget,
-    )
+    ).run()
 
 
 def test_metrics(params: list[torch.Tensor], data: FitData, network: Network) -> dict:

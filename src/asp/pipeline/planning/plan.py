@@ -10,7 +10,7 @@ from asp.pipeline.config import method_lists
 from asp.pipeline.planning.data import DataPlan, Exists
 from asp.pipeline.planning.report import ReportPlan
 from asp.pipeline.planning.results import ResultsPlan
-from asp.pipeline.planning.sweeps import ActiveStudy, active_sweeps
+from asp.pipeline.planning.sweeps import ActiveStudy, active_sweeps, own_data
 from asp.pipeline.planning.training import TrainingPlan
 from asp.pipeline.planning.tuning import TuningPlan
 from asp.studies.declaration import StudySteps
@@ -87,4 +87,4 @@ class Plan:
     @property
     def own_data_sweeps(self) -> list[ActiveStudy]:
         """The sweeps that simulate data of their own (a simulate and a floor rule each)."""
-        return [a for a in self.sweeps.values() if a.study.case is not None]
+        return own_data(self.sweeps)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from asp.analysis.catalog import FigureSpec, TableSpec
 from asp.pipeline.planning.data import DataPlan
 from asp.pipeline.planning.results import ResultsPlan
+from asp.pipeline.planning.sweeps import own_data
 from asp.pipeline.planning.tuning import TuningPlan
 from asp.studies.declaration import Study, StudySteps
 from asp.studies.registry import STUDIES
@@ -59,10 +60,9 @@ class ReportPlan:
         """Every file the report reads, by kind (nothing of a case study whose data is
         missing)."""
         data, results = self.data, self.results
-        own_data = [a for a in results.sweeps.values() if a.study.case is not None]
         checksums = [f"results/data/{d}/N{n}.sha256" for d in data.cases for n in data.sizes] + [
             f"{a.root.format(value=v)}/data/{d}/N{a.n}.sha256"
-            for a in own_data
+            for a in own_data(results.sweeps)
             for v in a.values
             for d in a.datasets
         ]

@@ -99,3 +99,8 @@ def neutral_reuse(
         return {}
     # a study's neutral value is the main run's own setting: one value at most
     return {neutral[0]: reused}
+
+
+def own_data(sweeps: dict[str, ActiveStudy]) -> list[ActiveStudy]:
+    """The sweeps that simulate data of their own (a simulate and a floor rule each)."""
+    return [a for a in sweeps.values() if a.study.case is not None]
