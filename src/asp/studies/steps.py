@@ -11,7 +11,8 @@ inputs the same way by extension (any other file as bytes), so the function does
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,19 +74,12 @@ def _paths(files: dict[str, str | list[str]]) -> list[str]:
 
 
 def _wildcards(pattern: str) -> list[str]:
-    """The wildcards of a path template, in order of first appearance."""
-    names: list[str] = []
-    for part in pattern.split("{")[1:]:
-        name = part.split("}")[0].split(",")[0]
-        if name not in names:
-            names.append(name)
-    return names
+    """The wildcards of a path template (a Snakemake wildcard is a format field, its
+    constraint after a comma), in order of first appearance."""
+    fields = (f.split(",")[0] for _, f, _, _ in string.Formatter().parse(pattern) if f)
+    return list(dict.fromkeys(fields))
 
 
 def resolve(function: str) -> Callable[[StepCall], dict[str, Any]]:
     """A step's function from its ``module:name`` (Step.run)."""
-    module, _, name = function.partition(":")
-    target: Any = importlib.import_module(module)
-    for part in name.split("."):
-        target = getattr(target, part)
-    return target
+    return pkgutil.resolve_name(function)
